@@ -1,0 +1,113 @@
+/*
+ * cid.c — see cid.h.
+ */
+#include "cid.h"
+#include "util.h"
+
+#include <openssl/sha.h>
+
+size_t atfh_cid_parse(const uint8_t *p, size_t n, struct atfh_cid *cid)
+{
+	memset(cid, 0, sizeof *cid);
+	/* CIDv0: a bare sha2-256 multihash */
+	if (n >= 34 && p[0] == 0x12 && p[1] == 0x20) {
+		cid->p = p;
+		cid->n = 34;
+		cid->version = 0;
+		cid->codec = 0x70; /* dag-pb */
+		cid->mh_code = ATFH_MH_SHA256;
+		cid->digest = p + 2;
+		cid->digest_len = 32;
+		return 34;
+	}
+	size_t off = 0, k;
+	uint64_t len;
+	if (!(k = atfh_uvarint(p, n, &cid->version)) || cid->version != 1)
+		return 0;
+	off += k;
+	if (!(k = atfh_uvarint(p + off, n - off, &cid->codec)))
+		return 0;
+	off += k;
+	if (!(k = atfh_uvarint(p + off, n - off, &cid->mh_code)))
+		return 0;
+	off += k;
+	if (!(k = atfh_uvarint(p + off, n - off, &len)))
+		return 0;
+	off += k;
+	if (len > 128 || len > n - off)
+		return 0;
+	cid->digest = p + off;
+	cid->digest_len = (size_t)len;
+	cid->p = p;
+	cid->n = off + (size_t)len;
+	return cid->n;
+}
+
+static size_t base32_lower(const uint8_t *p, size_t n, char *dst)
+{
+	static const char tab[] = "abcdefghijklmnopqrstuvwxyz234567";
+	char *d = dst;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | p[i];
+		bits += 8;
+		while (bits >= 5) {
+			*d++ = tab[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		*d++ = tab[(acc << (5 - bits)) & 31];
+	return (size_t)(d - dst);
+}
+
+static size_t base58btc(const uint8_t *p, size_t n, char *dst)
+{
+	static const char tab[] =
+	    "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+	uint8_t digits[64] = { 0 }; /* base58 digits, little endian; n <= 34 */
+	size_t nd = 0, zeros = 0;
+	while (zeros < n && p[zeros] == 0)
+		zeros++;
+	for (size_t i = zeros; i < n; i++) {
+		unsigned carry = p[i];
+		for (size_t j = 0; j < nd; j++) {
+			carry += (unsigned)digits[j] << 8;
+			digits[j] = (uint8_t)(carry % 58);
+			carry /= 58;
+		}
+		while (carry && nd < sizeof digits) {
+			digits[nd++] = (uint8_t)(carry % 58);
+			carry /= 58;
+		}
+	}
+	char *d = dst;
+	for (size_t i = 0; i < zeros; i++)
+		*d++ = '1';
+	while (nd)
+		*d++ = tab[digits[--nd]];
+	return (size_t)(d - dst);
+}
+
+size_t atfh_cid_str(const struct atfh_cid *cid, char *dst)
+{
+	size_t len;
+	if (cid->version == 0) {
+		len = base58btc(cid->p, cid->n, dst);
+	} else {
+		dst[0] = 'b';
+		len = 1 + base32_lower(cid->p, cid->n, dst + 1);
+	}
+	dst[len] = '\0';
+	return len;
+}
+
+int atfh_cid_verify(const struct atfh_cid *cid, const uint8_t *data, size_t n)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	if (cid->mh_code != ATFH_MH_SHA256 || cid->digest_len != sizeof md)
+		return -1;
+	SHA256(data, n, md);
+	return memcmp(md, cid->digest, sizeof md) == 0;
+}

@@ -1,0 +1,241 @@
+/*
+ * cli.c — see cli.h.
+ */
+#include "cli.h"
+#include "util.h"
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+const char *atfh_progname = "atfh";
+
+void atfh_err(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", atfh_progname, buf);
+}
+
+void atfh_input_error(const struct atfh_input *in, bool lines, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s %llu (byte %llu): %s\n", atfh_progname, in->name,
+		lines ? "line" : "frame", (unsigned long long)in->index,
+		(unsigned long long)in->offset, buf);
+}
+
+_Noreturn void atfh_usage_error(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", atfh_progname,
+		buf, atfh_progname);
+	exit(ATFH_EXIT_FAIL);
+}
+
+/* "  -o, --output=FILE   help" with the help column at 28, wrapped at 79 */
+void atfh_cli_help(const struct atfh_program *prog, FILE *f)
+{
+	fprintf(f, "Usage: %s [OPTION]... %s\n%s\n\n", prog->name, prog->args, prog->summary);
+	for (const struct atfh_option *o = prog->options; o->name; o++) {
+		char left[64];
+		int n;
+		if (o->id > 0 && o->id < 256)
+			n = snprintf(left, sizeof left, "  -%c, --%s", o->id, o->name);
+		else
+			n = snprintf(left, sizeof left, "      --%s", o->name);
+		if (o->arg && n > 0 && (size_t)n < sizeof left)
+			snprintf(left + n, sizeof left - (size_t)n, "=%s", o->arg);
+		if (strlen(left) > 26)
+			fprintf(f, "%s\n%28s", left, "");
+		else
+			fprintf(f, "%-28s", left);
+		/* wrap the help text at word boundaries */
+		const char *h = o->help;
+		int col = 28;
+		while (*h) {
+			const char *w = h;
+			while (*w && *w != ' ')
+				w++;
+			int wl = (int)(w - h);
+			if (col > 28 && col + 1 + wl > 79) {
+				fprintf(f, "\n%28s", "");
+				col = 28;
+			} else if (col > 28) {
+				fputc(' ', f);
+				col++;
+			}
+			fwrite(h, 1, (size_t)wl, f);
+			col += wl;
+			h = *w ? w + 1 : w;
+		}
+		fputc('\n', f);
+	}
+	if (prog->epilog)
+		fprintf(f, "\n%s", prog->epilog);
+	fprintf(f, "\nSee %s(1) and atfh(7).\n", prog->name);
+}
+
+static const char *const type_names[] = {
+	"flag", "file", "choice", "number", "size", "duration", "string",
+};
+
+/* Machine-readable option list: short, long, metavar, type, choices, help. */
+static void list_options(const struct atfh_program *prog)
+{
+	for (const struct atfh_option *o = prog->options; o->name; o++) {
+		printf("%c\t%s\t%s\t%s\t", o->id > 0 && o->id < 256 ? o->id : '-', o->name,
+		       o->arg ? o->arg : "-", type_names[o->type]);
+		if (o->choices)
+			for (const char *const *c = o->choices; *c; c++)
+				printf("%s%s", c == o->choices ? "" : " ", *c);
+		else
+			putchar('-');
+		printf("\t%s\n", o->help);
+	}
+}
+
+int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
+		   int (*handle)(int id, const char *arg, void *ctx), void *ctx)
+{
+	size_t n = 0;
+	for (const struct atfh_option *o = prog->options; o->name; o++)
+		n++;
+	struct option *lo = atfh_xcalloc(n + 2, sizeof *lo);
+	char *shorts = atfh_xmalloc(n * 2 + 2);
+	size_t si = 0;
+	shorts[si++] = ':';
+	for (size_t i = 0; i < n; i++) {
+		const struct atfh_option *o = &prog->options[i];
+		lo[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+		if (o->id > 0 && o->id < 256) {
+			shorts[si++] = (char)o->id;
+			if (o->arg)
+				shorts[si++] = ':';
+		}
+	}
+	shorts[si] = '\0';
+	lo[n] = (struct option){ "list-options", no_argument, NULL, ATFH_OPT_LIST_OPTIONS };
+
+	atfh_progname = prog->name;
+	opterr = 0;
+	int c, li;
+	while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
+		switch (c) {
+		case ATFH_OPT_HELP:
+			atfh_cli_help(prog, stdout);
+			exit(0);
+		case ATFH_OPT_VERSION:
+			printf("%s (atfh) %s\n", prog->name, PACKAGE_VERSION);
+			exit(0);
+		case ATFH_OPT_LIST_OPTIONS:
+			list_options(prog);
+			exit(0);
+		case '?':
+			if (optopt && optopt < 256)
+				atfh_usage_error("unknown option '-%c'", optopt);
+			atfh_usage_error("unknown option '%s'", argv[optind - 1]);
+		case ':':
+			if (optopt && optopt < 256)
+				atfh_usage_error("option '-%c' needs a value", optopt);
+			atfh_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (handle(c, optarg, ctx)) {
+				fprintf(stderr, "Try '%s --help' for more information.\n", prog->name);
+				exit(ATFH_EXIT_FAIL);
+			}
+		}
+	}
+	free(lo);
+	free(shorts);
+	return optind;
+}
+
+int atfh_parse_uint(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int scaled(const char *s, uint64_t *out, const char *const *units,
+		  const uint64_t *mult, size_t nunits)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	for (size_t i = 0; i < nunits; i++) {
+		if (strcmp(end, units[i]) == 0) {
+			if (mult[i] && v > UINT64_MAX / mult[i])
+				return -1;
+			*out = v * mult[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int atfh_parse_size(const char *s, uint64_t *out)
+{
+	static const char *const u[] = { "", "k", "K", "KiB", "m", "M", "MiB", "g", "G", "GiB" };
+	static const uint64_t m[] = { 1, 1 << 10, 1 << 10, 1 << 10, 1 << 20, 1 << 20,
+				      1 << 20, 1 << 30, 1 << 30, 1 << 30 };
+	return scaled(s, out, u, m, sizeof u / sizeof u[0]);
+}
+
+int atfh_parse_duration_ms(const char *s, uint64_t *ms)
+{
+	static const char *const u[] = { "ms", "", "s", "m", "h", "d" };
+	static const uint64_t m[] = { 1, 1000, 1000, 60000, 3600000, 86400000 };
+	return scaled(s, ms, u, m, sizeof u / sizeof u[0]);
+}
+
+void atfh_refuse_tty(int fd, const char *hint)
+{
+	if (isatty(fd)) {
+		atfh_err("refusing to write binary frames to a terminal");
+		fprintf(stderr, "%s: %s\n", atfh_progname, hint);
+		exit(ATFH_EXIT_FAIL);
+	}
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	atfh_interrupted = 1;
+}
+
+void atfh_cli_signals(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	/* no SA_RESTART: a read blocked on a pipe returns and the run ends */
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}

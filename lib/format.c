@@ -1,0 +1,706 @@
+/*
+ * format.c — output shapes; see format.h.
+ */
+#include "format.h"
+#include "dagcbor.h"
+#include "cid.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <xxhash.h>
+
+const char *const atfh_format_names[] = {
+	"jetstream", "frame", "atkafka", "osprey", "cloudevents", NULL,
+};
+
+int atfh_format_lookup(const char *name)
+{
+	for (int i = 0; atfh_format_names[i]; i++)
+		if (strcmp(name, atfh_format_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Formatting state for one call; errors carry a static or buffered text. */
+struct fmt {
+	struct atfh_out *o;
+	const struct atfh_format_opts *opt;
+	const char *err;
+	char errbuf[120];
+};
+
+static int fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where)
+{
+	snprintf(f->errbuf, sizeof f->errbuf, "%s: %s", where, c->err);
+	f->err = f->errbuf;
+	return -1;
+}
+
+static int put_value(struct fmt *f, const struct atfh_value *v, const char *where)
+{
+	if (v->json) {
+		atfh_out_put(f->o, v->json, v->json_len);
+		return 0;
+	}
+	struct atfh_cbor c;
+	atfh_cbor_init(&c, v->cbor, v->cbor_len);
+	int r = v->skip_key ? atfh_cbor_map_to_json_except(&c, f->o, v->skip_key)
+			    : atfh_cbor_to_json(&c, f->o);
+	if (!r && c.p != c.end)
+		r = atfh_cbor_fail(&c, "trailing bytes after the value");
+	return r ? fail_cbor(f, &c, where) : 0;
+}
+
+static bool has_value(const struct atfh_value *v)
+{
+	return v->json || v->cbor;
+}
+
+static void put_str(struct atfh_out *o, struct atfh_str s)
+{
+	atfh_json_astr(o, s);
+}
+
+static void put_cid(struct atfh_out *o, const struct atfh_view *v)
+{
+	if (v->cid_str.p)
+		put_str(o, v->cid_str);
+	else
+		atfh_json_cid(o, v->cid, v->cid_len);
+}
+
+static bool has_cid(const struct atfh_view *v)
+{
+	return v->cid_str.p || v->cid;
+}
+
+/* "at://did/collection/rkey" (or "at://did" when COLLECTION is empty) */
+static void put_uri(struct atfh_out *o, const struct atfh_view *v, bool with_path)
+{
+	atfh_out_lit(o, "\"at://");
+	atfh_json_part(o, v->did);
+	if (with_path) {
+		atfh_out_c(o, '/');
+		atfh_json_part(o, v->collection);
+		atfh_out_c(o, '/');
+		atfh_json_part(o, v->rkey);
+	}
+	atfh_out_c(o, '"');
+}
+
+static const char *kind_name(const struct atfh_view *v, size_t *n)
+{
+	if (v->kind == ATFH_K_OTHER && v->kind_name.p) {
+		*n = v->kind_name.n;
+		return v->kind_name.p;
+	}
+	*n = strlen(atfh_kind_names[v->kind]);
+	return atfh_kind_names[v->kind];
+}
+
+/* ---- jetstream ---------------------------------------------------------- */
+
+static int put_jetstream(struct fmt *f, const struct atfh_view *v)
+{
+	struct atfh_out *o = f->o;
+	size_t kn;
+	const char *kind = kind_name(v, &kn);
+	char sep = '{';
+
+	if (v->did.p) {
+		atfh_out_lit(o, "{\"did\":");
+		put_str(o, v->did);
+		sep = ',';
+	}
+	if (v->has_time) {
+		atfh_out_c(o, sep);
+		atfh_out_lit(o, "\"time_us\":");
+		atfh_json_i64(o, v->time_us);
+		sep = ',';
+	}
+	atfh_out_c(o, sep);
+	atfh_out_lit(o, "\"kind\":");
+	atfh_json_str(o, kind, kn);
+	if (v->has_seq) {
+		atfh_out_lit(o, ",\"seq\":");
+		atfh_json_i64(o, v->seq);
+	}
+	atfh_out_c(o, ',');
+	atfh_json_str(o, kind, kn);
+	atfh_out_c(o, ':');
+	if (v->kind == ATFH_K_COMMIT) {
+		atfh_out_lit(o, "{\"rev\":");
+		put_str(o, v->rev);
+		atfh_out_lit(o, ",\"operation\":");
+		put_str(o, v->operation);
+		atfh_out_lit(o, ",\"collection\":");
+		put_str(o, v->collection);
+		atfh_out_lit(o, ",\"rkey\":");
+		put_str(o, v->rkey);
+		if (has_value(&v->record)) {
+			atfh_out_lit(o, ",\"record\":");
+			if (put_value(f, &v->record, "record"))
+				return -1;
+		}
+		if (has_cid(v)) {
+			atfh_out_lit(o, ",\"cid\":");
+			put_cid(o, v);
+		}
+		atfh_out_c(o, '}');
+	} else if (put_value(f, &v->body, "body")) {
+		return -1;
+	}
+	atfh_out_lit(o, "}\n");
+	return 0;
+}
+
+/* ---- atkafka / osprey --------------------------------------------------- */
+
+static void put_timestamp(struct atfh_out *o, const struct atfh_view *v)
+{
+	if (v->time.p)
+		put_str(o, v->time);
+	else
+		atfh_out_lit(o, "\"\"");
+}
+
+static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
+{
+	struct atfh_out *o = f->o;
+	atfh_out_lit(o, "{\"did\":");
+	if (v->did.p)
+		put_str(o, v->did);
+	else
+		atfh_out_lit(o, "\"\"");
+	atfh_out_lit(o, ",\"timestamp\":");
+	put_timestamp(o, v);
+	switch (v->kind) {
+	case ATFH_K_COMMIT:
+		atfh_out_lit(o, ",\"operation\":{\"action\":");
+		put_str(o, v->operation);
+		atfh_out_lit(o, ",\"collection\":");
+		put_str(o, v->collection);
+		atfh_out_lit(o, ",\"rkey\":");
+		put_str(o, v->rkey);
+		atfh_out_lit(o, ",\"uri\":");
+		put_uri(o, v, true);
+		atfh_out_lit(o, ",\"cid\":");
+		if (has_cid(v))
+			put_cid(o, v);
+		else
+			atfh_out_lit(o, "\"\"");
+		atfh_out_lit(o, ",\"path\":\"");
+		atfh_json_part(o, v->collection);
+		atfh_out_c(o, '/');
+		atfh_json_part(o, v->rkey);
+		atfh_out_lit(o, "\",\"record\":");
+		if (has_value(&v->record)) {
+			if (put_value(f, &v->record, "record"))
+				return -1;
+		} else {
+			atfh_out_lit(o, "null");
+		}
+		atfh_out_c(o, '}');
+		break;
+	case ATFH_K_ACCOUNT:
+		atfh_out_lit(o, ",\"account\":{\"active\":");
+		if (v->active)
+			atfh_out_lit(o, "true");
+		else
+			atfh_out_lit(o, "false");
+		atfh_out_lit(o, ",\"seq\":");
+		atfh_json_i64(o, v->seq);
+		if (v->has_status) {
+			atfh_out_lit(o, ",\"status\":");
+			put_str(o, v->status);
+		}
+		atfh_out_c(o, '}');
+		break;
+	case ATFH_K_IDENTITY:
+		atfh_out_lit(o, ",\"identity\":{\"seq\":");
+		atfh_json_i64(o, v->seq);
+		atfh_out_lit(o, ",\"handle\":");
+		if (v->has_handle)
+			put_str(o, v->handle);
+		else
+			atfh_out_lit(o, "\"\"");
+		atfh_out_c(o, '}');
+		break;
+	case ATFH_K_INFO:
+		atfh_out_lit(o, ",\"info\":{\"name\":");
+		put_str(o, v->name);
+		if (v->has_message) {
+			atfh_out_lit(o, ",\"message\":");
+			put_str(o, v->message);
+		}
+		atfh_out_c(o, '}');
+		break;
+	default: {
+		size_t kn;
+		const char *kind = kind_name(v, &kn);
+		atfh_out_c(o, ',');
+		atfh_json_str(o, kind, kn);
+		atfh_out_c(o, ':');
+		if (put_value(f, &v->body, "body"))
+			return -1;
+	}
+	}
+	atfh_out_c(o, '}');
+	return 0;
+}
+
+static int put_atkafka(struct fmt *f, const struct atfh_view *v)
+{
+	if (put_atkafka_event(f, v))
+		return -1;
+	atfh_out_c(f->o, '\n');
+	return 0;
+}
+
+static int put_osprey(struct fmt *f, const struct atfh_view *v)
+{
+	struct atfh_out *o = f->o;
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	atfh_out_lit(o, "{\"data\":{\"action_name\":\"");
+	if (v->kind == ATFH_K_COMMIT) {
+		atfh_out_lit(o, "operation#");
+		atfh_json_part(o, v->operation);
+	} else {
+		size_t kn;
+		const char *kind = kind_name(v, &kn);
+		atfh_json_part(o, (struct atfh_str){ kind, kn, false });
+	}
+	/* seq is unique per relay; ops of one commit take the low digits */
+	atfh_out_lit(o, "\",\"action_id\":");
+	atfh_json_i64(o, v->has_seq ? v->seq * ATFH_MAX_OPS + (int64_t)v->op_index : 0);
+	atfh_out_lit(o, ",\"data\":");
+	if (put_atkafka_event(f, v))
+		return -1;
+	atfh_out_lit(o, ",\"timestamp\":");
+	put_timestamp(o, v);
+	atfh_out_lit(o, ",\"secret_data\":{},\"encoding\":\"UTF8\"},\"send_time\":\"");
+	atfh_out_put(o, now, strlen(now));
+	atfh_out_lit(o, "\"}\n");
+	return 0;
+}
+
+/* ---- cloudevents -------------------------------------------------------- */
+
+/* app.bsky.feed.post → Bluesky.Feed.Post; chat.bsky.convo.x →
+ * Bluesky.Chat.Convo.X; any other NSID stays as it is. */
+static void put_ce_type(struct atfh_out *o, struct atfh_str nsid)
+{
+	const char *p = nsid.p, *e = nsid.p + nsid.n;
+	bool chat = false;
+	if (nsid.n > 9 && memcmp(p, "app.bsky.", 9) == 0)
+		p += 9;
+	else if (nsid.n > 10 && memcmp(p, "chat.bsky.", 10) == 0)
+		p += 10, chat = true;
+	else {
+		atfh_json_astr(o, nsid);
+		return;
+	}
+	atfh_out_lit(o, "\"Bluesky.");
+	if (chat)
+		atfh_out_lit(o, "Chat.");
+	bool up = true;
+	for (; p < e; p++) {
+		char c = *p;
+		if (up && c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		up = c == '.';
+		if (c == '"' || c == '\\' || (unsigned char)c < 0x20)
+			continue; /* NSIDs never hold these; keep the output valid */
+		atfh_out_c(o, c);
+	}
+	atfh_out_c(o, '"');
+}
+
+static int put_cloudevents(struct fmt *f, const struct atfh_view *v)
+{
+	static const char *const ce_kind[] = {
+		"Bluesky.Commit", "Bluesky.Identity", "Bluesky.Account",
+		"Bluesky.Sync", "Bluesky.Info", "Bluesky.Error", "Bluesky.Other",
+	};
+	struct atfh_out *o = f->o;
+	atfh_out_lit(o, "{\"specversion\":\"1.0\",\"id\":\"");
+	if (v->has_seq) {
+		atfh_json_i64(o, v->seq);
+		if (v->kind == ATFH_K_COMMIT) {
+			atfh_out_c(o, '-');
+			atfh_json_u64(o, v->op_index);
+		}
+	} else {
+		/* info and error frames have no seq: name them by content */
+		char hex[20];
+		uint64_t h = v->body.json ? XXH3_64bits(v->body.json, v->body.json_len)
+					  : XXH3_64bits(v->body.cbor, v->body.cbor_len);
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+		atfh_out_put(o, atfh_kind_names[v->kind], strlen(atfh_kind_names[v->kind]));
+		atfh_out_c(o, '-');
+		atfh_out_put(o, hex, 16);
+	}
+	atfh_out_lit(o, "\",\"source\":");
+	if (v->did.p)
+		put_uri(o, v, false);
+	else
+		atfh_out_lit(o, "\"urn:atproto:firehose\"");
+	atfh_out_lit(o, ",\"type\":");
+	if (v->kind == ATFH_K_COMMIT)
+		put_ce_type(o, v->collection);
+	else {
+		atfh_out_c(o, '"');
+		atfh_out_put(o, ce_kind[v->kind], strlen(ce_kind[v->kind]));
+		atfh_out_c(o, '"');
+	}
+	if (v->did.p) {
+		atfh_out_lit(o, ",\"subject\":");
+		put_uri(o, v, v->kind == ATFH_K_COMMIT);
+	}
+	if (v->time.p) {
+		atfh_out_lit(o, ",\"time\":");
+		put_str(o, v->time);
+	}
+	atfh_out_lit(o, ",\"datacontenttype\":\"application/json\"");
+	if (v->kind == ATFH_K_COMMIT) {
+		atfh_out_lit(o, ",\"operation\":");
+		put_str(o, v->operation);
+		atfh_out_lit(o, ",\"data\":{\"uri\":");
+		put_uri(o, v, true);
+		if (has_cid(v)) {
+			atfh_out_lit(o, ",\"cid\":");
+			put_cid(o, v);
+		}
+		atfh_out_lit(o, ",\"did\":");
+		put_str(o, v->did);
+		atfh_out_lit(o, ",\"collection\":");
+		put_str(o, v->collection);
+		atfh_out_lit(o, ",\"rkey\":");
+		put_str(o, v->rkey);
+		atfh_out_lit(o, ",\"operation\":");
+		put_str(o, v->operation);
+		atfh_out_lit(o, ",\"rev\":");
+		put_str(o, v->rev);
+		if (v->has_seq) {
+			atfh_out_lit(o, ",\"seq\":");
+			atfh_json_i64(o, v->seq);
+		}
+		if (has_value(&v->record)) {
+			atfh_out_lit(o, ",\"record\":");
+			if (put_value(f, &v->record, "record"))
+				return -1;
+		}
+		atfh_out_c(o, '}');
+	} else {
+		atfh_out_lit(o, ",\"data\":");
+		if (put_value(f, &v->body, "body"))
+			return -1;
+	}
+	atfh_out_lit(o, "}\n");
+	return 0;
+}
+
+static int put_view(struct fmt *f, const struct atfh_view *v)
+{
+	switch (f->opt->format) {
+	case ATFH_FMT_JETSTREAM: return put_jetstream(f, v);
+	case ATFH_FMT_ATKAFKA: return put_atkafka(f, v);
+	case ATFH_FMT_OSPREY: return put_osprey(f, v);
+	case ATFH_FMT_CLOUDEVENTS: return put_cloudevents(f, v);
+	case ATFH_FMT_FRAME: break;
+	}
+	f->err = "the frame format needs frame input";
+	return -1;
+}
+
+/* ---- frame (lossless) --------------------------------------------------- */
+
+static int put_blocks_expanded(struct fmt *f, struct atfh_msg *m)
+{
+	struct atfh_out *o = f->o;
+	if (atfh_msg_load_blocks(m, f->opt->verify)) {
+		f->err = m->err;
+		return -1;
+	}
+	atfh_out_c(o, '{');
+	for (size_t i = 0; i < m->car.n; i++) {
+		const struct atfh_block *b = &m->car.blocks[i];
+		if (i)
+			atfh_out_c(o, ',');
+		atfh_json_cid(o, b->cid.p, b->cid.n);
+		atfh_out_c(o, ':');
+		if (b->cid.codec == ATFH_CODEC_DAG_CBOR) {
+			struct atfh_cbor c;
+			atfh_cbor_init(&c, b->data, b->len);
+			if (atfh_cbor_to_json(&c, o))
+				return fail_cbor(f, &c, "block");
+			if (c.p != c.end) {
+				f->err = "block: trailing bytes after the value";
+				return -1;
+			}
+		} else {
+			atfh_out_lit(o, "{\"$bytes\":\"");
+			atfh_json_base64(o, b->data, b->len);
+			atfh_out_lit(o, "\"}");
+		}
+	}
+	atfh_out_c(o, '}');
+	return 0;
+}
+
+static int put_frame(struct fmt *f, struct atfh_msg *m)
+{
+	struct atfh_out *o = f->o;
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+
+	if (f->opt->verify && atfh_msg_load_blocks(m, true)) {
+		f->err = m->err;
+		return -1;
+	}
+	atfh_out_lit(o, "{\"header\":");
+	atfh_cbor_init(&c, m->header, m->header_len);
+	if (atfh_cbor_to_json(&c, o))
+		return fail_cbor(f, &c, "header");
+	atfh_out_lit(o, ",\"body\":");
+	atfh_cbor_init(&c, m->body, m->body_len);
+	if (atfh_cbor_next(&c, &it))
+		return fail_cbor(f, &c, "body");
+	atfh_out_c(o, '{');
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str key;
+		if (atfh_cbor_text(&c, &key, "body key"))
+			return fail_cbor(f, &c, "body");
+		if (i)
+			atfh_out_c(o, ',');
+		atfh_json_str(o, key.p, key.n);
+		atfh_out_c(o, ':');
+		if (f->opt->expand_blocks && ATFH_STR_IS(key, "blocks")) {
+			if (atfh_cbor_skip(&c))
+				return fail_cbor(f, &c, "blocks");
+			if (put_blocks_expanded(f, m))
+				return -1;
+		} else if (atfh_cbor_to_json(&c, o)) {
+			return fail_cbor(f, &c, "body");
+		}
+	}
+	atfh_out_lit(o, "}}\n");
+	return 0;
+}
+
+/* ---- frames in ---------------------------------------------------------- */
+
+static void view_from_msg(struct atfh_view *v, const struct atfh_msg *m)
+{
+	memset(v, 0, sizeof *v);
+	v->kind = m->kind;
+	if (m->kind == ATFH_K_OTHER && m->type.n > 1 && m->type.p[0] == '#')
+		v->kind_name = (struct atfh_str){ m->type.p + 1, m->type.n - 1, false };
+	v->did = m->did;
+	v->time = m->time;
+	v->has_time = m->has_time;
+	v->time_us = m->time_us;
+	v->has_seq = m->has_seq;
+	v->seq = m->seq;
+	v->rev = m->rev;
+	v->handle = m->handle;
+	v->has_handle = m->has_handle;
+	v->status = m->status;
+	v->has_status = m->has_status;
+	v->has_active = m->has_active;
+	v->active = m->active;
+	v->name = m->name;
+	v->message = m->message;
+	v->has_message = m->has_message;
+	v->body.cbor = m->body;
+	v->body.cbor_len = m->body_len;
+	if (m->kind == ATFH_K_SYNC)
+		v->body.skip_key = "blocks";
+}
+
+int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
+		    const struct atfh_format_opts *opt, const char **err)
+{
+	struct fmt f = { .o = o, .opt = opt };
+	struct atfh_view v;
+	int r = 0;
+
+	if (opt->format == ATFH_FMT_FRAME) {
+		r = put_frame(&f, m);
+		goto out;
+	}
+	bool need_blocks = opt->verify ||
+			   (m->kind == ATFH_K_COMMIT && !opt->no_record && m->nops > 0);
+	if (need_blocks && atfh_msg_load_blocks(m, opt->verify)) {
+		*err = m->err;
+		return -1;
+	}
+	view_from_msg(&v, m);
+	if (m->kind != ATFH_K_COMMIT) {
+		r = put_view(&f, &v);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nops && !r; i++) {
+		const struct atfh_op *op = &m->ops[i];
+		v.op_index = i;
+		v.operation = op->action;
+		v.collection = op->collection;
+		v.rkey = op->rkey;
+		v.cid = op->cid;
+		v.cid_len = op->cid_len;
+		memset(&v.record, 0, sizeof v.record);
+		if (!opt->no_record && op->cid) {
+			const struct atfh_block *b = atfh_msg_record(m, i);
+			if (b) {
+				v.record.cbor = b->data;
+				v.record.cbor_len = b->len;
+			}
+		}
+		r = put_view(&f, &v);
+	}
+out:
+	if (r)
+		*err = f.err ? f.err : "cannot format the event";
+	return r;
+}
+
+/* ---- jetstream NDJSON in ------------------------------------------------ */
+
+static struct atfh_str jstr(const struct atfh_jobj *o, const char *key, bool *has)
+{
+	const struct atfh_jval *v = atfh_jobj_get(o, key);
+	if (v && v->type == ATFH_J_STR) {
+		if (has)
+			*has = true;
+		return atfh_jval_str(v);
+	}
+	if (has)
+		*has = false;
+	return ATFH_STR_NULL;
+}
+
+static const struct atfh_jval *jget(const struct atfh_jobj *o, const char *key, enum atfh_jtype t)
+{
+	const struct atfh_jval *v = atfh_jobj_get(o, key);
+	return v && v->type == t ? v : NULL;
+}
+
+/* RFC 3339 text for a jetstream time_us (it carries no time string). */
+static size_t format_time_us(char *buf, size_t size, int64_t us)
+{
+	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+	int64_t frac = us - secs * 1000000;
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return 0;
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac % 1000 == 0)
+		n += (size_t)snprintf(buf + n, size - n, ".%03dZ", (int)(frac / 1000));
+	else
+		n += (size_t)snprintf(buf + n, size - n, ".%06dZ", (int)frac);
+	return n;
+}
+
+int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
+		     const struct atfh_format_opts *opt, const char **err)
+{
+	struct atfh_jobj top, sub;
+	struct atfh_view v;
+	struct fmt f = { .o = o, .opt = opt };
+	char timebuf[48];
+
+	if (atfh_jobj_parse(&top, line, n, err))
+		return -1;
+	if (opt->format == ATFH_FMT_JETSTREAM && !opt->no_record) {
+		atfh_out_put(o, line, n);
+		atfh_out_c(o, '\n');
+		return 0;
+	}
+	memset(&v, 0, sizeof v);
+	bool has_kind;
+	struct atfh_str kind = jstr(&top, "kind", &has_kind);
+	if (!has_kind) {
+		*err = "event has no \"kind\" (not jetstream JSON)";
+		return -1;
+	}
+	v.kind = ATFH_K_OTHER;
+	v.kind_name = kind;
+	for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
+		if (atfh_str_eq(kind, atfh_kind_names[k], strlen(atfh_kind_names[k])))
+			v.kind = (enum atfh_kind)k;
+	v.did = jstr(&top, "did", NULL);
+	const struct atfh_jval *jv;
+	if ((jv = atfh_jobj_get(&top, "time_us")) && atfh_jval_i64(jv, &v.time_us)) {
+		v.has_time = true;
+		size_t tn = format_time_us(timebuf, sizeof timebuf, v.time_us);
+		if (tn)
+			v.time = (struct atfh_str){ timebuf, tn, false };
+	}
+	if ((jv = atfh_jobj_get(&top, "seq")))
+		v.has_seq = atfh_jval_i64(jv, &v.seq);
+
+	/* the kind's own object: "commit":{…}, "identity":{…}, … */
+	char key[32];
+	if (kind.n >= sizeof key) {
+		*err = "event kind is too long";
+		return -1;
+	}
+	memcpy(key, kind.p, kind.n);
+	key[kind.n] = '\0';
+	const struct atfh_jval *body = jget(&top, key, ATFH_J_OBJ);
+	if (!body) {
+		*err = "event has no object named after its kind";
+		return -1;
+	}
+	v.body.json = body->p;
+	v.body.json_len = body->n;
+	if (atfh_jobj_parse(&sub, body->p, body->n, err))
+		return -1;
+	switch (v.kind) {
+	case ATFH_K_COMMIT: {
+		bool ok_rev, ok_op, ok_col, ok_rkey;
+		v.rev = jstr(&sub, "rev", &ok_rev);
+		v.operation = jstr(&sub, "operation", &ok_op);
+		v.collection = jstr(&sub, "collection", &ok_col);
+		v.rkey = jstr(&sub, "rkey", &ok_rkey);
+		if (!ok_rev || !ok_op || !ok_col || !ok_rkey || !v.did.p) {
+			*err = "commit event lacks did, rev, operation, collection or rkey";
+			return -1;
+		}
+		v.cid_str = jstr(&sub, "cid", NULL);
+		if ((jv = atfh_jobj_get(&sub, "record")) && !opt->no_record) {
+			v.record.json = jv->p;
+			v.record.json_len = jv->n;
+		}
+		break;
+	}
+	case ATFH_K_IDENTITY:
+		v.handle = jstr(&sub, "handle", &v.has_handle);
+		break;
+	case ATFH_K_ACCOUNT:
+		if ((jv = jget(&sub, "active", ATFH_J_BOOL))) {
+			v.has_active = true;
+			v.active = jv->truth;
+		}
+		v.status = jstr(&sub, "status", &v.has_status);
+		break;
+	case ATFH_K_INFO:
+		v.name = jstr(&sub, "name", NULL);
+		v.message = jstr(&sub, "message", &v.has_message);
+		break;
+	default:
+		break;
+	}
+	if (put_view(&f, &v)) {
+		*err = f.err ? f.err : "cannot format the event";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * format.h — the output shapes of atfh-decode: jetstream (DESIGN.md),
+ * frame (lossless), atkafka and osprey (the at-kafka service), and
+ * cloudevents (CloudEvents 1.0 structured JSON).  Every shape is written
+ * from an atfh_view — one output event, whose record and body are either
+ * DAG-CBOR from a frame or JSON text from an NDJSON line — so frames and
+ * jetstream NDJSON convert through the same code.
+ */
+#ifndef ATFH_FORMAT_H
+#define ATFH_FORMAT_H
+
+#include "event.h"
+#include "jsonscan.h"
+#include "out.h"
+
+enum atfh_format {
+	ATFH_FMT_JETSTREAM,
+	ATFH_FMT_FRAME,
+	ATFH_FMT_ATKAFKA,
+	ATFH_FMT_OSPREY,
+	ATFH_FMT_CLOUDEVENTS,
+};
+
+extern const char *const atfh_format_names[];
+int atfh_format_lookup(const char *name); /* -1 if unknown */
+
+/* A CBOR value, or the text of a JSON value. */
+struct atfh_value {
+	const uint8_t *cbor;
+	size_t cbor_len;
+	const char *json;
+	size_t json_len;
+	const char *skip_key; /* CBOR maps: leave this entry out */
+};
+
+struct atfh_view {
+	enum atfh_kind kind;
+	struct atfh_str kind_name; /* for ATFH_K_OTHER */
+	struct atfh_str did, time;
+	bool has_seq, has_time;
+	int64_t seq, time_us;
+	size_t op_index;
+	/* commit op */
+	struct atfh_str rev, operation, collection, rkey, cid_str;
+	const uint8_t *cid; /* binary, when cid_str is not set */
+	size_t cid_len;
+	struct atfh_value record; /* empty: no record */
+	/* identity / account */
+	struct atfh_str handle, status;
+	bool has_handle, has_status, has_active, active;
+	/* info */
+	struct atfh_str name, message;
+	bool has_message;
+	struct atfh_value body; /* identity/account/sync/info/error object */
+};
+
+struct atfh_format_opts {
+	enum atfh_format format;
+	bool no_record;     /* leave records out */
+	bool expand_blocks; /* frame format: blocks as {cid: decoded} */
+	bool verify;        /* check block hashes */
+};
+
+/* Write every output line of one frame.  0, or -1 with *err (the output
+ * since the call must be rolled back by the caller). */
+int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
+		    const struct atfh_format_opts *opt, const char **err);
+/* Write the output line of one jetstream NDJSON event.  LINE is copied as
+ * is when the format is jetstream. */
+int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
+		     const struct atfh_format_opts *opt, const char **err);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * input.c — see input.h.
+ */
+#include "input.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define READ_CHUNK (256u << 10)
+
+volatile sig_atomic_t atfh_interrupted;
+
+static const char *const stdin_only[] = { "-" };
+
+void atfh_input_init(struct atfh_input *in, char *const *files, size_t nfiles,
+		     size_t max_frame)
+{
+	memset(in, 0, sizeof *in);
+	if (nfiles == 0) {
+		files = (char *const *)stdin_only;
+		nfiles = 1;
+	}
+	in->files = files;
+	in->nfiles = nfiles;
+	in->fd = -1;
+	in->max_frame = max_frame;
+	in->cap = READ_CHUNK * 2;
+	in->buf = atfh_xmalloc(in->cap);
+}
+
+static void close_current(struct atfh_input *in)
+{
+	if (in->fd > STDIN_FILENO)
+		close(in->fd);
+	in->fd = -1;
+}
+
+void atfh_input_free(struct atfh_input *in)
+{
+	close_current(in);
+	free(in->buf);
+	free(in->raw);
+	if (in->zd)
+		ZSTD_freeDCtx(in->zd);
+	in->buf = in->raw = NULL;
+	in->zd = NULL;
+}
+
+static int fail(struct atfh_input *in, bool fatal, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct atfh_input *in, bool fatal, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(in->err, sizeof in->err, fmt, ap);
+	va_end(ap);
+	in->fatal = fatal;
+	return -1;
+}
+
+int atfh_input_next_file(struct atfh_input *in)
+{
+	close_current(in);
+	if (in->next_file >= in->nfiles)
+		return 0;
+	const char *path = in->files[in->next_file++];
+	struct stat st;
+	in->start = in->end = 0;
+	in->raw_pos = in->raw_end = 0;
+	in->eof = false;
+	in->zstd = false;
+	in->offset = in->next_offset = 0;
+	in->index = 0;
+	in->raw_read = 0;
+	if (strcmp(path, "-") == 0) {
+		in->fd = STDIN_FILENO;
+		in->name = "stdin";
+	} else {
+		in->fd = open(path, O_RDONLY | O_CLOEXEC);
+		in->name = path;
+		if (in->fd < 0)
+			return fail(in, true, "%s", strerror(errno));
+	}
+	in->is_reg = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
+	in->size = in->is_reg ? st.st_size : -1;
+	if (!in->is_reg && fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close_current(in);
+		return fail(in, true, "is a directory");
+	}
+#ifdef HAVE_POSIX_FADVISE
+	if (in->is_reg)
+		posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	return 1;
+}
+
+/* read(2) with the flush-before-blocking policy. */
+static ssize_t read_some(struct atfh_input *in, void *dst, size_t n)
+{
+	if (!in->is_reg && in->before_block) {
+		struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+		if (poll(&pfd, 1, 0) == 0)
+			in->before_block(in->before_block_arg);
+	}
+	for (;;) {
+		if (atfh_interrupted)
+			return 0;
+		ssize_t r = read(in->fd, dst, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0) {
+			in->raw_read += (uint64_t)r;
+			in->raw_total += (uint64_t)r;
+		}
+		return r;
+	}
+}
+
+/* Make room for at least N more decoded bytes after `end`. */
+static void make_room(struct atfh_input *in, size_t n)
+{
+	if (in->start > 0 && (in->cap - in->end < n || in->start == in->end)) {
+		memmove(in->buf, in->buf + in->start, in->end - in->start);
+		in->end -= in->start;
+		in->start = 0;
+	}
+	if (in->cap - in->end < n) {
+		size_t cap = in->cap;
+		while (cap - in->end < n)
+			cap *= 2;
+		in->buf = atfh_xrealloc(in->buf, cap);
+		in->cap = cap;
+	}
+}
+
+/* Decode more bytes into buf.  1: got some; 0: end of file; -1: error. */
+static int refill(struct atfh_input *in)
+{
+	if (in->eof)
+		return 0;
+	make_room(in, READ_CHUNK);
+	if (!in->zstd) {
+		ssize_t r = read_some(in, in->buf + in->end, in->cap - in->end);
+		if (r < 0)
+			return fail(in, true, "read error: %s", strerror(errno));
+		if (r == 0) {
+			in->eof = true;
+			return 0;
+		}
+		in->end += (size_t)r;
+		return 1;
+	}
+	for (;;) {
+		if (in->raw_pos == in->raw_end) {
+			ssize_t r = read_some(in, in->raw, in->raw_cap);
+			if (r < 0)
+				return fail(in, true, "read error: %s", strerror(errno));
+			if (r == 0) {
+				in->eof = true;
+				if (in->zstd_mid)
+					return fail(in, false, "zstd stream truncated");
+				return 0;
+			}
+			in->raw_pos = 0;
+			in->raw_end = (size_t)r;
+		}
+		ZSTD_inBuffer zi = { in->raw, in->raw_end, in->raw_pos };
+		ZSTD_outBuffer zo = { in->buf + in->end, in->cap - in->end, 0 };
+		size_t ret = ZSTD_decompressStream(in->zd, &zo, &zi);
+		in->raw_pos = zi.pos;
+		if (ZSTD_isError(ret)) {
+			in->eof = true;
+			return fail(in, false, "zstd: %s", ZSTD_getErrorName(ret));
+		}
+		in->zstd_mid = ret != 0;
+		in->end += zo.pos;
+		if (zo.pos > 0)
+			return 1;
+	}
+}
+
+/* Ensure N bytes are buffered from start.  1 yes, 0 EOF first, -1 error. */
+static int want(struct atfh_input *in, size_t n)
+{
+	while (in->end - in->start < n) {
+		if (in->cap - in->start < n)
+			make_room(in, n - (in->end - in->start));
+		int r = refill(in);
+		if (r <= 0)
+			return r;
+	}
+	return 1;
+}
+
+enum atfh_informat atfh_input_detect(struct atfh_input *in)
+{
+	static const uint8_t zmagic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	int r = want(in, 4);
+	if (r < 0)
+		return ATFH_IN_UNKNOWN;
+	if (!in->zstd && in->end - in->start >= 4 &&
+	    memcmp(in->buf + in->start, zmagic, 4) == 0) {
+		/* hand the bytes read so far to the decompressor */
+		size_t have = in->end - in->start;
+		if (!in->zd)
+			in->zd = ZSTD_createDCtx();
+		else
+			ZSTD_DCtx_reset(in->zd, ZSTD_reset_session_only);
+		if (!in->zd)
+			atfh_die_oom();
+		if (!in->raw) {
+			in->raw_cap = READ_CHUNK;
+			in->raw = atfh_xmalloc(in->raw_cap);
+		}
+		if (have > in->raw_cap) {
+			in->raw_cap = have;
+			in->raw = atfh_xrealloc(in->raw, have);
+		}
+		memcpy(in->raw, in->buf + in->start, have);
+		in->raw_pos = 0;
+		in->raw_end = have;
+		in->start = in->end = 0;
+		in->zstd = true;
+		in->zstd_mid = true;
+		in->eof = false;
+		return atfh_input_detect(in);
+	}
+	/* skip leading white space for NDJSON detection without consuming it */
+	for (size_t rel = 0;; rel++) {
+		if (in->start + rel == in->end) {
+			if (refill(in) <= 0)
+				return ATFH_IN_EMPTY; /* nothing, or only white space */
+			rel--;
+			continue;
+		}
+		uint8_t c = in->buf[in->start + rel];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '{')
+			return ATFH_IN_NDJSON;
+		if (c == 0x00 && rel == 0)
+			return ATFH_IN_FRAMES;
+		return ATFH_IN_UNKNOWN;
+	}
+}
+
+/* Throw away N bytes that are not buffered yet (an oversized record). */
+static int discard(struct atfh_input *in, uint64_t n)
+{
+	while (n > 0) {
+		size_t have = in->end - in->start;
+		if (have == 0) {
+			int r = refill(in);
+			if (r <= 0)
+				return r;
+			continue;
+		}
+		size_t k = have < n ? have : (size_t)n;
+		in->start += k;
+		n -= k;
+	}
+	return 1;
+}
+
+int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
+{
+	in->offset = in->next_offset;
+	int r = want(in, 4);
+	if (r < 0)
+		return -1;
+	size_t have = in->end - in->start;
+	if (r == 0) {
+		if (have == 0)
+			return 0;
+		in->index++;
+		in->start = in->end;
+		in->next_offset += have;
+		return fail(in, false, "truncated frame: %zu byte%s of a 4-byte length prefix",
+			    have, have == 1 ? "" : "s");
+	}
+	const uint8_t *b = in->buf + in->start;
+	uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		       (uint32_t)b[2] << 8 | b[3];
+	in->index++;
+	if (len > in->max_frame) {
+		in->start += 4;
+		in->next_offset += 4 + (uint64_t)len;
+		r = discard(in, len);
+		if (r < 0)
+			return -1;
+		return fail(in, false,
+			    "frame length %u exceeds the maximum frame size %zu (--max-frame)",
+			    len, in->max_frame);
+	}
+	r = want(in, 4 + (size_t)len);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		have = in->end - in->start;
+		in->start = in->end;
+		in->next_offset += have;
+		return fail(in, false, "truncated frame: length %u, only %zu bytes left",
+			    len, have - 4);
+	}
+	*p = in->buf + in->start + 4;
+	*n = len;
+	in->start += 4 + (size_t)len;
+	in->next_offset += 4 + (uint64_t)len;
+	return 1;
+}
+
+int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
+{
+	size_t scanned = 0;
+	for (;;) {
+		in->offset = in->next_offset;
+		uint8_t *b = in->buf + in->start;
+		size_t have = in->end - in->start;
+		uint8_t *nl = scanned < have ? memchr(b + scanned, '\n', have - scanned) : NULL;
+		if (nl || (in->eof && have > 0)) {
+			size_t len = nl ? (size_t)(nl - b) : have;
+			size_t used = nl ? len + 1 : len;
+			in->start += used;
+			in->next_offset += used;
+			scanned = 0;
+			if (len && b[len - 1] == '\r')
+				len--;
+			size_t i = 0;
+			while (i < len && (b[i] == ' ' || b[i] == '\t'))
+				i++;
+			if (i == len)
+				continue; /* blank line */
+			in->index++;
+			if (len > in->max_frame)
+				return fail(in, false, "line longer than the maximum frame size %zu",
+					    in->max_frame);
+			*p = (const char *)b;
+			*n = len;
+			return 1;
+		}
+		if (have > in->max_frame) {
+			/* an endless line: drop what we have and skip to its end */
+			in->index++;
+			in->next_offset += have;
+			in->start = in->end;
+			for (;;) {
+				int r = refill(in);
+				if (r < 0)
+					return -1;
+				if (r == 0)
+					break;
+				uint8_t *e = memchr(in->buf + in->start, '\n', in->end - in->start);
+				size_t k = e ? (size_t)(e - (in->buf + in->start)) + 1
+					     : in->end - in->start;
+				in->start += k;
+				in->next_offset += k;
+				if (e)
+					break;
+			}
+			return fail(in, false, "line longer than the maximum frame size %zu",
+				    in->max_frame);
+		}
+		scanned = have;
+		int r = refill(in);
+		if (r < 0)
+			return -1;
+		if (r == 0 && in->end == in->start)
+			return 0;
+	}
+}
+
+int64_t atfh_input_total_size(char *const *files, size_t nfiles)
+{
+	int64_t total = 0;
+	struct stat st;
+	if (nfiles == 0)
+		return fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+	for (size_t i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(files[i], &st))
+			return -1;
+		if (!S_ISREG(st.st_mode))
+			return -1;
+		total += st.st_size;
+	}
+	return total;
+}

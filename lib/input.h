@@ -1,0 +1,74 @@
+/*
+ * input.h — reading events from files or stdin.  Owns the file sequence
+ * (`-` or none = stdin), format detection per file (zstd magic → stream
+ * decompression and detect again; 0x00 → frames; `{` → NDJSON), framing
+ * (4-byte big-endian length records, newline-terminated lines), the
+ * --max-frame limit, and the position of every record (file, frame index,
+ * byte offset) for error messages.  Before a read that could block on a
+ * pipe it calls a hook so output can be flushed.
+ */
+#ifndef ATFH_INPUT_H
+#define ATFH_INPUT_H
+
+#include "atfh.h"
+#include <signal.h>
+#include <sys/types.h>
+
+/* Set by SIGINT/SIGTERM (atfh_cli_catch_interrupts): reads then end as if
+ * the input were over, so the run finishes normally with what it has. */
+extern volatile sig_atomic_t atfh_interrupted;
+
+enum atfh_informat {
+	ATFH_IN_EMPTY,
+	ATFH_IN_FRAMES,
+	ATFH_IN_NDJSON,
+	ATFH_IN_UNKNOWN,
+};
+
+struct atfh_input {
+	char *const *files;
+	size_t nfiles, next_file;
+	const char *name; /* current file, "stdin" for - */
+	int fd;
+	bool is_reg, zstd, zstd_mid, eof;
+	off_t size;        /* of a regular file, else -1 */
+	uint64_t raw_read; /* bytes read from the current file (compressed) */
+	uint64_t raw_total;/* over all files */
+
+	uint8_t *buf;      /* decoded bytes [start, end) */
+	size_t cap, start, end;
+	uint8_t *raw;      /* compressed bytes for zstd */
+	size_t raw_cap, raw_pos, raw_end;
+	void *zd;          /* ZSTD_DCtx */
+
+	uint64_t offset;   /* byte offset of the current record in the file */
+	uint64_t index;    /* 1-based index of the current record */
+	uint64_t next_offset;
+	size_t max_frame;
+
+	void (*before_block)(void *);
+	void *before_block_arg;
+
+	char err[160];     /* message of the last -1 */
+	bool fatal;        /* the error was I/O, not malformed input */
+};
+
+void atfh_input_init(struct atfh_input *in, char *const *files, size_t nfiles,
+		     size_t max_frame);
+void atfh_input_free(struct atfh_input *in);
+/* Open the next file.  1: opened; 0: no more files; -1: could not open
+ * (in->err says why; the caller reports it and goes on). */
+int atfh_input_next_file(struct atfh_input *in);
+/* What the current file holds (reads ahead without consuming). */
+enum atfh_informat atfh_input_detect(struct atfh_input *in);
+/* Next frame record.  1: P and N hold it (valid until the next call);
+ * 0: end of file; -1: malformed record or read error (see err/fatal) —
+ * the reader has already skipped past it where that is possible. */
+int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n);
+/* Next NDJSON line without its newline; same returns.  Blank lines are
+ * skipped. */
+int atfh_input_line(struct atfh_input *in, const char **p, size_t *n);
+/* Size of all regular input files, -1 if any is not one (no progress). */
+int64_t atfh_input_total_size(char *const *files, size_t nfiles);
+
+#endif

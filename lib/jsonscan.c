@@ -1,0 +1,320 @@
+/*
+ * jsonscan.c — see jsonscan.h.
+ */
+#include "jsonscan.h"
+#include "json.h"
+
+struct scan {
+	const char *p, *end;
+	const char *err;
+};
+
+static void ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int bad(struct scan *s, const char *why)
+{
+	if (!s->err)
+		s->err = why;
+	return -1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* At the opening quote; leaves p after the closing quote. */
+static int scan_string(struct scan *s, const char **start, size_t *len)
+{
+	s->p++;
+	const char *b = s->p;
+	bool ascii = true;
+	while (s->p < s->end) {
+		unsigned char c = (unsigned char)*s->p;
+		if (c == '"') {
+			*start = b;
+			*len = (size_t)(s->p - b);
+			s->p++;
+			if (!ascii && !atfh_utf8_valid(b, *len))
+				return bad(s, "invalid UTF-8 in a JSON string");
+			return 0;
+		}
+		if (c < 0x20)
+			return bad(s, "control character in a JSON string");
+		if (c >= 0x80)
+			ascii = false;
+		if (c == '\\') {
+			if (s->end - s->p < 2)
+				break;
+			char e = s->p[1];
+			if (e == 'u') {
+				if (s->end - s->p < 6 || hexval(s->p[2]) < 0 || hexval(s->p[3]) < 0 ||
+				    hexval(s->p[4]) < 0 || hexval(s->p[5]) < 0)
+					return bad(s, "bad \\u escape in a JSON string");
+				s->p += 6;
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", e) || e == 0)
+				return bad(s, "bad escape in a JSON string");
+			s->p += 2;
+			continue;
+		}
+		s->p++;
+	}
+	return bad(s, "unterminated JSON string");
+}
+
+static int scan_number(struct scan *s)
+{
+	const char *p = s->p;
+	if (p < s->end && *p == '-')
+		p++;
+	if (p >= s->end)
+		return bad(s, "bad JSON number");
+	if (*p == '0') {
+		p++;
+	} else if (*p >= '1' && *p <= '9') {
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	} else {
+		return bad(s, "bad JSON number");
+	}
+	if (p < s->end && *p == '.') {
+		p++;
+		if (p >= s->end || *p < '0' || *p > '9')
+			return bad(s, "bad JSON number");
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < s->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < s->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= s->end || *p < '0' || *p > '9')
+			return bad(s, "bad JSON number");
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	s->p = p;
+	return 0;
+}
+
+static int literal(struct scan *s, const char *lit, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return bad(s, "invalid JSON");
+	s->p += n;
+	return 0;
+}
+
+static int scan_value(struct scan *s, struct atfh_jval *v, int depth);
+
+static int scan_container(struct scan *s, bool obj, int depth)
+{
+	if (depth >= ATFH_MAX_DEPTH)
+		return bad(s, "JSON nested too deeply");
+	char close = obj ? '}' : ']';
+	s->p++;
+	ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		struct atfh_jval v;
+		if (obj) {
+			const char *k;
+			size_t kn;
+			if (s->p >= s->end || *s->p != '"')
+				return bad(s, "expected a key in a JSON object");
+			if (scan_string(s, &k, &kn))
+				return -1;
+			ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return bad(s, "expected ':' in a JSON object");
+			s->p++;
+			ws(s);
+		}
+		if (scan_value(s, &v, depth + 1))
+			return -1;
+		ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			ws(s);
+			continue;
+		}
+		if (s->p < s->end && *s->p == close) {
+			s->p++;
+			return 0;
+		}
+		return bad(s, obj ? "expected ',' or '}' in a JSON object"
+				  : "expected ',' or ']' in a JSON array");
+	}
+}
+
+static int scan_value(struct scan *s, struct atfh_jval *v, int depth)
+{
+	if (s->p >= s->end)
+		return bad(s, "truncated JSON");
+	const char *b = s->p;
+	switch (*s->p) {
+	case '"':
+		v->type = ATFH_J_STR;
+		return scan_string(s, &v->p, &v->n);
+	case '{':
+	case '[':
+		v->type = *s->p == '{' ? ATFH_J_OBJ : ATFH_J_ARR;
+		if (scan_container(s, v->type == ATFH_J_OBJ, depth))
+			return -1;
+		break;
+	case 't':
+		v->type = ATFH_J_BOOL;
+		v->truth = true;
+		if (literal(s, "true", 4))
+			return -1;
+		break;
+	case 'f':
+		v->type = ATFH_J_BOOL;
+		v->truth = false;
+		if (literal(s, "false", 5))
+			return -1;
+		break;
+	case 'n':
+		v->type = ATFH_J_NULL;
+		if (literal(s, "null", 4))
+			return -1;
+		break;
+	default:
+		v->type = ATFH_J_NUM;
+		if (scan_number(s))
+			return -1;
+	}
+	v->p = b;
+	v->n = (size_t)(s->p - b);
+	return 0;
+}
+
+int atfh_json_check(const char *p, size_t n, const char **err)
+{
+	struct scan s = { p, p + n, NULL };
+	struct atfh_jval v;
+	ws(&s);
+	if (scan_value(&s, &v, 0))
+		goto fail;
+	ws(&s);
+	if (s.p != s.end) {
+		bad(&s, "trailing characters after the JSON value");
+		goto fail;
+	}
+	return 0;
+fail:
+	*err = s.err;
+	return -1;
+}
+
+int atfh_jobj_parse(struct atfh_jobj *o, const char *p, size_t n, const char **err)
+{
+	struct scan s = { p, p + n, NULL };
+	o->n = 0;
+	ws(&s);
+	if (s.p >= s.end || *s.p != '{') {
+		bad(&s, "not a JSON object");
+		goto fail;
+	}
+	s.p++;
+	ws(&s);
+	if (s.p < s.end && *s.p == '}') {
+		s.p++;
+		goto done;
+	}
+	for (;;) {
+		struct atfh_jfield f;
+		if (s.p >= s.end || *s.p != '"') {
+			bad(&s, "expected a key in a JSON object");
+			goto fail;
+		}
+		if (scan_string(&s, &f.key.p, &f.key.n))
+			goto fail;
+		f.key.json = true;
+		ws(&s);
+		if (s.p >= s.end || *s.p != ':') {
+			bad(&s, "expected ':' in a JSON object");
+			goto fail;
+		}
+		s.p++;
+		ws(&s);
+		if (scan_value(&s, &f.val, 1))
+			goto fail;
+		if (o->n < ATFH_JFIELDS_MAX)
+			o->f[o->n++] = f;
+		ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			ws(&s);
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}') {
+			s.p++;
+			break;
+		}
+		bad(&s, "expected ',' or '}' in a JSON object");
+		goto fail;
+	}
+done:
+	ws(&s);
+	if (s.p != s.end) {
+		bad(&s, "trailing characters after the JSON object");
+		goto fail;
+	}
+	return 0;
+fail:
+	*err = s.err ? s.err : "invalid JSON";
+	return -1;
+}
+
+const struct atfh_jval *atfh_jobj_get(const struct atfh_jobj *o, const char *key)
+{
+	size_t kn = strlen(key);
+	for (size_t i = 0; i < o->n; i++)
+		if (o->f[i].key.n == kn && memcmp(o->f[i].key.p, key, kn) == 0)
+			return &o->f[i].val;
+	return NULL;
+}
+
+bool atfh_jval_i64(const struct atfh_jval *v, int64_t *out)
+{
+	if (v->type != ATFH_J_NUM || v->n == 0)
+		return false;
+	const char *p = v->p, *e = v->p + v->n;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	uint64_t acc = 0;
+	if (p == e)
+		return false;
+	for (; p < e; p++) {
+		if (*p < '0' || *p > '9')
+			return false; /* fraction or exponent */
+		unsigned d = (unsigned)(*p - '0');
+		if (acc > (UINT64_MAX - d) / 10)
+			return false;
+		acc = acc * 10 + d;
+	}
+	if (neg) {
+		if (acc > (uint64_t)INT64_MAX + 1)
+			return false;
+		*out = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+	} else {
+		if (acc > (uint64_t)INT64_MAX)
+			return false;
+		*out = (int64_t)acc;
+	}
+	return true;
+}

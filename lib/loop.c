@@ -1,0 +1,186 @@
+/*
+ * loop.c — see loop.h.
+ */
+#include "loop.h"
+#include "cli.h"
+
+#include <stdio.h>
+
+void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix)
+{
+	memset(l, 0, sizeof *l);
+	l->stats.prefix = metrics_prefix;
+	l->max_frame = ATFH_MAX_FRAME_DEFAULT;
+}
+
+int atfh_loop_option(struct atfh_loop *l, int id, const char *arg)
+{
+	uint64_t v;
+	switch (id) {
+	case ATFH_OPT_STRICT:
+		l->strict = true;
+		return 1;
+	case ATFH_OPT_QUIET:
+		l->quiet = true;
+		return 1;
+	case ATFH_OPT_STATS:
+		l->stats.print_at_end = true;
+		return 1;
+	case ATFH_OPT_STATS_INTERVAL:
+		if (atfh_parse_duration_ms(arg, &v) || v == 0) {
+			atfh_err("--stats-interval: '%s' is not a duration (e.g. 10s, 500ms, 1m)", arg);
+			return -1;
+		}
+		l->stats.interval_ms = v;
+		return 1;
+	case ATFH_OPT_METRICS:
+		l->stats.metrics_path = arg;
+		return 1;
+	case ATFH_OPT_MAX_FRAME:
+		if (atfh_parse_size(arg, &v) || v < 16 || v > ATFH_MAX_FRAME_LIMIT) {
+			atfh_err("--max-frame: '%s' is not a size between 16 and 1G", arg);
+			return -1;
+		}
+		l->max_frame = (size_t)v;
+		return 1;
+	}
+	return 0;
+}
+
+static void flush_before_block(void *arg)
+{
+	struct atfh_out *o = arg;
+	atfh_out_flush(o);
+}
+
+/* Report a malformed record; false when the run must stop (--strict). */
+static bool malformed(struct atfh_loop *l, const char *err)
+{
+	l->stats.malformed++;
+	atfh_input_error(&l->in, l->in_lines, "%s", err);
+	if (l->strict) {
+		l->stopped = true;
+		return false;
+	}
+	return true;
+}
+
+static bool out_gone(struct atfh_loop *l)
+{
+	return l->out && (l->out->broken_pipe || l->out->error);
+}
+
+static void run_file(struct atfh_loop *l)
+{
+	struct atfh_input *in = &l->in;
+	enum atfh_informat fmt = atfh_input_detect(in);
+	const char *err = NULL;
+
+	switch (fmt) {
+	case ATFH_IN_EMPTY:
+		return;
+	case ATFH_IN_UNKNOWN:
+		if (in->err[0] && in->fatal) {
+			atfh_err("%s: %s", in->name, in->err);
+			l->io_failed = true;
+			return;
+		}
+		l->stats.malformed++;
+		atfh_err("%s: %s", in->name,
+			 in->err[0] ? in->err
+				    : "not an atfh stream (neither frames, NDJSON nor zstd)");
+		if (l->strict)
+			l->stopped = true;
+		return;
+	case ATFH_IN_FRAMES:
+		l->in_lines = false;
+		break;
+	case ATFH_IN_NDJSON:
+		l->in_lines = true;
+		if (!l->on_line) {
+			l->stats.malformed++;
+			atfh_err("%s: NDJSON input is not accepted here", in->name);
+			if (l->strict)
+				l->stopped = true;
+			return;
+		}
+		break;
+	}
+	for (;;) {
+		int r;
+		const uint8_t *p;
+		size_t n;
+		uint64_t before = in->next_offset;
+		if (l->in_lines)
+			r = atfh_input_line(in, (const char **)&p, &n);
+		else
+			r = atfh_input_frame(in, &p, &n);
+		l->stats.bytes += in->next_offset - before;
+		l->stats.raw_bytes = in->raw_total;
+		if (r == 0)
+			return;
+		if (r < 0) {
+			if (in->fatal) {
+				atfh_err("%s: %s", in->name, in->err);
+				l->io_failed = true;
+				return;
+			}
+			if (!malformed(l, in->err))
+				return;
+			continue;
+		}
+		l->stats.records++;
+		r = l->in_lines ? l->on_line(l, (const char *)p, n, &err)
+				: l->on_frame(l, p, n, &err);
+		if (r == ATFH_REC_BAD && !malformed(l, err))
+			return;
+		if (r == ATFH_REC_STOP) {
+			l->stopped = true;
+			return;
+		}
+		if (out_gone(l) || atfh_interrupted)
+			return;
+		atfh_stats_poll(&l->stats);
+	}
+}
+
+int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
+{
+	atfh_input_init(&l->in, files, nfiles, l->max_frame);
+	if (l->out) {
+		l->in.before_block = flush_before_block;
+		l->in.before_block_arg = l->out;
+	}
+	atfh_stats_start(&l->stats, !l->quiet, atfh_input_total_size(files, nfiles));
+	for (;;) {
+		int r = atfh_input_next_file(&l->in);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			atfh_err("%s: %s", l->in.name, l->in.err);
+			l->io_failed = true;
+			continue;
+		}
+		run_file(l);
+		if (l->stopped || out_gone(l) || atfh_interrupted)
+			break;
+	}
+	atfh_input_free(&l->in);
+	if (l->out && !out_gone(l))
+		atfh_out_flush(l->out);
+	atfh_stats_finish(&l->stats);
+	if (l->out && l->out->error) {
+		atfh_err("%s: write error: %s", l->out->name, strerror(l->out->error));
+		return ATFH_EXIT_FAIL;
+	}
+	if (l->io_failed)
+		return ATFH_EXIT_FAIL;
+	if (l->stats.malformed) {
+		if (!l->strict && !(l->out && l->out->broken_pipe))
+			atfh_err("%llu malformed record%s skipped",
+				 (unsigned long long)l->stats.malformed,
+				 l->stats.malformed == 1 ? "" : "s");
+		return ATFH_EXIT_MALFORMED;
+	}
+	return ATFH_EXIT_OK;
+}

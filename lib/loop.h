@@ -1,0 +1,43 @@
+/*
+ * loop.h — the read loop every event-reading program runs: open each input
+ * in turn, detect its format, hand each frame or line to the program's
+ * callback, and apply the shared rules — a malformed record is reported
+ * with its position, counted and skipped (or stops the run with --strict),
+ * output is flushed before blocking on input, a closed pipe ends the run
+ * quietly, counters feed --stats/--metrics/progress — and turn the outcome
+ * into the exit status.
+ */
+#ifndef ATFH_LOOP_H
+#define ATFH_LOOP_H
+
+#include "input.h"
+#include "out.h"
+#include "stats.h"
+
+enum { ATFH_REC_OK = 0, ATFH_REC_BAD = -1, ATFH_REC_STOP = 1 };
+
+struct atfh_loop {
+	struct atfh_input in;
+	struct atfh_stats stats;
+	struct atfh_out *out;   /* flushed before blocking; may be NULL */
+	bool strict;
+	bool quiet;
+	size_t max_frame;
+	/* return ATFH_REC_OK, ATFH_REC_BAD with *err set, or ATFH_REC_STOP */
+	int (*on_frame)(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err);
+	int (*on_line)(struct atfh_loop *l, const char *p, size_t n, const char **err);
+	void *ctx;
+	bool io_failed;         /* an input could not be read: exit 2 */
+	bool stopped;
+	/* set while a callback runs */
+	bool in_lines;
+};
+
+void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix);
+/* Handle the shared input/stats options; 1 if ID was one of them, 0 if
+ * not, -1 on a bad value (reported). */
+int atfh_loop_option(struct atfh_loop *l, int id, const char *arg);
+/* Run over FILES (none = stdin).  Returns the exit status. */
+int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles);
+
+#endif

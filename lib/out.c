@@ -1,0 +1,94 @@
+/*
+ * out.c — buffered output; see out.h.
+ */
+#include "out.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define OUT_BUFSIZE (256u << 10)
+
+void atfh_out_init(struct atfh_out *o, int fd, const char *name)
+{
+	memset(o, 0, sizeof *o);
+	o->fd = fd;
+	o->cap = OUT_BUFSIZE + (64u << 10);
+	o->buf = atfh_xmalloc(o->cap);
+	o->flush_at = OUT_BUFSIZE;
+	o->name = name;
+}
+
+int atfh_out_open(struct atfh_out *o, const char *path)
+{
+	if (!path || strcmp(path, "-") == 0) {
+		atfh_out_init(o, STDOUT_FILENO, "stdout");
+		return 0;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return -1;
+	atfh_out_init(o, fd, path);
+	return 0;
+}
+
+void atfh_out_free(struct atfh_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
+
+void atfh_out_grow(struct atfh_out *o, size_t need)
+{
+	size_t cap = o->cap ? o->cap : 4096;
+	while (cap - o->len < need) {
+		if (cap > SIZE_MAX / 2)
+			atfh_die_oom();
+		cap *= 2;
+	}
+	o->buf = atfh_xrealloc(o->buf, cap);
+	o->cap = cap;
+}
+
+int atfh_out_flush(struct atfh_out *o)
+{
+	size_t done = 0;
+	if (o->broken_pipe || o->error) {
+		o->len = 0;
+		return -1;
+	}
+	while (done < o->len) {
+		ssize_t w = write(o->fd, o->buf + done, o->len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE)
+				o->broken_pipe = true;
+			else
+				o->error = errno;
+			o->len = 0;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	o->len = 0;
+	if (o->sync && fsync(o->fd) < 0 && errno != EINVAL && errno != EROFS) {
+		o->error = errno;
+		return -1;
+	}
+	return 0;
+}
+
+int atfh_out_close(struct atfh_out *o)
+{
+	int rc = atfh_out_flush(o);
+	if (o->fd > STDERR_FILENO && close(o->fd) < 0 && !o->error) {
+		o->error = errno;
+		rc = -1;
+	}
+	o->fd = -1;
+	return o->broken_pipe ? 0 : rc;
+}

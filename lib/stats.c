@@ -1,0 +1,198 @@
+/*
+ * stats.c — see stats.h.
+ */
+#include "stats.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile sig_atomic_t atfh_stats_tick_flag;
+
+#define TICK_MS 200
+
+double atfh_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	atfh_stats_tick_flag = 1;
+}
+
+void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size)
+{
+	s->t_start = s->t_last_print = s->t_last_metrics = atfh_now();
+	s->total_size = total_size;
+	s->progress = progress_ok && total_size > 0 && isatty(STDERR_FILENO);
+	if (!s->progress && !s->interval_ms && !s->metrics_path)
+		return;
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { { 0, TICK_MS * 1000 }, { 0, TICK_MS * 1000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void human_bytes(char *buf, size_t n, double v)
+{
+	static const char *const unit[] = { "B", "KB", "MB", "GB", "TB" };
+	int u = 0;
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void clear_bar(struct atfh_stats *s)
+{
+	if (s->bar_drawn) {
+		fputs("\r\033[K", stderr);
+		s->bar_drawn = false;
+	}
+}
+
+static void draw_bar(struct atfh_stats *s, double now)
+{
+	double frac = s->total_size > 0 ? (double)s->raw_bytes / (double)s->total_size : 0;
+	if (frac > 1)
+		frac = 1;
+	double el = now - s->t_start;
+	char rate[32];
+	human_bytes(rate, sizeof rate, el > 0 ? (double)s->bytes / el : 0);
+	int width = 30, fill = (int)(frac * width);
+	char bar[64];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[width] = '\0';
+	fprintf(stderr, "\r%s [%s] %3.0f%%  %llu events  %s/s", atfh_progname, bar,
+		frac * 100, (unsigned long long)s->events, rate);
+	if (s->malformed)
+		fprintf(stderr, "  %llu malformed", (unsigned long long)s->malformed);
+	fputs("\033[K", stderr);
+	s->bar_drawn = true;
+}
+
+static void print_stats(struct atfh_stats *s, double now, bool final)
+{
+	double el = now - s->t_start;
+	char bytes[32], rate[32];
+	human_bytes(bytes, sizeof bytes, (double)s->bytes);
+	human_bytes(rate, sizeof rate, el > 0 ? (double)s->bytes / el : 0);
+	clear_bar(s);
+	fprintf(stderr,
+		"%s: %s%llu records, %llu events, %s in %.2fs (%.0f records/s, %s/s), %llu malformed\n",
+		atfh_progname, final ? "" : "so far: ", (unsigned long long)s->records,
+		(unsigned long long)s->events, bytes, el,
+		el > 0 ? (double)s->records / el : 0, rate, (unsigned long long)s->malformed);
+}
+
+int atfh_write_atomic(const char *path, const char *data, size_t n)
+{
+	size_t pl = strlen(path);
+	char *tmp = malloc(pl + 32);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, data + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		done += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	{
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+	}
+	return -1;
+}
+
+static void write_metrics(struct atfh_stats *s)
+{
+	char buf[2048];
+	const char *p = s->prefix;
+	int n = snprintf(buf, sizeof buf,
+		"# HELP %s_records_total Input records (frames or lines) read.\n"
+		"# TYPE %s_records_total counter\n%s_records_total %llu\n"
+		"# HELP %s_events_total Events written.\n"
+		"# TYPE %s_events_total counter\n%s_events_total %llu\n"
+		"# HELP %s_bytes_total Input bytes read (decompressed).\n"
+		"# TYPE %s_bytes_total counter\n%s_bytes_total %llu\n"
+		"# HELP %s_malformed_total Malformed records skipped.\n"
+		"# TYPE %s_malformed_total counter\n%s_malformed_total %llu\n"
+		"# HELP %s_elapsed_seconds Seconds since start.\n"
+		"# TYPE %s_elapsed_seconds gauge\n%s_elapsed_seconds %.3f\n",
+		p, p, p, (unsigned long long)s->records,
+		p, p, p, (unsigned long long)s->events,
+		p, p, p, (unsigned long long)s->bytes,
+		p, p, p, (unsigned long long)s->malformed,
+		p, p, p, atfh_now() - s->t_start);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return;
+	if (atfh_write_atomic(s->metrics_path, buf, (size_t)n) < 0) {
+		static bool warned;
+		if (!warned)
+			atfh_err("%s: cannot write metrics: %s", s->metrics_path, strerror(errno));
+		warned = true;
+	}
+}
+
+void atfh_stats_tick(struct atfh_stats *s)
+{
+	atfh_stats_tick_flag = 0;
+	double now = atfh_now();
+	if (s->interval_ms && (now - s->t_last_print) * 1000 >= (double)s->interval_ms) {
+		s->t_last_print = now;
+		print_stats(s, now, false);
+	}
+	if (s->metrics_path && (now - s->t_last_metrics) >= 1.0) {
+		s->t_last_metrics = now;
+		write_metrics(s);
+	}
+	if (s->progress)
+		draw_bar(s, now);
+}
+
+void atfh_stats_finish(struct atfh_stats *s)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	clear_bar(s);
+	if (s->print_at_end)
+		print_stats(s, atfh_now(), true);
+	if (s->metrics_path)
+		write_metrics(s);
+}

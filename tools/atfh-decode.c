@@ -1,0 +1,144 @@
+/*
+ * atfh-decode — firehose frames (or jetstream NDJSON) to NDJSON events.
+ */
+#include "cli.h"
+#include "event.h"
+#include "format.h"
+#include "loop.h"
+#include "outfile.h"
+
+#include <stdlib.h>
+
+enum {
+	OPT_BLOCKS = ATFH_OPT_TOOL_FIRST,
+	OPT_VERIFY,
+	OPT_NO_RECORD,
+};
+
+static const char *const block_modes[] = { "bytes", "expand", NULL };
+
+static const struct atfh_option options[] = {
+	{ 'f', "format", "NAME", ATFH_ARG_CHOICE, atfh_format_names,
+	  "output shape: jetstream (default), frame, atkafka, osprey, cloudevents" },
+	{ OPT_BLOCKS, "blocks", "MODE", ATFH_ARG_CHOICE, block_modes,
+	  "frame format: blocks as $bytes (default) or expand into {cid: record}" },
+	{ OPT_VERIFY, "verify", NULL, ATFH_ARG_NONE, NULL,
+	  "check every block's sha256 against its CID; a mismatch is malformed" },
+	{ OPT_NO_RECORD, "no-record", NULL, ATFH_ARG_NONE, NULL,
+	  "leave records out (faster; no CAR decoding)" },
+	{ 'o', "output", "FILE", ATFH_ARG_FILE, NULL,
+	  "write to FILE (completed atomically) instead of stdout" },
+	ATFH_OPTS_COMMON_INPUT,
+	ATFH_OPTS_COMMON_STATS,
+	ATFH_OPTS_COMMON_END,
+};
+
+static const struct atfh_program program = {
+	.name = "atfh-decode",
+	.args = "[FILE]...",
+	.summary = "Decode firehose frames into NDJSON events, one line per record op.\n"
+		   "FILE may be frames, jetstream NDJSON or either zstd-compressed;\n"
+		   "none or - reads stdin.",
+	.options = options,
+	.epilog = "Examples:\n"
+		  "  atfh-decode capture.atfh.zst | head\n"
+		  "  atfh-subscribe | atfh-decode -f cloudevents | atfh-emit -t bsky\n"
+		  "Exit status: 0 ok, 2 usage or I/O error, 3 malformed records skipped.\n",
+};
+
+struct decode {
+	struct atfh_loop loop;
+	struct atfh_format_opts fmt;
+	struct atfh_msg msg;
+	struct atfh_out out;
+	const char *output;
+};
+
+static int on_option(int id, const char *arg, void *ctx)
+{
+	struct decode *d = ctx;
+	int r = atfh_loop_option(&d->loop, id, arg);
+	if (r)
+		return r < 0 ? -1 : 0;
+	switch (id) {
+	case 'f':
+		if ((r = atfh_format_lookup(arg)) < 0) {
+			atfh_err("unknown format '%s' (jetstream, frame, atkafka, osprey, cloudevents)",
+				 arg);
+			return -1;
+		}
+		d->fmt.format = (enum atfh_format)r;
+		return 0;
+	case OPT_BLOCKS:
+		if (strcmp(arg, "bytes") && strcmp(arg, "expand")) {
+			atfh_err("--blocks: '%s' is neither bytes nor expand", arg);
+			return -1;
+		}
+		d->fmt.expand_blocks = strcmp(arg, "expand") == 0;
+		return 0;
+	case OPT_VERIFY:
+		d->fmt.verify = true;
+		return 0;
+	case OPT_NO_RECORD:
+		d->fmt.no_record = true;
+		return 0;
+	case 'o':
+		d->output = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct decode *d = l->ctx;
+	size_t mark = d->out.len;
+	if (atfh_msg_parse(&d->msg, p, n)) {
+		*err = d->msg.err;
+		return ATFH_REC_BAD;
+	}
+	if (atfh_format_msg(&d->out, &d->msg, &d->fmt, err)) {
+		d->out.len = mark; /* no partial lines */
+		return ATFH_REC_BAD;
+	}
+	l->stats.events += d->msg.kind == ATFH_K_COMMIT && d->fmt.format != ATFH_FMT_FRAME
+				   ? d->msg.nops : 1;
+	atfh_out_event_done(&d->out);
+	return ATFH_REC_OK;
+}
+
+static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct decode *d = l->ctx;
+	size_t mark = d->out.len;
+	if (atfh_format_json(&d->out, p, n, &d->fmt, err)) {
+		d->out.len = mark;
+		return ATFH_REC_BAD;
+	}
+	l->stats.events++;
+	atfh_out_event_done(&d->out);
+	return ATFH_REC_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static struct decode d;
+	atfh_cli_signals();
+	atfh_loop_init(&d.loop, "atfh_decode");
+	int first = atfh_cli_parse(&program, argc, argv, on_option, &d);
+
+	struct atfh_outfile of;
+	if (atfh_outfile_open(&of, &d.out, d.output))
+		return ATFH_EXIT_FAIL;
+	atfh_msg_init(&d.msg);
+	d.loop.out = &d.out;
+	d.loop.ctx = &d;
+	d.loop.on_frame = on_frame;
+	d.loop.on_line = on_line;
+	int status = atfh_loop_run(&d.loop, argv + first, (size_t)(argc - first));
+	if (atfh_outfile_close(&of, &d.out) && status != ATFH_EXIT_FAIL)
+		status = ATFH_EXIT_FAIL;
+	atfh_msg_free(&d.msg);
+	atfh_out_free(&d.out);
+	return status;
+}
