@@ -190,9 +190,9 @@ static int refill(struct atfh_input *in)
 /* Ensure N bytes are buffered from start.  1 yes, 0 EOF first, -1 error. */
 static int want(struct atfh_input *in, size_t n)
 {
+	/* the buffer grows only as bytes arrive: a length prefix that lies
+	 * about a huge record costs nothing until the bytes exist */
 	while (in->end - in->start < n) {
-		if (in->cap - in->start < n)
-			make_room(in, n - (in->end - in->start));
 		int r = refill(in);
 		if (r <= 0)
 			return r;

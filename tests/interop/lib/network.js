@@ -12,7 +12,9 @@ if (process.env.LOG_ENABLED === undefined) process.env.LOG_ENABLED = 'false';
 require('./compat');
 
 const dns = require('node:dns');
+const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const url = require('node:url');
 
@@ -52,28 +54,50 @@ function loadDevEnv() {
   return devEnvPromise;
 }
 
+// The PDS keeps its SQLite databases and blobs in fresh directories under
+// os.tmpdir(), which dev-env never removes: point TMPDIR at a private
+// directory while the network starts, and remove that directory on close().
+async function withPrivateTmp(fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atfh-interop-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return { dir, result: await fn() };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
 async function startNetwork(opts = {}) {
   dns.setDefaultResultOrder('ipv4first'); // URLs say "localhost"
   const { TestNetworkNoAppView } = await loadDevEnv();
-  const network = await withLoopbackListen(() =>
-    TestNetworkNoAppView.create({
-      ...opts,
-      pds: {
-        // the recorder shares this event loop: never drop it as too slow
-        maxSubscriptionBuffer: 1_000_000,
-        ...(opts.pds || {}),
-      },
-    }),
+  const { dir, result: network } = await withPrivateTmp(() =>
+    withLoopbackListen(() =>
+      TestNetworkNoAppView.create({
+        ...opts,
+        pds: {
+          // the recorder shares this event loop: never drop it as too slow
+          maxSubscriptionBuffer: 1_000_000,
+          ...(opts.pds || {}),
+        },
+      }),
+    ),
   );
   const port = network.pds.port;
   const pdsUrl = `http://${LOOPBACK}:${port}`;
   const wsUrl = `ws://${LOOPBACK}:${port}/xrpc/com.atproto.sync.subscribeRepos`;
   let closing;
   const close = () => {
-    closing ??= network.close();
+    closing ??= network.close().finally(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
     return closing;
   };
-  return { network, pdsUrl, wsUrl, plcUrl: network.plc.url, close };
+  return { network, pdsUrl, wsUrl, plcUrl: network.plc.url, tmpDir: dir, close };
 }
 
 module.exports = { startNetwork, LOOPBACK };

@@ -1,0 +1,65 @@
+# tap.sh — tiny TAP producer for atfh's shell tests (sourced).
+# Every test gets a private scratch directory $T, removed on exit.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+PATH="$top_builddir/tools:$PATH"
+export PATH LC_ALL=C.UTF-8
+FIX="python3 $top_srcdir/tests/lib/mkfixture.py"
+DATA="$top_srcdir/tests/data"
+T=$(mktemp -d "${TMPDIR:-/tmp}/atfh-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+_n=0
+_failed=0
+
+plan() { echo "1..$1"; }
+diag() { printf '# %s\n' "$@"; }
+pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+fail() {
+	_n=$((_n + 1)); _failed=$((_failed + 1))
+	echo "not ok $_n - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
+}
+# ok DESCRIPTION COMMAND... : passes when COMMAND exits 0
+ok() {
+	local d=$1; shift
+	if "$@" >"$T/.ok.out" 2>&1; then pass "$d"; else fail "$d" "command: $*" "$(head -c 2000 "$T/.ok.out")"; fi
+}
+# is DESCRIPTION GOT EXPECTED
+is() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got:      $2" "expected: $3"; fi
+}
+# like DESCRIPTION GOT GREP-PATTERN
+like() {
+	if printf '%s' "$2" | grep -qE -- "$3"; then pass "$1"; else fail "$1" "got: $2" "expected to match: $3"; fi
+}
+# same_json DESCRIPTION FILE-GOT FILE-EXPECTED : NDJSON equal line by line, key order aside
+same_json() {
+	if python3 - "$2" "$3" >"$T/.diff" 2>&1 <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8') if l.strip()]
+b = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8') if l.strip()]
+bad = 0
+if len(a) != len(b):
+    print(f"{len(a)} lines, expected {len(b)}"); bad = 1
+for i, (x, y) in enumerate(zip(a, b)):
+    if x != y:
+        print(f"line {i+1}:\n got      {json.dumps(x)[:400]}\n expected {json.dumps(y)[:400]}")
+        bad = 1
+        break
+sys.exit(bad)
+PY
+	then pass "$1"; else fail "$1" "$(head -c 3000 "$T/.diff")"; fi
+}
+# run CMD...: sets $out, $err, $rc
+run() {
+	"$@" >"$T/.out" 2>"$T/.err"
+	rc=$?
+	out=$(cat "$T/.out")
+	err=$(cat "$T/.err")
+}
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
