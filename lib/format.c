@@ -337,10 +337,18 @@ static int put_cloudevents(struct fmt *f, const struct atfh_view *v)
 			atfh_json_u64(o, v->op_index);
 		}
 	} else {
-		/* info and error frames have no seq: name them by content */
+		/* info and error frames have no seq: name them by their JSON
+		 * content, so frames and NDJSON input give the same id */
 		char hex[20];
-		uint64_t h = v->body.json ? XXH3_64bits(v->body.json, v->body.json_len)
-					  : XXH3_64bits(v->body.cbor, v->body.cbor_len);
+		struct atfh_out tmp = { .fd = -1 };
+		struct fmt tf = { .o = &tmp, .opt = f->opt };
+		if (put_value(&tf, &v->body, "body")) {
+			atfh_out_free(&tmp);
+			f->err = tf.err;
+			return -1;
+		}
+		uint64_t h = XXH3_64bits(tmp.buf, tmp.len);
+		atfh_out_free(&tmp);
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
 		atfh_out_put(o, atfh_kind_names[v->kind], strlen(atfh_kind_names[v->kind]));
 		atfh_out_c(o, '-');
@@ -609,7 +617,7 @@ static size_t format_time_us(char *buf, size_t size, int64_t us)
 }
 
 int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
-		     const struct atfh_format_opts *opt, const char **err)
+		     struct atfh_format_opts *opt, const char **err)
 {
 	struct atfh_jobj top, sub;
 	struct atfh_view v;
@@ -645,6 +653,14 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 	}
 	if ((jv = atfh_jobj_get(&top, "seq")))
 		v.has_seq = atfh_jval_i64(jv, &v.seq);
+	if (v.kind == ATFH_K_COMMIT && v.has_seq && opt->json_op_index != SIZE_MAX &&
+	    v.seq == opt->json_last_seq) {
+		v.op_index = ++opt->json_op_index;
+	} else {
+		v.op_index = 0;
+		opt->json_op_index = v.kind == ATFH_K_COMMIT && v.has_seq ? 0 : SIZE_MAX;
+		opt->json_last_seq = v.seq;
+	}
 
 	/* the kind's own object: "commit":{…}, "identity":{…}, … */
 	char key[32];

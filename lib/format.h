@@ -59,6 +59,10 @@ struct atfh_format_opts {
 	bool no_record;     /* leave records out */
 	bool expand_blocks; /* frame format: blocks as {cid: decoded} */
 	bool verify;        /* check block hashes */
+	/* NDJSON input: the ops of one commit are consecutive lines with the
+	 * same seq; counting them recovers each op's index */
+	int64_t json_last_seq;
+	size_t json_op_index;
 };
 
 /* Write every output line of one frame.  0, or -1 with *err (the output
@@ -68,6 +72,6 @@ int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
 /* Write the output line of one jetstream NDJSON event.  LINE is copied as
  * is when the format is jetstream. */
 int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
-		     const struct atfh_format_opts *opt, const char **err);
+		     struct atfh_format_opts *opt, const char **err);
 
 #endif

@@ -334,11 +334,11 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 			if (len && b[len - 1] == '\r')
 				len--;
 			size_t i = 0;
+			in->index++; /* physical line number, as editors show it */
 			while (i < len && (b[i] == ' ' || b[i] == '\t'))
 				i++;
 			if (i == len)
 				continue; /* blank line */
-			in->index++;
 			if (len > in->max_frame)
 				return fail(in, false, "line longer than the maximum frame size %zu",
 					    in->max_frame);

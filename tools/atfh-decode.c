@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 	if (atfh_outfile_open(&of, &d.out, d.output))
 		return ATFH_EXIT_FAIL;
 	atfh_msg_init(&d.msg);
+	d.fmt.json_op_index = SIZE_MAX; /* no commit line seen yet */
 	d.loop.out = &d.out;
 	d.loop.ctx = &d;
 	d.loop.on_frame = on_frame;
