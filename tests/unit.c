@@ -1,2 +1,233 @@
+/*
+ * unit.c — TAP unit tests for libatfh modules that are easier to reach from
+ * C than through a program: JSON escaping and UTF-8 validation, base64,
+ * varints, CIDs, time parsing, the JSON scanner and the DAG-CBOR walker on
+ * hand-written bytes.
+ */
+#include "atfh.h"
+#include "car.h"
+#include "cid.h"
+#include "dagcbor.h"
+#include "event.h"
+#include "json.h"
+#include "jsonscan.h"
+#include "util.h"
+
+#include <openssl/sha.h>
 #include <stdio.h>
-int main(void){return 0;}
+#include <stdlib.h>
+
+static int n_test, n_fail;
+
+static void ok(bool cond, const char *what)
+{
+	n_test++;
+	if (!cond)
+		n_fail++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
+}
+
+static void is_str(const char *got, size_t got_n, const char *want, const char *what)
+{
+	bool same = got_n == strlen(want) && memcmp(got, want, got_n) == 0;
+	ok(same, what);
+	if (!same)
+		printf("#   got:      %.*s\n#   expected: %s\n", (int)got_n, got, want);
+}
+
+static struct atfh_out mem(void)
+{
+	struct atfh_out o = { .fd = -1 };
+	return o;
+}
+
+static void test_json_str(void)
+{
+	struct atfh_out o = mem();
+	size_t bad = atfh_json_str(&o, "a\"b\\c\n\t\x01\x7f", 9);
+	is_str(o.buf, o.len, "\"a\\\"b\\\\c\\n\\t\\u0001\x7f\"", "json_str escapes quote, backslash, controls");
+	ok(bad == 0, "json_str: valid input reports no bad bytes");
+	o.len = 0;
+	bad = atfh_json_str(&o, "x\xff" "y\xc3", 4);
+	is_str(o.buf, o.len, "\"x\\ufffdy\\ufffd\"", "json_str replaces invalid UTF-8 with U+FFFD");
+	ok(bad == 2, "json_str counts invalid sequences");
+	o.len = 0;
+	atfh_json_str(&o, "\xf0\x9f\x98\x80", 4);
+	is_str(o.buf, o.len, "\"\xf0\x9f\x98\x80\"", "json_str keeps 4-byte UTF-8");
+	atfh_out_free(&o);
+
+	ok(atfh_utf8_valid("caf\xc3\xa9", 5), "utf8: é valid");
+	ok(!atfh_utf8_valid("\xc0\xaf", 2), "utf8: overlong rejected");
+	ok(!atfh_utf8_valid("\xed\xa0\x80", 3), "utf8: surrogate rejected");
+	ok(!atfh_utf8_valid("\xf4\x90\x80\x80", 4), "utf8: > U+10FFFF rejected");
+	ok(!atfh_utf8_valid("\xe2\x82", 2), "utf8: truncated rejected");
+}
+
+static void test_numbers(void)
+{
+	struct atfh_out o = mem();
+	atfh_json_i64(&o, INT64_MIN);
+	atfh_out_c(&o, ' ');
+	atfh_json_i64(&o, INT64_MAX);
+	atfh_out_c(&o, ' ');
+	atfh_json_i64(&o, 0);
+	is_str(o.buf, o.len, "-9223372036854775808 9223372036854775807 0", "i64 extremes exact");
+	o.len = 0;
+	atfh_json_base64(&o, (const uint8_t *)"\x00\xff\x10", 3);
+	atfh_out_c(&o, ' ');
+	atfh_json_base64(&o, (const uint8_t *)"ab", 2);
+	atfh_out_c(&o, ' ');
+	atfh_json_base64(&o, (const uint8_t *)"a", 1);
+	is_str(o.buf, o.len, "AP8Q YWI YQ", "base64 without padding");
+	atfh_out_free(&o);
+
+	uint64_t v;
+	ok(atfh_uvarint((const uint8_t *)"\xac\x02", 2, &v) == 2 && v == 300, "varint 300");
+	ok(atfh_uvarint((const uint8_t *)"\x80\x00", 2, &v) == 0, "varint not minimal rejected");
+	ok(atfh_uvarint((const uint8_t *)"\x80", 1, &v) == 0, "varint truncated rejected");
+}
+
+static void test_cid(void)
+{
+	/* bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae is the
+	 * CIDv1 dag-cbor sha256 of {"hello":"world"}, as @ipld/dag-cbor and
+	 * multiformats compute it */
+	const uint8_t block[] = { 0xa1, 0x65, 'h', 'e', 'l', 'l', 'o', 0x65, 'w', 'o', 'r', 'l', 'd' };
+	uint8_t bin[36] = { 0x01, 0x71, 0x12, 0x20 };
+	struct atfh_cid cid;
+	char str[ATFH_CID_STRMAX(36)];
+
+	/* build the CID by hashing, then check the string form round-trips */
+	SHA256(block, sizeof block, bin + 4);
+	ok(atfh_cid_parse(bin, sizeof bin, &cid) == 36, "cid parse v1");
+	ok(cid.codec == 0x71 && cid.mh_code == 0x12 && cid.digest_len == 32, "cid fields");
+	size_t n = atfh_cid_str(&cid, str);
+	is_str(str, n, "bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae",
+	       "cid string form (base32 multibase)");
+	ok(atfh_cid_verify(&cid, block, sizeof block) == 1, "cid verify ok");
+	ok(atfh_cid_verify(&cid, block, sizeof block - 1) == 0, "cid verify mismatch");
+	ok(atfh_cid_parse(bin, 20, &cid) == 0, "cid truncated digest rejected");
+	bin[0] = 2;
+	ok(atfh_cid_parse(bin, sizeof bin, &cid) == 0, "cid version 2 rejected");
+	/* CIDv0: base58btc */
+	uint8_t v0[34] = { 0x12, 0x20 };
+	memset(v0 + 2, 0, 32);
+	ok(atfh_cid_parse(v0, 34, &cid) == 34 && cid.version == 0, "cidv0 parse");
+	n = atfh_cid_str(&cid, str);
+	is_str(str, n, "QmNLei78zWmzUdbeRB3CiUfAizWUrbeeZh5K1rhAQKCh51", "cidv0 base58btc");
+}
+
+static void test_time(void)
+{
+	int64_t us;
+	ok(atfh_parse_time_us("1970-01-01T00:00:00Z", 20, &us) == 0 && us == 0, "epoch");
+	ok(atfh_parse_time_us("2024-11-19T12:34:56.789Z", 24, &us) == 0 && us == 1732019696789000,
+	   "millisecond time");
+	ok(atfh_parse_time_us("2024-11-19T12:34:56.789123456Z", 30, &us) == 0 &&
+	   us == 1732019696789123, "nanoseconds truncate to µs");
+	ok(atfh_parse_time_us("2024-11-19T13:34:56+01:00", 25, &us) == 0 && us == 1732019696000000,
+	   "offset");
+	ok(atfh_parse_time_us("1969-12-31T23:59:59Z", 20, &us) == 0 && us == -1000000, "before epoch");
+	ok(atfh_parse_time_us("2024-13-01T00:00:00Z", 20, &us) < 0, "month 13 rejected");
+	ok(atfh_parse_time_us("2024-11-19T12:34:56", 19, &us) < 0, "no zone rejected");
+	ok(atfh_parse_time_us("2024-11-19T12:34:56.Z", 21, &us) < 0, "empty fraction rejected");
+}
+
+static void test_jsonscan(void)
+{
+	struct atfh_jobj o;
+	const char *err;
+	const char *s = "{\"a\":1,\"b\":\"x\\\"y\",\"c\":[1,{\"d\":null}],\"e\":true,\"n\":-9223372036854775808}";
+	ok(atfh_jobj_parse(&o, s, strlen(s), &err) == 0 && o.n == 5, "object fields");
+	const struct atfh_jval *v = atfh_jobj_get(&o, "b");
+	ok(v && v->type == ATFH_J_STR && v->n == 4, "string span inside quotes");
+	int64_t i;
+	ok(atfh_jval_i64(atfh_jobj_get(&o, "n"), &i) && i == INT64_MIN, "int64 min");
+	ok(atfh_jobj_get(&o, "c")->type == ATFH_J_ARR, "array value");
+	const char *bad[] = {
+		"{\"a\":}", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":01}", "{\"a\":\"\x01\"}",
+		"{\"a\":\"\xff\"}", "{\"a\":\"\\x\"}", "{\"a\":1} x", "[1]", "{\"a\":tru}",
+		"{\"a\":\"\\u12\"}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":[1,2}",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char what[80];
+		snprintf(what, sizeof what, "invalid JSON rejected: %.40s", bad[k]);
+		ok(atfh_jobj_parse(&o, bad[k], strlen(bad[k]), &err) < 0, what);
+	}
+	/* depth bound */
+	char deep[600];
+	size_t d = 0;
+	deep[d++] = '{';
+	deep[d++] = '"'; deep[d++] = 'a'; deep[d++] = '"'; deep[d++] = ':';
+	for (int k = 0; k < 200; k++)
+		deep[d++] = '[';
+	for (int k = 0; k < 200; k++)
+		deep[d++] = ']';
+	deep[d++] = '}';
+	ok(atfh_jobj_parse(&o, deep, d, &err) < 0 && strstr(err, "deep"), "JSON nesting bound");
+}
+
+static int cbor_json(const uint8_t *p, size_t n, struct atfh_out *o, const char **err)
+{
+	struct atfh_cbor c;
+	atfh_cbor_init(&c, p, n);
+	o->len = 0;
+	int r = atfh_cbor_to_json(&c, o);
+	*err = c.err;
+	return r;
+}
+
+static void test_cbor(void)
+{
+	struct atfh_out o = mem();
+	const char *err;
+	/* {"a": [1, -1, h'00', true, null], "b": "é"} */
+	const uint8_t m[] = { 0xa2, 0x61, 'a', 0x85, 0x01, 0x20, 0x41, 0x00, 0xf5, 0xf6,
+			      0x61, 'b', 0x62, 0xc3, 0xa9 };
+	ok(cbor_json(m, sizeof m, &o, &err) == 0, "cbor map to json");
+	is_str(o.buf, o.len, "{\"a\":[1,-1,{\"$bytes\":\"AA\"},true,null],\"b\":\"é\"}", "cbor json shape");
+	const uint8_t imin[] = { 0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	ok(cbor_json(imin, sizeof imin, &o, &err) == 0, "cbor int64 min accepted");
+	is_str(o.buf, o.len, "-9223372036854775808", "cbor int64 min exact");
+	const uint8_t toobig[] = { 0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0 };
+	ok(cbor_json(toobig, sizeof toobig, &o, &err) < 0, "cbor below int64 min rejected");
+	const uint8_t hugestr[] = { 0x7b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 'a' };
+	ok(cbor_json(hugestr, sizeof hugestr, &o, &err) < 0 && strstr(err, "beyond"),
+	   "cbor huge string length rejected");
+	const uint8_t hugearr[] = { 0x9b, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	ok(cbor_json(hugearr, sizeof hugearr, &o, &err) < 0, "cbor huge array count rejected");
+	const uint8_t fl[] = { 0xf9, 0x3c, 0x00 };
+	ok(cbor_json(fl, sizeof fl, &o, &err) < 0 && strstr(err, "floating"), "cbor half float rejected");
+	const uint8_t undef[] = { 0xf7 };
+	ok(cbor_json(undef, sizeof undef, &o, &err) < 0, "cbor undefined rejected");
+	const uint8_t simple[] = { 0xf0 };
+	ok(cbor_json(simple, sizeof simple, &o, &err) < 0, "cbor simple value rejected");
+	const uint8_t trunc[] = { 0xa1, 0x61, 'a' };
+	ok(cbor_json(trunc, sizeof trunc, &o, &err) < 0, "cbor truncated map rejected");
+	const uint8_t link_bad[] = { 0xd8, 0x2a, 0x42, 0x00, 0x01 };
+	ok(cbor_json(link_bad, sizeof link_bad, &o, &err) < 0, "cbor tag 42 without a CID rejected");
+	const uint8_t link_noprefix[] = { 0xd8, 0x2a, 0x41, 0x01 };
+	ok(cbor_json(link_noprefix, sizeof link_noprefix, &o, &err) < 0,
+	   "cbor tag 42 without the 0x00 prefix rejected");
+	/* 129 nested arrays */
+	uint8_t deep[130];
+	memset(deep, 0x81, 129);
+	deep[129] = 0x00;
+	ok(cbor_json(deep, sizeof deep, &o, &err) < 0 && strstr(err, "deeper"), "cbor depth limit");
+	memset(deep, 0x81, 127);
+	deep[127] = 0x00;
+	ok(cbor_json(deep, 128, &o, &err) == 0, "cbor 127 levels fine");
+	atfh_out_free(&o);
+}
+
+int main(void)
+{
+	test_json_str();
+	test_numbers();
+	test_cid();
+	test_time();
+	test_jsonscan();
+	test_cbor();
+	printf("1..%d\n", n_test);
+	return n_fail != 0;
+}
