@@ -64,7 +64,7 @@ enum {
 	{ ATFH_OPT_STATS, "stats", NULL, ATFH_ARG_NONE, NULL,                    \
 	  "print counters to stderr at the end" },                               \
 	{ ATFH_OPT_STATS_INTERVAL, "stats-interval", "DUR", ATFH_ARG_DURATION,   \
-	  NULL, "also print them every DUR while running" },                     \
+	  NULL, "print counters to stderr every DUR while running" },       \
 	{ ATFH_OPT_METRICS, "metrics", "FILE", ATFH_ARG_FILE, NULL,              \
 	  "keep Prometheus counters in FILE" },                                  \
 	{ ATFH_OPT_QUIET, "quiet", NULL, ATFH_ARG_NONE, NULL,                    \

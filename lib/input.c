@@ -246,7 +246,12 @@ enum atfh_informat atfh_input_detect(struct atfh_input *in)
 			continue;
 		if (c == '{')
 			return ATFH_IN_NDJSON;
-		if (c == 0x00 && rel == 0)
+		/* a frame starts with its big-endian length: 0x00 under the
+		 * default 16 MiB limit; a larger --max-frame allows more */
+		if (rel == 0 && (c == 0x00 || (in->end - in->start >= 4 &&
+					       ((uint32_t)c << 24 | (uint32_t)in->buf[in->start + 1] << 16 |
+						(uint32_t)in->buf[in->start + 2] << 8 |
+						in->buf[in->start + 3]) <= in->max_frame)))
 			return ATFH_IN_FRAMES;
 		return ATFH_IN_UNKNOWN;
 	}

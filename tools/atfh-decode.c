@@ -111,6 +111,12 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 {
 	struct decode *d = l->ctx;
 	size_t mark = d->out.len;
+	if (d->fmt.format == ATFH_FMT_FRAME) {
+		/* a usage problem, not bad input: say it once and stop */
+		atfh_err("%s: -f frame needs frame input; this is NDJSON", l->in.name);
+		l->io_failed = true;
+		return ATFH_REC_STOP;
+	}
 	if (atfh_format_json(&d->out, p, n, &d->fmt, err)) {
 		d->out.len = mark;
 		return ATFH_REC_BAD;

@@ -12,7 +12,7 @@ complete -c atfh-decode -s o -l output -d 'write to FILE (completed atomically) 
 complete -c atfh-decode -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-decode -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-decode -l stats -d 'print counters to stderr at the end'
-complete -c atfh-decode -l stats-interval -d 'also print them every DUR while running' -x
+complete -c atfh-decode -l stats-interval -d 'print counters to stderr every DUR while running' -x
 complete -c atfh-decode -l metrics -d 'keep Prometheus counters in FILE' -r -F
 complete -c atfh-decode -s q -l quiet -d 'no progress bar'
 complete -c atfh-decode -s h -l help -d 'show this help and exit'
