@@ -5,19 +5,21 @@
 const { parseArgs } = require('./lib/args');
 
 const usage = `usage: node run-scenario.js --capture OUT [--ref OUT.ndjson] [--seed S] [--size N]
-                            [--extras] [--timeout-s SEC] [--verbose]
+                            [--extras] [--check] [--timeout-s SEC] [--verbose]
 Starts PLC + PDS on 127.0.0.1, records ?cursor=0 live while the seeded
 scenario runs, writes the frames capture OUT and, with --ref, the expected
 jetstream NDJSON; then shuts everything down and exits.
   --seed S       PRNG seed (default 1)      --size N   scale (default 1)
   --extras       add an #info (OutdatedCursor) frame first and an error
                  (FutureCursor) frame last
+  --check        fail unless the capture has identity, account, sync and
+                 commit create/update/delete events (+ info, error with --extras)
   --timeout-s    give up (exit 2) after SEC seconds (default 110)
 A summary goes to stderr; stdout stays empty.
 `;
 const { opts } = parseArgs(process.argv.slice(2), {
   seed: 'string', size: 'number', capture: 'string', ref: 'string',
-  extras: 'bool', 'timeout-s': 'number', verbose: 'bool',
+  extras: 'bool', check: 'bool', 'timeout-s': 'number', verbose: 'bool',
 }, usage);
 if (!opts.capture) {
   process.stderr.write(usage);
@@ -38,6 +40,7 @@ scenario({
   capture: opts.capture,
   ref: opts.ref,
   extras: !!opts.extras,
+  check: !!opts.check,
   log,
 }).then((r) => {
   process.stderr.write(`run-scenario: ${r.frames} frames, ${r.bytes} bytes, last seq ${r.lastSeq}` +

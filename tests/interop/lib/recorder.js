@@ -9,7 +9,7 @@
 
 const fs = require('node:fs');
 const WebSocket = require('ws');
-const { frame, peek } = require('./refdecode');
+const { frame, peek, load } = require('./refdecode');
 
 function withCursor(url, cursor) {
   if (cursor === undefined || cursor === null) return url;
@@ -46,9 +46,15 @@ function startRecorder(opts) {
   let resolveDone;
   const done = new Promise((r) => { resolveDone = r; });
 
-  const ws = new WebSocket(withCursor(url, cursor), { perMessageDeflate: false });
-  // message handling is async (decoding uses ESM imports): keep order
-  let chain = Promise.resolve();
+  let ws = null;
+  const pending = [];
+  const on = (ev, fn) => pending.push([ev, fn]);
+  // the decoder (ESM) loads first, so that each message is handled at once
+  load().then(() => {
+    if (finished) return;
+    ws = new WebSocket(withCursor(url, cursor), { perMessageDeflate: false });
+    for (const [ev, fn] of pending) ws.on(ev, fn);
+  }, (err) => finish('error', err));
 
   const armIdle = () => {
     if (!idleMs) return;
@@ -63,52 +69,49 @@ function startRecorder(opts) {
     if (err) state.error = err;
     clearTimeout(idleTimer);
     clearTimeout(timeoutTimer);
-    try { ws.terminate(); } catch {}
-    chain.then(() => {
-      if (ownFd) fs.closeSync(fd);
-      for (const w of seqWaiters.splice(0)) w.reject(new Error(`recorder stopped (${reason}) at seq ${state.lastSeq}`));
-      resolveDone(state);
-    });
+    try { if (ws) ws.terminate(); } catch {}
+    if (ownFd) fs.closeSync(fd);
+    for (const w of seqWaiters.splice(0)) w.reject(new Error(`recorder stopped (${reason}) at seq ${state.lastSeq}`));
+    resolveDone(state);
   }
 
-  ws.on('open', armIdle);
-  ws.on('message', (data, isBinary) => {
+  on('open', armIdle);
+  on('message', (data, isBinary) => {
     if (finished) return;
     const bytes = Buffer.isBuffer(data) ? data : Buffer.concat([].concat(data));
     if (!isBinary) {
       process.stderr.write(`recorder: ignoring a text message of ${bytes.length} bytes\n`);
       return;
     }
-    // write synchronously, in arrival order
+    // written synchronously, in arrival order, unchanged
     const rec = frame(bytes);
     let off = 0;
     while (off < rec.length) off += fs.writeSync(fd, rec, off);
     state.frames++;
     state.bytes += rec.length;
     armIdle();
-    chain = chain.then(async () => {
-      let info = {};
-      try {
-        info = await peek(bytes);
-      } catch (err) {
-        process.stderr.write(`recorder: frame ${state.frames}: ${err.message}\n`);
-      }
-      if (info.seq !== undefined && info.seq > state.lastSeq) state.lastSeq = info.seq;
-      if (onMessage) onMessage(bytes, info);
-      for (let i = seqWaiters.length - 1; i >= 0; i--) {
-        if (state.lastSeq >= seqWaiters[i].seq) seqWaiters.splice(i, 1)[0].resolve();
-      }
-      if (untilSeq !== undefined && state.lastSeq >= BigInt(untilSeq)) finish('until-seq');
-    });
+    let info = {};
+    try {
+      info = peek(bytes);
+    } catch (err) {
+      process.stderr.write(`recorder: frame ${state.frames}: ${err.message}\n`);
+    }
+    if (info.seq !== undefined && info.seq > state.lastSeq) state.lastSeq = info.seq;
+    if (onMessage) onMessage(bytes, info);
+    for (let i = seqWaiters.length - 1; i >= 0; i--) {
+      if (state.lastSeq >= seqWaiters[i].seq) seqWaiters.splice(i, 1)[0].resolve();
+    }
+    if (untilSeq !== undefined && state.lastSeq >= BigInt(untilSeq)) finish('until-seq');
   });
-  ws.on('close', () => finish('closed'));
-  ws.on('error', (err) => finish('error', err));
+  on('close', () => finish('closed'));
+  on('error', (err) => finish('error', err));
   if (timeoutMs) timeoutTimer = setTimeout(() => finish('timeout'), timeoutMs);
 
   const opened = new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-    ws.once('close', () => reject(new Error('websocket closed before opening')));
+    on('open', resolve);
+    on('error', reject);
+    on('close', () => reject(new Error('websocket closed before opening')));
+    done.then((st) => reject(new Error(`recorder stopped (${st.reason}) before opening`)));
   });
   opened.catch(() => {});
 

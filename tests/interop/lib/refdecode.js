@@ -202,7 +202,10 @@ function frame(bytes) {
 }
 
 // Whole capture -> array of NDJSON lines (without newlines).
-async function captureToLines(buf, warn = (m) => process.stderr.write(`refdecode: ${m}\n`)) {
+// report(message, malformed): malformed is true for a frame that could not be
+// decoded (it is skipped) or a truncated capture (reading stops), false for a
+// notice (unknown message type, unreadable CAR: the event is still handled).
+async function captureToLines(buf, report = (m) => process.stderr.write(`refdecode: ${m}\n`)) {
   await load();
   const out = [];
   const it = frames(buf);
@@ -213,27 +216,28 @@ async function captureToLines(buf, warn = (m) => process.stderr.write(`refdecode
       if (r.done) break;
       f = r.value;
     } catch (err) {
-      warn(err.message); // truncated: nothing more to read
+      report(err.message, true); // truncated: nothing more to read
       break;
     }
+    const where = `frame ${f.index} (byte ${f.offset})`;
     try {
-      out.push(...(await messageToLines(f.bytes, (m) => warn(`frame ${f.index} (byte ${f.offset}): ${m}`))));
+      out.push(...(await messageToLines(f.bytes, (m) => report(`${where}: ${m}`, false))));
     } catch (err) {
-      warn(`frame ${f.index} (byte ${f.offset}): ${err.message}`);
+      report(`${where}: ${err.message}`, true);
     }
   }
   return out;
 }
 
-// seq (as a BigInt) and type of a message, cheaply; undefined fields if absent.
-async function peek(bytes) {
-  await load();
+// seq (as a BigInt) and type of a message; load() must have resolved.
+function peek(bytes) {
+  if (!libs) throw new Error('refdecode: load() first');
   const { header, body } = decodeMessage(bytes);
   const seq = body.get('seq');
   return {
     op: header.get('op'),
     t: header.get('t'),
-    seq: seq === undefined ? undefined : BigInt(seq),
+    seq: typeof seq === 'number' || typeof seq === 'bigint' ? BigInt(seq) : undefined,
   };
 }
 
