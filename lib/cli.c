@@ -113,12 +113,17 @@ static void list_options(const struct atfh_program *prog)
 int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 		   int (*handle)(int id, const char *arg, void *ctx), void *ctx)
 {
-	size_t n = 0;
+	enum { MAX_OPTIONS = 64 };
+	struct option lo[MAX_OPTIONS + 2];
+	char shorts[MAX_OPTIONS * 2 + 2];
+	size_t n = 0, si = 0;
 	for (const struct atfh_option *o = prog->options; o->name; o++)
 		n++;
-	struct option *lo = atfh_xcalloc(n + 2, sizeof *lo);
-	char *shorts = atfh_xmalloc(n * 2 + 2);
-	size_t si = 0;
+	if (n > MAX_OPTIONS) {
+		fprintf(stderr, "%s: option table larger than %d\n", prog->name, MAX_OPTIONS);
+		abort();
+	}
+	memset(lo, 0, sizeof lo);
 	shorts[si++] = ':';
 	for (size_t i = 0; i < n; i++) {
 		const struct atfh_option *o = &prog->options[i];
@@ -161,8 +166,6 @@ int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 			}
 		}
 	}
-	free(lo);
-	free(shorts);
 	return optind;
 }
 

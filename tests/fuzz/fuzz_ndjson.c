@@ -1,0 +1,30 @@
+/*
+ * fuzz_ndjson.c — NDJSON event input: the JSON scanner and the conversion
+ * of a jetstream line to every output format.  Whatever the line, the
+ * output is valid JSON or the line is reported.
+ */
+#include "fuzz.h"
+#include "format.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct atfh_out o = fuzz_out();
+	const char *line = (const char *)data;
+	struct atfh_jobj obj;
+	const char *err = NULL;
+	int valid = atfh_json_check(line, size, &err) == 0;
+	if (atfh_jobj_parse(&obj, line, size, &err) == 0 && !valid)
+		abort(); /* the two scanners disagree */
+	for (int f = ATFH_FMT_JETSTREAM; f <= ATFH_FMT_CLOUDEVENTS; f++) {
+		struct atfh_format_opts opt = { .format = (enum atfh_format)f,
+						.json_op_index = (size_t)-1 };
+		o.len = 0;
+		if (atfh_format_json(&o, line, size, &opt, &err) == 0) {
+			if (memchr(line, '\n', size))
+				continue; /* the reader never hands over a newline */
+			fuzz_check_json_lines(o.buf, o.len);
+		}
+	}
+	atfh_out_free(&o);
+	return 0;
+}
