@@ -1,0 +1,179 @@
+/*
+ * didset.c — see didset.h.
+ */
+#include "didset.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+void atfh_didset_init(struct atfh_didset *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+void atfh_didset_free(struct atfh_didset *s)
+{
+	free(s->hash);
+	free(s->off);
+	free(s->arena);
+	memset(s, 0, sizeof *s);
+}
+
+bool atfh_did_valid(const char *s, size_t n)
+{
+	if (n < 7 || n > 2048 || memcmp(s, "did:", 4) != 0)
+		return false;
+	size_t i = 4;
+	while (i < n && s[i] >= 'a' && s[i] <= 'z')
+		i++;
+	if (i == 4 || i >= n || s[i] != ':')
+		return false;
+	if (++i >= n || s[n - 1] == ':')
+		return false;
+	for (; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '%' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t did_hash(const char *did, size_t n)
+{
+	uint64_t h = XXH3_64bits(did, n);
+	return h ? h : 1;
+}
+
+static void grow(struct atfh_didset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	uint64_t *hash = atfh_xcalloc(cap, sizeof *hash);
+	uint32_t *off = atfh_xmalloc(cap * sizeof *off);
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->hash[i])
+			continue;
+		size_t j = (size_t)s->hash[i] & (cap - 1);
+		while (hash[j])
+			j = (j + 1) & (cap - 1);
+		hash[j] = s->hash[i];
+		off[j] = s->off[i];
+	}
+	free(s->hash);
+	free(s->off);
+	s->hash = hash;
+	s->off = off;
+	s->cap = cap;
+}
+
+static bool slot_is(const struct atfh_didset *s, size_t i, const char *did, size_t n)
+{
+	const char *e = s->arena + s->off[i];
+	size_t len = (size_t)(uint8_t)e[0] | (size_t)(uint8_t)e[1] << 8;
+	return len == n && memcmp(e + 2, did, n) == 0;
+}
+
+bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
+{
+	if (!s->n)
+		return false;
+	uint64_t h = did_hash(did, n);
+	size_t mask = s->cap - 1;
+	for (size_t i = (size_t)h & mask; s->hash[i]; i = (i + 1) & mask)
+		if (s->hash[i] == h && slot_is(s, i, did, n))
+			return true;
+	return false;
+}
+
+bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
+{
+	if (!atfh_did_valid(did, n))
+		return false;
+	if (atfh_didset_has(s, did, n))
+		return true;
+	if ((s->n + 1) * 2 > s->cap)
+		grow(s);
+	if (s->arena_len + n + 2 > UINT32_MAX)
+		atfh_die_oom(); /* 4 GB of DIDs: far beyond any real list */
+	atfh_grow_array((void **)&s->arena, &s->arena_cap, s->arena_len + n + 2, 1);
+	uint64_t h = did_hash(did, n);
+	size_t mask = s->cap - 1, i = (size_t)h & mask;
+	while (s->hash[i])
+		i = (i + 1) & mask;
+	s->hash[i] = h;
+	s->off[i] = (uint32_t)s->arena_len;
+	s->arena[s->arena_len++] = (char)(n & 0xff);
+	s->arena[s->arena_len++] = (char)(n >> 8);
+	memcpy(s->arena + s->arena_len, did, n);
+	s->arena_len += n;
+	s->n++;
+	return true;
+}
+
+int atfh_didset_load(struct atfh_didset *s, const char *path,
+		     void (*warn)(void *ctx, const char *path, size_t line, const char *why),
+		     void *ctx)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
+	char *buf = atfh_xmalloc(cap);
+	for (;;) {
+		if (len == cap)
+			buf = atfh_xrealloc(buf, cap *= 2);
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	/* size the table once: about one DID per 33 bytes of file */
+	while (s->cap < (len / 33 + 16) * 2)
+		grow(s);
+	size_t line = 0;
+	for (size_t i = 0; i < len;) {
+		char *nl = memchr(buf + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - buf) : len;
+		line++;
+		size_t a = i, b = e;
+		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
+			a++;
+		char *hash = memchr(buf + a, '#', b - a);
+		if (hash)
+			b = (size_t)(hash - buf);
+		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\r'))
+			b--;
+		if (b > a && !atfh_didset_add(s, buf + a, b - a) && warn) {
+			char why[120];
+			int shown = b - a > 80 ? 80 : (int)(b - a);
+			snprintf(why, sizeof why, "not a DID: %.*s", shown, buf + a);
+			warn(ctx, path, line, why);
+		}
+		i = e + 1;
+	}
+	free(buf);
+	return 0;
+}

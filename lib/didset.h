@@ -1,0 +1,37 @@
+/*
+ * didset.h — a set of DIDs for membership tests on the hot path: loaded
+ * from a file (one DID per line, `#` comments and blank lines allowed, a
+ * malformed line reported with its number and skipped) or added one by
+ * one; a flat open-addressing table of xxh3 hashes beside a string arena,
+ * so a million DIDs take ~60 MB and a lookup is one hash and one compare.
+ */
+#ifndef ATFH_DIDSET_H
+#define ATFH_DIDSET_H
+
+#include "atfh.h"
+
+struct atfh_didset {
+	uint64_t *hash;  /* 0 = empty slot (real hashes are forced non-zero) */
+	uint32_t *off;   /* offset of the DID's length byte in arena */
+	size_t cap, n;
+	char *arena;
+	size_t arena_len, arena_cap;
+};
+
+void atfh_didset_init(struct atfh_didset *s);
+void atfh_didset_free(struct atfh_didset *s);
+/* Is S (N bytes) a syntactically valid DID?  (did:METHOD:ID, ≤ 2048
+ * bytes, the characters the DID spec allows.) */
+bool atfh_did_valid(const char *s, size_t n);
+/* Add one DID; false if it is not valid. */
+bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n);
+bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n);
+
+/* Load PATH into S (which must be empty).  Malformed lines are reported
+ * through WARN (line number and text) and skipped.  0, or -1 with errno
+ * set when the file cannot be read. */
+int atfh_didset_load(struct atfh_didset *s, const char *path,
+		     void (*warn)(void *ctx, const char *path, size_t line, const char *why),
+		     void *ctx);
+
+#endif

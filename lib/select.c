@@ -1,0 +1,377 @@
+/*
+ * select.c — see select.h.
+ */
+#include "select.h"
+#include "cli.h"
+#include "dagcbor.h"
+#include "util.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+void atfh_select_init(struct atfh_select *s)
+{
+	memset(s, 0, sizeof *s);
+	s->sample_below = UINT64_MAX;
+	atfh_ev_init(&s->ev);
+	char err[64];
+	atfh_evpath_parse(&s->p_collection, "commit.collection", err, sizeof err);
+	atfh_evpath_parse(&s->p_operation, "commit.operation", err, sizeof err);
+	atfh_evpath_parse(&s->p_rkey, "commit.rkey", err, sizeof err);
+	atfh_evpath_parse(&s->p_text, "commit.record.text", err, sizeof err);
+}
+
+void atfh_select_free(struct atfh_select *s)
+{
+	if (s->text_md)
+		pcre2_match_data_free(s->text_md);
+	if (s->text)
+		pcre2_code_free(s->text);
+	atfh_ev_free(&s->ev);
+	atfh_evpath_free(&s->p_collection);
+	atfh_evpath_free(&s->p_operation);
+	atfh_evpath_free(&s->p_rkey);
+	atfh_evpath_free(&s->p_text);
+	atfh_out_free(&s->buf);
+}
+
+int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *err, size_t errlen)
+{
+	int code;
+	PCRE2_SIZE off;
+	uint32_t opt = PCRE2_UTF | PCRE2_UCP | (icase ? PCRE2_CASELESS : 0);
+	s->text = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, opt, &code, &off, NULL);
+	if (!s->text) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(code, msg, sizeof msg);
+		snprintf(err, errlen, "%s at offset %zu", (char *)msg, (size_t)off);
+		return -1;
+	}
+	pcre2_jit_compile(s->text, PCRE2_JIT_COMPLETE); /* faster when available */
+	s->text_md = pcre2_match_data_create_from_pattern(s->text, NULL);
+	return 0;
+}
+
+uint32_t atfh_select_kind_bit(const char *name)
+{
+	for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
+		if (strcmp(name, atfh_kind_names[k]) == 0)
+			return 1u << k;
+	return 0;
+}
+
+uint32_t atfh_select_action_bit(const char *name)
+{
+	if (strcmp(name, "create") == 0)
+		return ATFH_ACT_CREATE;
+	if (strcmp(name, "update") == 0)
+		return ATFH_ACT_UPDATE;
+	if (strcmp(name, "delete") == 0)
+		return ATFH_ACT_DELETE;
+	return 0;
+}
+
+bool atfh_select_cheap(const struct atfh_select *s)
+{
+	return !s->text && !s->jq;
+}
+
+int atfh_parse_when(const char *str, int64_t *us)
+{
+	size_t n = strlen(str);
+	uint64_t ms;
+	if (str[0] == '-' && atfh_parse_duration_ms(str + 1, &ms) == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - (int64_t)ms * 1000;
+		return 0;
+	}
+	if (n == 10) {
+		char full[32];
+		snprintf(full, sizeof full, "%sT00:00:00Z", str);
+		return atfh_parse_time_us(full, strlen(full), us);
+	}
+	return atfh_parse_time_us(str, n, us);
+}
+
+/* ---- the checks -------------------------------------------------------- */
+
+/* Raw bytes of a string that may still be JSON-escaped. */
+static struct atfh_str unescaped(struct atfh_select *s, struct atfh_str v)
+{
+	if (!v.json || !memchr(v.p, '\\', v.n))
+		return (struct atfh_str){ v.p, v.n, false };
+	s->buf.len = 0;
+	atfh_json_unescape(&s->buf, v.p, v.n);
+	return (struct atfh_str){ s->buf.buf, s->buf.len, false };
+}
+
+static bool glob_any(struct atfh_select *s, char **globs, size_t n, struct atfh_str name)
+{
+	char tmp[512];
+	if (name.n >= sizeof tmp)
+		return false; /* no NSID is that long */
+	memcpy(tmp, name.p, name.n);
+	tmp[name.n] = '\0';
+	(void)s;
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(globs[i], tmp, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool sampled(const struct atfh_select *s, struct atfh_str did, struct atfh_str a,
+		    struct atfh_str b)
+{
+	XXH3_state_t st;
+	XXH3_64bits_reset_withSeed(&st, s->sample_seed);
+	XXH3_64bits_update(&st, did.p, did.n);
+	XXH3_64bits_update(&st, "", 1);
+	XXH3_64bits_update(&st, a.p, a.n);
+	XXH3_64bits_update(&st, "", 1);
+	XXH3_64bits_update(&st, b.p, b.n);
+	return XXH3_64bits_digest(&st) < s->sample_below || s->sample_below == UINT64_MAX;
+}
+
+static bool text_matches(struct atfh_select *s, struct atfh_str text)
+{
+	int r = pcre2_match(s->text, (PCRE2_SPTR)text.p, text.n, 0, 0, s->text_md, NULL);
+	return r >= 0;
+}
+
+/* Event-level selectors: kind, DID, time.  Same for every op of a frame. */
+static bool event_ok(const struct atfh_select *s, enum atfh_kind kind, struct atfh_str did,
+		     bool has_time, int64_t time_us)
+{
+	if (s->kinds && !(s->kinds & (1u << kind)))
+		return false;
+	if (s->dids && (!did.p || !atfh_didset_has(s->dids, did.p, did.n)))
+		return false;
+	if (s->has_since && (!has_time || time_us < s->since_us))
+		return false;
+	if (s->has_until && (!has_time || time_us >= s->until_us))
+		return false;
+	return true;
+}
+
+/* Op-level selectors that need no decoding. */
+static bool op_cheap_ok(struct atfh_select *s, bool is_commit, struct atfh_str did,
+			struct atfh_str collection, struct atfh_str action, struct atfh_str rkey,
+			struct atfh_str kind_name)
+{
+	if (!is_commit) {
+		/* only commits have collections and actions */
+		if (s->ncollections || s->actions)
+			return false;
+		if (s->sample && !sampled(s, did, kind_name, ATFH_STR_NULL))
+			return false;
+		return true;
+	}
+	if (s->ncollections && !glob_any(s, s->collections, s->ncollections, collection))
+		return false;
+	if (s->nignore && glob_any(s, s->ignore, s->nignore, collection))
+		return false;
+	if (s->actions) {
+		uint32_t bit = ATFH_STR_IS(action, "create")   ? ATFH_ACT_CREATE
+			       : ATFH_STR_IS(action, "update") ? ATFH_ACT_UPDATE
+			       : ATFH_STR_IS(action, "delete") ? ATFH_ACT_DELETE
+							       : 0;
+		if (!(s->actions & bit))
+			return false;
+	}
+	if (s->sample && !sampled(s, did, collection, rkey))
+		return false;
+	return true;
+}
+
+/* The `text` of a record block (found = false when it has none).  The
+ * whole record is read, so a malformed one is reported, not half-used.
+ * 0, or -1 with *err. */
+static int record_text(const uint8_t *p, size_t n, struct atfh_str *text, bool *found,
+		       const char **err)
+{
+	static char msg[120];
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	*found = false;
+	atfh_cbor_init(&c, p, n);
+	if (atfh_cbor_next(&c, &it))
+		goto bad;
+	if (it.kind != ATFH_CB_MAP) {
+		*err = "record: not a map";
+		return -1;
+	}
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str key;
+		if (atfh_cbor_text(&c, &key, "map key"))
+			goto bad;
+		if (ATFH_STR_IS(key, "text") && !*found) {
+			const uint8_t *save = c.p;
+			struct atfh_cbor_item v;
+			if (atfh_cbor_next(&c, &v))
+				goto bad;
+			if (v.kind == ATFH_CB_TEXT) {
+				c.p = save;
+				if (atfh_cbor_text(&c, text, "text"))
+					goto bad;
+				*found = true;
+				continue;
+			}
+			c.p = save;
+		}
+		if (atfh_cbor_skip(&c))
+			goto bad;
+	}
+	if (c.p != c.end) {
+		*err = "record: trailing bytes after the value";
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(msg, sizeof msg, "record: %s", c.err);
+	*err = msg;
+	return -1;
+}
+
+static int jq_ok(struct atfh_select *s, const char **err)
+{
+	const char *p;
+	size_t n;
+	if (atfh_ev_json(&s->ev, &p, &n, err))
+		return -1;
+	int r = atfh_jqexpr_test(s->jq, p, n, err);
+	return r < 0 ? 0 : r; /* a runtime error in the expression: not selected */
+}
+
+static bool has_op_selectors(const struct atfh_select *s)
+{
+	return s->ncollections || s->nignore || s->actions || s->sample || s->text || s->jq;
+}
+
+static int decide(const struct atfh_select *s, int wanted)
+{
+	if (wanted < 0)
+		return -1;
+	return s->invert ? !wanted : wanted;
+}
+
+int atfh_select_frame(struct atfh_select *s, struct atfh_msg *m, const char **err)
+{
+	if (!event_ok(s, m->kind, m->did, m->has_time, m->time_us))
+		return decide(s, 0);
+	struct atfh_str kind_name = { atfh_kind_names[m->kind], strlen(atfh_kind_names[m->kind]), false };
+	bool need_ev = s->jq != NULL;
+	if (need_ev)
+		atfh_ev_set_frame(&s->ev, m);
+	if (m->kind != ATFH_K_COMMIT) {
+		if (!op_cheap_ok(s, false, m->did, ATFH_STR_NULL, ATFH_STR_NULL, ATFH_STR_NULL, kind_name))
+			return decide(s, 0);
+		if (s->text)
+			return decide(s, 0);
+		if (s->jq)
+			return decide(s, jq_ok(s, err));
+		return decide(s, 1);
+	}
+	if (!has_op_selectors(s))
+		return decide(s, 1); /* the frame as a whole: ops do not matter */
+	if (s->text && atfh_msg_load_blocks(m, false)) {
+		*err = m->err;
+		return -1;
+	}
+	for (size_t i = 0; i < m->nops; i++) {
+		const struct atfh_op *op = &m->ops[i];
+		if (!op_cheap_ok(s, true, m->did, op->collection, op->action, op->rkey, kind_name))
+			continue;
+		if (s->text) {
+			const struct atfh_block *b = atfh_msg_record(m, i);
+			struct atfh_str text;
+			bool found;
+			if (!b)
+				continue;
+			if (record_text(b->data, b->len, &text, &found, err))
+				return -1;
+			if (!found || !text_matches(s, text))
+				continue;
+		}
+		if (s->jq) {
+			atfh_ev_set_op(&s->ev, i);
+			int r = jq_ok(s, err);
+			if (r < 0)
+				return -1;
+			if (!r)
+				continue;
+		}
+		return decide(s, 1);
+	}
+	return decide(s, 0);
+}
+
+static struct atfh_str ev_str(struct atfh_select *s, const struct atfh_evpath *p, const char **err,
+			      int *rc)
+{
+	struct atfh_evval v;
+	if (atfh_evpath_eval(p, &s->ev, &v, err)) {
+		*rc = -1;
+		return ATFH_STR_NULL;
+	}
+	return v.type == ATFH_EV_STR ? v.s : ATFH_STR_NULL;
+}
+
+int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char **err)
+{
+	if (atfh_ev_set_line(&s->ev, p, n, err))
+		return -1;
+	const struct atfh_jval *jk = atfh_jobj_get(&s->ev.top, "kind");
+	const struct atfh_jval *jd = atfh_jobj_get(&s->ev.top, "did");
+	enum atfh_kind kind = ATFH_K_OTHER;
+	struct atfh_str kind_name = ATFH_STR_NULL;
+	if (jk && jk->type == ATFH_J_STR) {
+		kind_name = atfh_jval_str(jk);
+		for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
+			if (atfh_str_eq(kind_name, atfh_kind_names[k], strlen(atfh_kind_names[k])))
+				kind = (enum atfh_kind)k;
+	}
+	/* the DID is compared raw; a DID never needs escapes, but be exact */
+	char didbuf[2100];
+	struct atfh_str did = ATFH_STR_NULL;
+	if (jd && jd->type == ATFH_J_STR) {
+		did = unescaped(s, atfh_jval_str(jd));
+		if (did.p == s->buf.buf && did.n < sizeof didbuf) {
+			memcpy(didbuf, did.p, did.n);
+			did.p = didbuf;
+		}
+	}
+	int64_t t = 0;
+	bool has_time = atfh_ev_time_us(&s->ev, &t);
+	if (!event_ok(s, kind, did, has_time, t))
+		return decide(s, 0);
+	int rc = 0;
+	bool is_commit = kind == ATFH_K_COMMIT;
+	struct atfh_str col = ATFH_STR_NULL, act = ATFH_STR_NULL, rkey = ATFH_STR_NULL;
+	if (is_commit) {
+		col = ev_str(s, &s->p_collection, err, &rc);
+		act = ev_str(s, &s->p_operation, err, &rc);
+		rkey = ev_str(s, &s->p_rkey, err, &rc);
+		if (rc)
+			return -1;
+	}
+	/* collections and rkeys are compared as written: NSIDs have no escapes */
+	if (!op_cheap_ok(s, is_commit, did, col, act, rkey, kind_name))
+		return decide(s, 0);
+	if (s->text) {
+		struct atfh_str text = ev_str(s, &s->p_text, err, &rc);
+		if (rc)
+			return -1;
+		if (!text.p || !text_matches(s, unescaped(s, text)))
+			return decide(s, 0);
+	}
+	if (s->jq) {
+		int r = atfh_jqexpr_test(s->jq, p, n, err);
+		return decide(s, r < 0 ? 0 : r);
+	}
+	return decide(s, 1);
+}

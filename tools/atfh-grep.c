@@ -1,0 +1,424 @@
+/*
+ * atfh-grep — keep the events that match every given selector; frames and
+ * NDJSON pass through unchanged, byte for byte.
+ */
+#include "cli.h"
+#include "didset.h"
+#include "loop.h"
+#include "outfile.h"
+#include "select.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum {
+	OPT_IGNORE_COLLECTION = ATFH_OPT_TOOL_FIRST,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_TEXT,
+	OPT_SAMPLE,
+	OPT_SAMPLE_SEED,
+	OPT_COUNT,
+};
+
+static const char *const kind_names[] = {
+	"commit", "identity", "account", "sync", "info", "error", NULL,
+};
+static const char *const action_names[] = { "create", "update", "delete", NULL };
+
+static const struct atfh_option options[] = {
+	{ 'd', "did", "DID", ATFH_ARG_STRING, NULL, "keep events of DID (repeatable)" },
+	{ 'D', "did-file", "FILE", ATFH_ARG_FILE, NULL,
+	  "keep events of the DIDs in FILE, one a line; re-read on SIGHUP or when it changes" },
+	{ 'c', "collection", "GLOB", ATFH_ARG_STRING, NULL,
+	  "keep ops in collections matching GLOB, e.g. 'app.bsky.feed.*' (repeatable)" },
+	{ OPT_IGNORE_COLLECTION, "ignore-collection", "GLOB", ATFH_ARG_STRING, NULL,
+	  "leave out ops in collections matching GLOB (repeatable)" },
+	{ 'k', "kind", "KIND", ATFH_ARG_CHOICE, kind_names,
+	  "keep events of KIND: commit, identity, account, sync, info, error (repeatable)" },
+	{ 'a', "action", "ACTION", ATFH_ARG_CHOICE, action_names,
+	  "keep ops that create, update or delete (repeatable)" },
+	{ OPT_SINCE, "since", "WHEN", ATFH_ARG_STRING, NULL,
+	  "keep events at or after WHEN (RFC 3339, YYYY-MM-DD or -2h for ago)" },
+	{ OPT_UNTIL, "until", "WHEN", ATFH_ARG_STRING, NULL, "keep events before WHEN" },
+	{ OPT_TEXT, "text", "REGEX", ATFH_ARG_STRING, NULL,
+	  "keep records whose text matches REGEX (PCRE2, UTF-8)" },
+	{ 'i', "ignore-case", NULL, ATFH_ARG_NONE, NULL, "--text ignores case" },
+	{ 'e', "expr", "EXPR", ATFH_ARG_STRING, NULL,
+	  "keep events for which the jq program EXPR is truthy, as select(EXPR)" },
+	{ OPT_SAMPLE, "sample", "RATE", ATFH_ARG_STRING, NULL,
+	  "keep a deterministic fraction RATE (0..1) by hash of did/collection/rkey" },
+	{ OPT_SAMPLE_SEED, "sample-seed", "N", ATFH_ARG_NUMBER, NULL,
+	  "seed of the --sample hash (default 0)" },
+	{ 'v', "invert-match", NULL, ATFH_ARG_NONE, NULL, "keep the events that do not match" },
+	{ 'm', "max-count", "N", ATFH_ARG_NUMBER, NULL, "stop after N kept events" },
+	{ OPT_COUNT, "count", NULL, ATFH_ARG_NONE, NULL, "print only the number of kept events" },
+	{ 'o', "output", "FILE", ATFH_ARG_FILE, NULL,
+	  "write to FILE (completed atomically) instead of stdout" },
+	ATFH_OPTS_COMMON_INPUT,
+	ATFH_OPTS_COMMON_STATS,
+	ATFH_OPTS_COMMON_END,
+};
+
+static const struct atfh_program program = {
+	.name = "atfh-grep",
+	.args = "[FILE]...",
+	.summary = "Keep the events that match every given selector.\n"
+		   "Frames and NDJSON pass through unchanged; a commit frame is kept whole\n"
+		   "when any of its ops matches.  None or - reads stdin.",
+	.options = options,
+	.epilog = "Examples:\n"
+		  "  atfh-grep -D danish-dids.txt -c app.bsky.feed.post capture.atfh.zst\n"
+		  "  atfh-decode capture.atfh | atfh-grep -e '.commit.record.langs[0]? == \"da\"'\n"
+		  "Exit status: 0 kept some, 1 kept none, 2 usage or I/O error,\n"
+		  "3 malformed records skipped.\n",
+};
+
+struct grep {
+	struct atfh_loop loop;
+	struct atfh_select sel;
+	struct atfh_msg msg;
+	struct atfh_out out;
+	struct atfh_jqexpr jq;
+	const char *output;
+	bool count_only;
+	uint64_t max_count, kept;
+	/* DID set and its sources, for live reload */
+	struct atfh_didset set;
+	bool have_dids;
+	char **did_args;
+	size_t ndid_args;
+	char **did_files;
+	size_t ndid_files;
+	struct stat *did_stat;
+	double next_check;
+	const char *text_re;
+	bool icase;
+	bool tty_checked;
+};
+
+static volatile sig_atomic_t hup;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup = 1;
+}
+
+static void push(char ***v, size_t *n, const char *s)
+{
+	*v = atfh_xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = (char *)s;
+}
+
+static int on_option(int id, const char *arg, void *ctx)
+{
+	struct grep *g = ctx;
+	struct atfh_select *s = &g->sel;
+	int r = atfh_loop_option(&g->loop, id, arg);
+	uint64_t v;
+	char err[256];
+	if (r)
+		return r < 0 ? -1 : 0;
+	switch (id) {
+	case 'd':
+		if (!atfh_did_valid(arg, strlen(arg))) {
+			atfh_err("-d: '%s' is not a DID", arg);
+			return -1;
+		}
+		push(&g->did_args, &g->ndid_args, arg);
+		return 0;
+	case 'D':
+		push(&g->did_files, &g->ndid_files, arg);
+		return 0;
+	case 'c':
+		push(&s->collections, &s->ncollections, arg);
+		return 0;
+	case OPT_IGNORE_COLLECTION:
+		push(&s->ignore, &s->nignore, arg);
+		return 0;
+	case 'k':
+		if (!(v = atfh_select_kind_bit(arg))) {
+			atfh_err("-k: unknown kind '%s' (commit, identity, account, sync, info, error)", arg);
+			return -1;
+		}
+		s->kinds |= (uint32_t)v;
+		return 0;
+	case 'a':
+		if (!(v = atfh_select_action_bit(arg))) {
+			atfh_err("-a: unknown action '%s' (create, update, delete)", arg);
+			return -1;
+		}
+		s->actions |= (uint32_t)v;
+		return 0;
+	case OPT_SINCE:
+	case OPT_UNTIL: {
+		int64_t us;
+		if (atfh_parse_when(arg, &us)) {
+			atfh_err("--%s: '%s' is not a time (RFC 3339, YYYY-MM-DD or -DURATION)",
+				 id == OPT_SINCE ? "since" : "until", arg);
+			return -1;
+		}
+		if (id == OPT_SINCE) {
+			s->has_since = true;
+			s->since_us = us;
+		} else {
+			s->has_until = true;
+			s->until_us = us;
+		}
+		return 0;
+	}
+	case OPT_TEXT:
+		g->text_re = arg; /* compiled after parsing, when -i is known */
+		return 0;
+	case 'i':
+		g->icase = true;
+		return 0;
+	case 'e':
+		if (g->sel.jq) {
+			atfh_err("-e can be given once (combine with 'and')");
+			return -1;
+		}
+		if (atfh_jqexpr_compile(&g->jq, arg, err, sizeof err)) {
+			atfh_err("-e: %s", err);
+			return -1;
+		}
+		s->jq = &g->jq;
+		return 0;
+	case OPT_SAMPLE: {
+		char *end;
+		errno = 0;
+		double rate = strtod(arg, &end);
+		if (errno || *end || !(rate >= 0 && rate <= 1)) {
+			atfh_err("--sample: '%s' is not a rate between 0 and 1", arg);
+			return -1;
+		}
+		s->sample = true;
+		s->sample_below = rate >= 1 ? UINT64_MAX : (uint64_t)ldexp(rate, 64);
+		return 0;
+	}
+	case OPT_SAMPLE_SEED:
+		if (atfh_parse_uint(arg, &s->sample_seed)) {
+			atfh_err("--sample-seed: '%s' is not a number", arg);
+			return -1;
+		}
+		return 0;
+	case 'v':
+		s->invert = true;
+		return 0;
+	case 'm':
+		if (atfh_parse_uint(arg, &g->max_count) || g->max_count == 0) {
+			atfh_err("-m: '%s' is not a positive number", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_COUNT:
+		g->count_only = true;
+		return 0;
+	case 'o':
+		g->output = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- the DID set and its live reload ------------------------------------ */
+
+static void warn_line(void *ctx, const char *path, size_t line, const char *why)
+{
+	(void)ctx;
+	atfh_err("%s: line %zu: %s (skipped)", path, line, why);
+}
+
+/* Build a set from every -d and -D.  0, or -1 after reporting. */
+static int build_set(struct grep *g, struct atfh_didset *set)
+{
+	atfh_didset_init(set);
+	for (size_t i = 0; i < g->ndid_args; i++)
+		atfh_didset_add(set, g->did_args[i], strlen(g->did_args[i]));
+	for (size_t i = 0; i < g->ndid_files; i++) {
+		if (stat(g->did_files[i], &g->did_stat[i]) < 0 ||
+		    atfh_didset_load(set, g->did_files[i], warn_line, g) < 0) {
+			atfh_err("%s: %s", g->did_files[i], strerror(errno));
+			atfh_didset_free(set);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool files_changed(struct grep *g)
+{
+	for (size_t i = 0; i < g->ndid_files; i++) {
+		struct stat st;
+		if (stat(g->did_files[i], &st) < 0)
+			return true; /* reload reports it */
+		const struct stat *o = &g->did_stat[i];
+		if (st.st_mtim.tv_sec != o->st_mtim.tv_sec || st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
+		    st.st_size != o->st_size || st.st_ino != o->st_ino)
+			return true;
+	}
+	return false;
+}
+
+static void reload(struct grep *g, const char *why)
+{
+	struct atfh_didset fresh;
+	struct stat *saved = atfh_xmalloc(g->ndid_files * sizeof *saved + 1);
+	memcpy(saved, g->did_stat, g->ndid_files * sizeof *saved);
+	if (build_set(g, &fresh)) {
+		/* keep the old set, and do not retry until the file changes again */
+		atfh_err("reload (%s) failed: keeping the previous %zu DIDs", why, g->set.n);
+		free(saved);
+		return;
+	}
+	free(saved);
+	atfh_didset_free(&g->set);
+	g->set = fresh;
+	g->sel.dids = &g->set;
+	if (!g->loop.quiet)
+		atfh_err("reloaded %zu DIDs (%s)", g->set.n, why);
+}
+
+static double mono_coarse(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Between events: SIGHUP, or a changed file (looked at once a second). */
+static void maybe_reload(struct grep *g)
+{
+	if (hup) {
+		hup = 0;
+		reload(g, "SIGHUP");
+		g->next_check = mono_coarse() + 1;
+		return;
+	}
+	if (!g->ndid_files)
+		return;
+	double now = mono_coarse();
+	if (now < g->next_check)
+		return;
+	g->next_check = now + 1;
+	if (files_changed(g))
+		reload(g, "file changed");
+}
+
+/* ---- per record --------------------------------------------------------- */
+
+static int kept(struct grep *g)
+{
+	g->kept++;
+	g->loop.stats.events++;
+	atfh_out_event_done(&g->out);
+	if (g->max_count && g->kept >= g->max_count)
+		return ATFH_REC_STOP;
+	return ATFH_REC_OK;
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct grep *g = l->ctx;
+	maybe_reload(g);
+	if (atfh_msg_parse(&g->msg, p, n)) {
+		*err = g->msg.err;
+		return ATFH_REC_BAD;
+	}
+	int r = atfh_select_frame(&g->sel, &g->msg, err);
+	if (r < 0)
+		return ATFH_REC_BAD;
+	if (!r)
+		return ATFH_REC_OK;
+	if (!g->count_only) {
+		if (!g->tty_checked) {
+			g->tty_checked = true;
+			atfh_refuse_tty(g->out.fd, "pipe it into atfh-decode, or use -o FILE or --count");
+		}
+		uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+		atfh_out_put(&g->out, len, 4);
+		atfh_out_put(&g->out, p, n);
+	}
+	return kept(g);
+}
+
+static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct grep *g = l->ctx;
+	maybe_reload(g);
+	int r = atfh_select_line(&g->sel, p, n, err);
+	if (r < 0)
+		return ATFH_REC_BAD;
+	if (!r)
+		return ATFH_REC_OK;
+	if (!g->count_only) {
+		atfh_out_put(&g->out, p, n);
+		atfh_out_c(&g->out, '\n');
+	}
+	return kept(g);
+}
+
+int main(int argc, char **argv)
+{
+	static struct grep g;
+	char err[256];
+	atfh_cli_signals();
+	atfh_select_init(&g.sel);
+	atfh_loop_init(&g.loop, "atfh_grep");
+	int first = atfh_cli_parse(&program, argc, argv, on_option, &g);
+
+	if (g.text_re && atfh_select_text(&g.sel, g.text_re, g.icase, err, sizeof err)) {
+		atfh_err("--text: %s", err);
+		return ATFH_EXIT_FAIL;
+	}
+	if (g.sel.has_since && g.sel.has_until && g.sel.until_us <= g.sel.since_us)
+		atfh_err("warning: --until is not after --since: nothing can match");
+	if (g.ndid_args || g.ndid_files) {
+		g.did_stat = atfh_xcalloc(g.ndid_files + 1, sizeof *g.did_stat);
+		if (build_set(&g, &g.set))
+			return ATFH_EXIT_FAIL;
+		g.sel.dids = &g.set;
+		g.next_check = mono_coarse() + 1;
+		struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+
+	struct atfh_outfile of;
+	if (atfh_outfile_open(&of, &g.out, g.count_only ? NULL : g.output))
+		return ATFH_EXIT_FAIL;
+	atfh_msg_init(&g.msg);
+	g.loop.out = &g.out;
+	g.loop.ctx = &g;
+	g.loop.on_frame = on_frame;
+	g.loop.on_line = on_line;
+	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
+	if (g.count_only && !g.out.broken_pipe) {
+		char buf[32];
+		int k = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)g.kept);
+		atfh_out_put(&g.out, buf, (size_t)k);
+	}
+	if (atfh_outfile_close(&of, &g.out) && status != ATFH_EXIT_FAIL)
+		status = ATFH_EXIT_FAIL;
+	if (status == ATFH_EXIT_OK && g.kept == 0)
+		status = ATFH_EXIT_NONE;
+	atfh_msg_free(&g.msg);
+	atfh_select_free(&g.sel);
+	atfh_didset_free(&g.set);
+	if (g.sel.jq)
+		atfh_jqexpr_free(&g.jq);
+	atfh_out_free(&g.out);
+	free(g.did_stat);
+	free(g.did_args);
+	free(g.did_files);
+	free(g.sel.collections);
+	free(g.sel.ignore);
+	return status;
+}
