@@ -23,7 +23,11 @@ enum {
  * is checked against the buffer it claims to live in before it is used. */
 #define ATFH_MAX_FRAME_DEFAULT (16u << 20) /* bytes per frame record */
 #define ATFH_MAX_FRAME_LIMIT   (1u << 30)  /* --max-frame cannot exceed it */
-#define ATFH_MAX_DEPTH         128         /* CBOR / JSON nesting */
+#define ATFH_MAX_DEPTH         128         /* CBOR nesting */
+/* JSON may nest deeper than the CBOR it came from: a record at the CBOR
+ * limit sits inside an event envelope, and bytes and links become objects.
+ * The NDJSON reader must accept everything the programs write. */
+#define ATFH_MAX_JSON_DEPTH    (ATFH_MAX_DEPTH + 16)
 #define ATFH_MAX_CAR_BLOCKS    100000      /* blocks in one CAR */
 #define ATFH_MAX_OPS           10000       /* ops in one commit */
 

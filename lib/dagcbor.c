@@ -132,10 +132,88 @@ static const struct cbor_callbacks callbacks = {
 	.indef_break = cb_indef,
 };
 
+/* The common heads — definite-length integers, strings, arrays and maps,
+ * false/true/null and tag 42 — read inline: this is the hot path of every
+ * program and a callback round trip per item costs more than the item.
+ * Anything else (floats, indefinite lengths, other tags and simple values,
+ * reserved bytes) goes to libcbor, which decides it.  1: handled; 0: not
+ * handled; -1: error. */
+static int fast_one(struct atfh_cbor *c, struct cb_ctx *x)
+{
+	const uint8_t *p = c->p;
+	size_t left = (size_t)(c->end - p);
+	uint8_t ib = p[0], major = ib >> 5, ai = ib & 31;
+	uint64_t v;
+	size_t hl;
+
+	if (major == 7) {
+		if (ib < 0xf4 || ib > 0xf6)
+			return 0;
+		if (ib == 0xf6) {
+			x->kind = ATFH_CB_NULL;
+		} else {
+			x->kind = ATFH_CB_BOOL;
+			x->it->i = ib == 0xf5;
+		}
+		c->p++;
+		return 1;
+	}
+	if (major == 6) {
+		if (ib != 0xd8 || left < 2 || p[1] != 42)
+			return 0;
+		x->kind = ATFH_CB_LINK;
+		x->u = 42;
+		c->p += 2;
+		return 1;
+	}
+	if (ai < 24) {
+		v = ai;
+		hl = 1;
+	} else if (ai <= 27) {
+		hl = (size_t)1 + ((size_t)1 << (ai - 24));
+		if (left < hl)
+			return atfh_cbor_fail(c, "CBOR length beyond the end of the data");
+		v = 0;
+		for (size_t i = 1; i < hl; i++)
+			v = v << 8 | p[i];
+	} else {
+		return 0; /* indefinite length or reserved: libcbor's verdict */
+	}
+	switch (major) {
+	case 0:
+		set_uint(x, v);
+		break;
+	case 1:
+		set_negint(x, v);
+		break;
+	case 2:
+	case 3:
+		if (v > left - hl)
+			return atfh_cbor_fail(c, "CBOR length beyond the end of the data");
+		x->kind = major == 2 ? ATFH_CB_BYTES : ATFH_CB_TEXT;
+		x->it->p = p + hl;
+		x->it->n = (size_t)v;
+		hl += (size_t)v;
+		break;
+	case 4:
+	case 5:
+		x->kind = major == 4 ? ATFH_CB_ARRAY : ATFH_CB_MAP;
+		x->it->count = v;
+		break;
+	}
+	if (x->kind == BAD)
+		return atfh_cbor_fail(c, "%s (not in the atproto data model)", x->bad);
+	c->p += hl;
+	return 1;
+}
+
 static int decode_one(struct atfh_cbor *c, struct cb_ctx *x)
 {
 	if (c->p >= c->end)
 		return atfh_cbor_fail(c, "CBOR value truncated");
+	int f = fast_one(c, x);
+	if (f)
+		return f < 0 ? -1 : 0;
 	x->kind = PENDING;
 	struct cbor_decoder_result r =
 	    cbor_stream_decode(c->p, (size_t)(c->end - c->p), &callbacks, x);

@@ -278,7 +278,11 @@ static int put_osprey(struct fmt *f, const struct atfh_view *v)
 	}
 	/* seq is unique per relay; ops of one commit take the low digits */
 	atfh_out_lit(o, "\",\"action_id\":");
-	atfh_json_i64(o, v->has_seq ? v->seq * ATFH_MAX_OPS + (int64_t)v->op_index : 0);
+	int64_t id = 0;
+	if (v->has_seq && (__builtin_mul_overflow(v->seq, ATFH_MAX_OPS, &id) ||
+			   __builtin_add_overflow(id, (int64_t)v->op_index, &id)))
+		id = v->seq; /* a seq this large is not a relay's; keep it unique-ish */
+	atfh_json_i64(o, id);
 	atfh_out_lit(o, ",\"data\":");
 	if (put_atkafka_event(f, v))
 		return -1;

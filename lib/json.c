@@ -46,6 +46,16 @@ bool atfh_utf8_valid(const char *str, size_t n)
 	const uint8_t *s = (const uint8_t *)str;
 	size_t i = 0;
 	while (i < n) {
+		/* eight ASCII bytes at a time: most text on the wire is ASCII */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;

@@ -118,7 +118,7 @@ static int scan_value(struct scan *s, struct atfh_jval *v, int depth);
 
 static int scan_container(struct scan *s, bool obj, int depth)
 {
-	if (depth >= ATFH_MAX_DEPTH)
+	if (depth >= ATFH_MAX_JSON_DEPTH)
 		return bad(s, "JSON nested too deeply");
 	char close = obj ? '}' : ']';
 	s->p++;

@@ -1,6 +1,6 @@
 /*
  * jsonscan.h — reading NDJSON events: a validating JSON scanner (RFC 8259,
- * UTF-8 checked, nesting bounded by ATFH_MAX_DEPTH) that records where the
+ * UTF-8 checked, nesting bounded by ATFH_MAX_JSON_DEPTH) that records where the
  * top-level fields of an object are without building a tree, and number /
  * string helpers over those spans.  grep, count, split and emit use it to
  * read jetstream events; decode uses it to convert them.

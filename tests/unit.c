@@ -155,13 +155,13 @@ static void test_jsonscan(void)
 		ok(atfh_jobj_parse(&o, bad[k], strlen(bad[k]), &err) < 0, what);
 	}
 	/* depth bound */
-	char deep[600];
+	char deep[700];
 	size_t d = 0;
 	deep[d++] = '{';
 	deep[d++] = '"'; deep[d++] = 'a'; deep[d++] = '"'; deep[d++] = ':';
-	for (int k = 0; k < 200; k++)
+	for (int k = 0; k < 250; k++)
 		deep[d++] = '[';
-	for (int k = 0; k < 200; k++)
+	for (int k = 0; k < 250; k++)
 		deep[d++] = ']';
 	deep[d++] = '}';
 	ok(atfh_jobj_parse(&o, deep, d, &err) < 0 && strstr(err, "deep"), "JSON nesting bound");
