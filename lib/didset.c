@@ -116,6 +116,24 @@ bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
 	return true;
 }
 
+static void add_line(struct atfh_didset *s, const char *path, size_t line, char *a, char *b,
+		     void (*warn)(void *, const char *, size_t, const char *), void *ctx)
+{
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	char *hash = b > a ? memchr(a, '#', (size_t)(b - a)) : NULL;
+	if (hash)
+		b = hash;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+		b--;
+	if (b > a && !atfh_didset_add(s, a, (size_t)(b - a)) && warn) {
+		char why[120];
+		int shown = b - a > 80 ? 80 : (int)(b - a);
+		snprintf(why, sizeof why, "not a DID: %.*s", shown, a);
+		warn(ctx, path, line, why);
+	}
+}
+
 int atfh_didset_load(struct atfh_didset *s, const char *path,
 		     void (*warn)(void *ctx, const char *path, size_t line, const char *why),
 		     void *ctx)
@@ -130,12 +148,20 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 		errno = e;
 		return -1;
 	}
-	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
-	char *buf = atfh_xmalloc(cap);
+	/* size table and arena once from the file size (about 33 bytes a DID),
+	 * and read in chunks: a million DIDs never exist twice in memory */
+	if (st.st_size > 0) {
+		size_t guess = (size_t)st.st_size / 33 + 16;
+		while (s->cap < guess * 2)
+			grow(s);
+		atfh_grow_array((void **)&s->arena, &s->arena_cap,
+				s->arena_len + (size_t)st.st_size + guess, 1);
+	}
+	enum { CHUNK = 1 << 16 };
+	char *buf = atfh_xmalloc(CHUNK);
+	size_t have = 0, line = 0;
 	for (;;) {
-		if (len == cap)
-			buf = atfh_xrealloc(buf, cap *= 2);
-		ssize_t r = read(fd, buf + len, cap - len);
+		ssize_t r = read(fd, buf + have, CHUNK - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -145,35 +171,25 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 			errno = e;
 			return -1;
 		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	/* size the table once: about one DID per 33 bytes of file */
-	while (s->cap < (len / 33 + 16) * 2)
-		grow(s);
-	size_t line = 0;
-	for (size_t i = 0; i < len;) {
-		char *nl = memchr(buf + i, '\n', len - i);
-		size_t e = nl ? (size_t)(nl - buf) : len;
-		line++;
-		size_t a = i, b = e;
-		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
-			a++;
-		char *hash = memchr(buf + a, '#', b - a);
-		if (hash)
-			b = (size_t)(hash - buf);
-		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\r'))
-			b--;
-		if (b > a && !atfh_didset_add(s, buf + a, b - a) && warn) {
-			char why[120];
-			int shown = b - a > 80 ? 80 : (int)(b - a);
-			snprintf(why, sizeof why, "not a DID: %.*s", shown, buf + a);
-			warn(ctx, path, line, why);
+		have += (size_t)r;
+		char *p = buf, *end = buf + have, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			add_line(s, path, ++line, p, nl, warn, ctx);
+			p = nl + 1;
 		}
-		i = e + 1;
+		if (r == 0 || (p == buf && have == CHUNK)) {
+			/* the end, or a line longer than a chunk: take what there is */
+			if (p < end)
+				add_line(s, path, ++line, p, end, warn, ctx);
+			have = 0;
+			if (r == 0)
+				break;
+			continue;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
 	}
 	free(buf);
+	close(fd);
 	return 0;
 }
