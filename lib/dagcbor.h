@@ -50,6 +50,9 @@ static inline void atfh_cbor_init(struct atfh_cbor *c, const uint8_t *p, size_t 
 int atfh_cbor_next(struct atfh_cbor *c, struct atfh_cbor_item *it);
 /* Read one complete value, checking all of it (UTF-8 included). */
 int atfh_cbor_skip(struct atfh_cbor *c);
+/* Pass over one value checking only its structure (lengths, counts, item
+ * types), not its text or links: for fields nobody will look at. */
+int atfh_cbor_skip_unchecked(struct atfh_cbor *c);
 /* Convert one complete value to JSON; on error the output is partial and
  * the caller rolls it back. */
 int atfh_cbor_to_json(struct atfh_cbor *c, struct atfh_out *o);

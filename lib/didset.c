@@ -25,6 +25,20 @@ void atfh_didset_free(struct atfh_didset *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* The characters the DID syntax allows after "did:method:". */
+static bool did_char(unsigned char c)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789._:%-";
+	static bool table[256], ready;
+	if (!ready) {
+		for (const char *p = ok; *p; p++)
+			table[(unsigned char)*p] = true;
+		ready = true;
+	}
+	return table[c];
+}
+
 bool atfh_did_valid(const char *s, size_t n)
 {
 	if (n < 7 || n > 2048 || memcmp(s, "did:", 4) != 0)
@@ -36,12 +50,9 @@ bool atfh_did_valid(const char *s, size_t n)
 		return false;
 	if (++i >= n || s[n - 1] == ':')
 		return false;
-	for (; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == ':' || c == '%' || c == '-'))
+	for (; i < n; i++)
+		if (!did_char((unsigned char)s[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -95,17 +106,17 @@ bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
 {
 	if (!atfh_did_valid(did, n))
 		return false;
-	if (atfh_didset_has(s, did, n))
-		return true;
 	if ((s->n + 1) * 2 > s->cap)
 		grow(s);
+	/* one probe sequence finds either the DID or the slot it goes in */
+	uint64_t h = did_hash(did, n);
+	size_t mask = s->cap - 1, i = (size_t)h & mask;
+	for (; s->hash[i]; i = (i + 1) & mask)
+		if (s->hash[i] == h && slot_is(s, i, did, n))
+			return true;
 	if (s->arena_len + n + 2 > UINT32_MAX)
 		atfh_die_oom(); /* 4 GB of DIDs: far beyond any real list */
 	atfh_grow_array((void **)&s->arena, &s->arena_cap, s->arena_len + n + 2, 1);
-	uint64_t h = did_hash(did, n);
-	size_t mask = s->cap - 1, i = (size_t)h & mask;
-	while (s->hash[i])
-		i = (i + 1) & mask;
 	s->hash[i] = h;
 	s->off[i] = (uint32_t)s->arena_len;
 	s->arena[s->arena_len++] = (char)(n & 0xff);

@@ -288,8 +288,12 @@ static int parse_body(struct atfh_msg *m, struct atfh_cbor *c)
 			m->blocks = it.p;
 			m->blocks_len = it.n;
 		} else if (ATFH_STR_IS(key, "ops") && m->kind == ATFH_K_COMMIT) {
-			if (parse_ops(m, c))
+			m->ops_cbor = c->p;
+			if (m->lazy_ops)
+				r = atfh_cbor_skip_unchecked(c);
+			else if (parse_ops(m, c))
 				return -1;
+			m->ops_len = (size_t)(c->p - m->ops_cbor);
 		} else if (ATFH_STR_IS(key, "handle")) {
 			r = text_or_null(c, &m->handle, &m->has_handle, "handle");
 		} else if (ATFH_STR_IS(key, "active")) {
@@ -304,7 +308,8 @@ static int parse_body(struct atfh_msg *m, struct atfh_cbor *c)
 		} else if (ATFH_STR_IS(key, "error")) {
 			r = atfh_cbor_text(c, &m->error, "error");
 		} else {
-			r = atfh_cbor_skip(c);
+			/* fields no output shape reads (commit, blobs, prevData …) */
+			r = atfh_cbor_skip_unchecked(c);
 		}
 		if (r)
 			return cbor_err(m, c, "body");
@@ -318,12 +323,14 @@ int atfh_msg_parse(struct atfh_msg *m, const uint8_t *p, size_t n)
 	struct atfh_op *ops = m->ops;
 	size_t ops_cap = m->ops_cap;
 	struct atfh_car car = m->car;
+	bool lazy = m->lazy_ops;
 
-	/* keep the reusable allocations, clear everything else */
+	/* keep the reusable allocations and the caller's choice, clear the rest */
 	memset(m, 0, sizeof *m);
 	m->ops = ops;
 	m->ops_cap = ops_cap;
 	m->car = car;
+	m->lazy_ops = lazy;
 	m->frame = p;
 	m->frame_len = n;
 
@@ -370,6 +377,18 @@ int atfh_msg_parse(struct atfh_msg *m, const uint8_t *p, size_t n)
 	}
 	if (m->kind == ATFH_K_COMMIT && !m->rev.p)
 		return msg_fail(m, "commit body has no rev");
+	return 0;
+}
+
+int atfh_msg_parse_ops(struct atfh_msg *m)
+{
+	if (!m->lazy_ops || m->ops_parsed || !m->ops_cbor)
+		return 0;
+	struct atfh_cbor c;
+	atfh_cbor_init(&c, m->ops_cbor, m->ops_len);
+	if (parse_ops(m, &c))
+		return -1;
+	m->ops_parsed = true;
 	return 0;
 }
 

@@ -55,6 +55,10 @@ struct atfh_msg {
 	size_t blocks_len;
 	struct atfh_op *ops;
 	size_t nops, ops_cap;
+	const uint8_t *ops_cbor; /* the ops array as sent */
+	size_t ops_len;
+	bool lazy_ops;         /* set before parsing: ops wait for atfh_msg_parse_ops */
+	bool ops_parsed;
 
 	/* identity / account */
 	struct atfh_str handle, status;
@@ -75,6 +79,9 @@ void atfh_msg_init(struct atfh_msg *m);
 void atfh_msg_free(struct atfh_msg *m);
 /* Parse one frame.  0, or -1 with m->err saying what is wrong. */
 int atfh_msg_parse(struct atfh_msg *m, const uint8_t *p, size_t n);
+/* With lazy_ops set, parse the ops when they are first needed (a filter
+ * that looks only at the DID never pays for them).  0, or -1 with m->err. */
+int atfh_msg_parse_ops(struct atfh_msg *m);
 /* Read the CAR of a commit/sync (and with VERIFY check every block). */
 int atfh_msg_load_blocks(struct atfh_msg *m, bool verify);
 /* The record block of op I, or NULL when the CAR does not hold it. */

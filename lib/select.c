@@ -278,6 +278,10 @@ int atfh_select_frame(struct atfh_select *s, struct atfh_msg *m, const char **er
 	}
 	if (!has_op_selectors(s))
 		return decide(s, 1); /* the frame as a whole: ops do not matter */
+	if (atfh_msg_parse_ops(m)) {
+		*err = m->err;
+		return -1;
+	}
 	if (s->text && atfh_msg_load_blocks(m, false)) {
 		*err = m->err;
 		return -1;

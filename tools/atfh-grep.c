@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 	if (atfh_outfile_open(&of, &g.out, g.count_only ? NULL : g.output))
 		return ATFH_EXIT_FAIL;
 	atfh_msg_init(&g.msg);
+	g.msg.lazy_ops = true; /* the DID, kind and time need no ops */
 	g.loop.out = &g.out;
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;
