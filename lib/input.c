@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -38,9 +39,62 @@ void atfh_input_init(struct atfh_input *in, char *const *files, size_t nfiles,
 
 static void close_current(struct atfh_input *in)
 {
+	if (in->map) {
+		munmap(in->map, in->map_len);
+		in->map = NULL;
+		in->buf = in->own_buf;
+		in->cap = in->own_cap;
+		in->start = in->end = 0;
+	}
 	if (in->fd > STDIN_FILENO)
 		close(in->fd);
 	in->fd = -1;
+}
+
+/* A large plain regular file is mapped instead of read: no copy through
+ * the kernel, records point straight into the page cache.  Pages behind
+ * the reader are dropped again, so memory stays flat however big the file.
+ * zstd files are read as usual (the decompressor wants a stream). */
+#define MAP_MIN (1u << 20)
+#define MAP_RELEASE_STEP (8u << 20)
+
+static void try_map(struct atfh_input *in)
+{
+	static const uint8_t zmagic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	uint8_t head[4];
+	if (!in->is_reg || in->size < (off_t)MAP_MIN || (uint64_t)in->size > SIZE_MAX / 2)
+		return;
+	if (pread(in->fd, head, 4, 0) != 4 || memcmp(head, zmagic, 4) == 0)
+		return;
+	void *p = mmap(NULL, (size_t)in->size, PROT_READ, MAP_PRIVATE, in->fd, 0);
+	if (p == MAP_FAILED)
+		return; /* fall back to read(2) */
+	madvise(p, (size_t)in->size, MADV_SEQUENTIAL);
+	in->map = p;
+	in->map_len = (size_t)in->size;
+	in->map_released = 0;
+	in->own_buf = in->buf;
+	in->own_cap = in->cap;
+	in->buf = p;
+	in->cap = in->map_len;
+	in->start = 0;
+	in->end = in->map_len;
+	in->eof = true;
+}
+
+/* Progress and page release for a mapped file, as the reader moves on. */
+static void map_advance(struct atfh_input *in)
+{
+	uint64_t pos = in->start;
+	in->raw_total += pos - in->raw_read;
+	in->raw_read = pos;
+	if (pos - in->map_released >= MAP_RELEASE_STEP) {
+		size_t upto = (size_t)pos & ~((size_t)MAP_RELEASE_STEP - 1);
+		if (upto > in->map_released) {
+			madvise(in->buf + in->map_released, upto - in->map_released, MADV_DONTNEED);
+			in->map_released = upto;
+		}
+	}
 }
 
 void atfh_input_free(struct atfh_input *in)
@@ -99,6 +153,7 @@ int atfh_input_next_file(struct atfh_input *in)
 	if (in->is_reg)
 		posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
+	try_map(in);
 	return 1;
 }
 
@@ -114,8 +169,11 @@ static ssize_t read_some(struct atfh_input *in, void *dst, size_t n)
 		if (atfh_interrupted)
 			return 0;
 		ssize_t r = read(in->fd, dst, n);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR) {
+			if (in->on_wake)
+				in->on_wake(in->on_wake_arg);
 			continue;
+		}
 		if (r > 0) {
 			in->raw_read += (uint64_t)r;
 			in->raw_total += (uint64_t)r;
@@ -165,7 +223,7 @@ static int refill(struct atfh_input *in)
 				return fail(in, true, "read error: %s", strerror(errno));
 			if (r == 0) {
 				in->eof = true;
-				if (in->zstd_mid)
+				if (in->zstd_mid && !atfh_interrupted)
 					return fail(in, false, "zstd stream truncated");
 				return 0;
 			}
@@ -277,6 +335,8 @@ static int discard(struct atfh_input *in, uint64_t n)
 
 int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 {
+	if (in->map)
+		map_advance(in);
 	in->offset = in->next_offset;
 	int r = want(in, 4);
 	if (r < 0)
@@ -285,6 +345,10 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 	if (r == 0) {
 		if (have == 0)
 			return 0;
+		if (atfh_interrupted) { /* cut short by SIGINT: not malformed */
+			in->start = in->end;
+			return 0;
+		}
 		in->index++;
 		in->start = in->end;
 		in->next_offset += have;
@@ -311,6 +375,8 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 	if (r == 0) {
 		have = in->end - in->start;
 		in->start = in->end;
+		if (atfh_interrupted)
+			return 0;
 		in->next_offset += have;
 		return fail(in, false, "truncated frame: length %u, only %zu bytes left",
 			    len, have - 4);
@@ -325,11 +391,17 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 {
 	size_t scanned = 0;
+	if (in->map)
+		map_advance(in);
 	for (;;) {
 		in->offset = in->next_offset;
 		uint8_t *b = in->buf + in->start;
 		size_t have = in->end - in->start;
 		uint8_t *nl = scanned < have ? memchr(b + scanned, '\n', have - scanned) : NULL;
+		if (!nl && in->eof && have > 0 && atfh_interrupted) {
+			in->start = in->end; /* cut short by SIGINT: not malformed */
+			return 0;
+		}
 		if (nl || (in->eof && have > 0)) {
 			size_t len = nl ? (size_t)(nl - b) : have;
 			size_t used = nl ? len + 1 : len;

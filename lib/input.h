@@ -37,6 +37,10 @@ struct atfh_input {
 
 	uint8_t *buf;      /* decoded bytes [start, end) */
 	size_t cap, start, end;
+	uint8_t *map;      /* a mapped file (buf points into it), or NULL */
+	size_t map_len, map_released;
+	uint8_t *own_buf;  /* the read buffer, kept while a file is mapped */
+	size_t own_cap;
 	uint8_t *raw;      /* compressed bytes for zstd */
 	size_t raw_cap, raw_pos, raw_end;
 	void *zd;          /* ZSTD_DCtx */
@@ -48,6 +52,10 @@ struct atfh_input {
 
 	void (*before_block)(void *);
 	void *before_block_arg;
+	/* called when a signal interrupts a blocking read, before it is
+	 * retried (timers and signals that must act while input is idle) */
+	void (*on_wake)(void *);
+	void *on_wake_arg;
 
 	char err[160];     /* message of the last -1 */
 	bool fatal;        /* the error was I/O, not malformed input */

@@ -1,0 +1,105 @@
+#!/bin/bash
+# atfh-grep benchmarks (called by run.sh, or alone after it built the cache):
+#  - DID filter over frames with a 1M-DID set matching ~1% of events:
+#    MB/s vs cat (target >= 30 % of cat) and vs the reference JS decoder +
+#    Set lookup (target >= 50x);
+#  - -e EXPR vs jq -c 'select(EXPR)' on the same NDJSON (target >= 1x);
+#  - loading a 1M-DID file: time and peak RSS.
+# Prints a table and BENCH lines like run.sh.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+tools=$top_builddir/tools
+cache=$here/cache
+full=$cache/bench-1m.atfh
+slice=$cache/bench-100k.atfh
+RUNS=${BENCH_RUNS:-3}
+[ -x "$tools/atfh-grep" ] || { echo "grep bench: atfh-grep not built, skipped"; exit 0; }
+[ -s "$full" ] && [ -s "$slice" ] || { echo "grep bench: run tests/bench/run.sh first (no cached capture)"; exit 2; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+best() { # CMD... -> sets secs (best of RUNS) and rss (KB, max)
+	secs= rss=0
+	for ((r = 0; r < RUNS; r++)); do
+		/usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || true
+		read -r s m < <(tail -n 1 "$tmp/time") || { s=; m=0; }
+		[ -n "$s" ] || continue
+		[ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN{exit !(a<b)}' && secs=$s
+		[ "$m" -gt "$rss" ] && rss=$m
+	done
+}
+mbps() { awk -v b="$(stat -c %s "$1")" -v s="$2" 'BEGIN{printf "%.1f", b/s/1e6}'; }
+
+# a 1M-DID set of which the slice's most active DIDs match ~1% of events
+dids=$cache/dids-1m.txt
+if [ ! -s "$dids" ] || [ "$slice" -nt "$dids" ]; then
+	"$tools/atfh-decode" --no-record "$slice" | python3 -c '
+import json, random, sys, collections
+c = collections.Counter(json.loads(l).get("did") for l in sys.stdin)
+total = sum(c.values()); r = random.Random(1); pick = []; n = 0
+dids = [d for d in c if d]; r.shuffle(dids)
+for d in dids:
+    if n + c[d] > total * 0.01: continue
+    pick.append(d); n += c[d]
+    if n >= total * 0.0095: break
+a = "abcdefghijklmnopqrstuvwxyz234567"
+out = ["did:plc:" + "".join(r.choice(a) for _ in range(24)) for _ in range(1000000 - len(pick))] + pick
+r.shuffle(out)
+print("\n".join(out))' >"$dids.tmp" && mv "$dids.tmp" "$dids"
+fi
+
+rows=()
+row() { rows+=("$(printf '%-34s %-16s %8s %9s %9s  %s' "$@")"); }
+
+best cat "$full"; cat_s=$secs; cat_mb=$(mbps "$full" "$secs")
+row cat "$(basename "$full")" "$secs" "$cat_mb" - ""
+best "$tools/atfh-grep" -D "$dids" "$full"; g_s=$secs; g_mb=$(mbps "$full" "$secs"); g_rss=$rss
+kept=$("$tools/atfh-grep" -D "$dids" --count "$full")
+pct=$(awk -v a="$cat_s" -v b="$g_s" 'BEGIN{printf "%.0f", a/b*100}')
+note=$(awk -v p="$pct" 'BEGIN{print (p>=30) ? "target met (>= 30% of cat)" : "target missed (< 30% of cat)"}')
+row "atfh-grep -D 1M-dids" "$(basename "$full")" "$g_s" "$g_mb" "$g_rss" "$pct% of cat, kept $kept frames; $note"
+
+best "$tools/atfh-grep" -D "$dids" "$slice"; gs_s=$secs; gs_mb=$(mbps "$slice" "$secs")
+row "atfh-grep -D 1M-dids" "$(basename "$slice")" "$gs_s" "$gs_mb" "$rss" ""
+if command -v node >/dev/null && [ -d "$top_srcdir/tests/interop/node_modules" ]; then
+	RUNS_SAVE=$RUNS; RUNS=1
+	# the reference on the whole capture (about a minute): startup and the
+	# 1M-entry Set are amortised as they are for atfh-grep
+	best node "$here/refgrep.js" "$dids" "$full"; r_s=$secs; r_mb=$(mbps "$full" "$secs")
+	RUNS=$RUNS_SAVE
+	same=$(cmp -s "$tmp/out" <("$tools/atfh-grep" -D "$dids" "$full") && echo "same frames" || echo "DIFFERENT frames")
+	ratio=$(awk -v a="$r_s" -v b="$g_s" 'BEGIN{printf "%.0f", a/b}')
+	note=$(awk -v r="$ratio" 'BEGIN{print (r>=50) ? "target met (>= 50x)" : "target missed (< 50x)"}')
+	row "refgrep.js (cborg + Set)" "$(basename "$full")" "$r_s" "$r_mb" "$rss" "atfh-grep is ${ratio}x; $same; $note"
+fi
+
+# -e against jq on the same NDJSON
+nd=$cache/bench-100k.ndjson
+[ -s "$nd" ] && [ ! "$slice" -nt "$nd" ] || "$tools/atfh-decode" "$slice" >"$nd"
+expr='.commit.collection == "app.bsky.feed.post" and (.commit.record.langs // [] | index("en"))'
+best jq -c "select($expr)" "$nd"; jq_s=$secs
+best "$tools/atfh-grep" -e "$expr" "$nd"; e_s=$secs
+best "$tools/atfh-grep" -c app.bsky.feed.post -e "$expr" "$nd"; ec_s=$secs
+n_jq=$(jq -c "select($expr)" "$nd" | wc -l); n_e=$("$tools/atfh-grep" -e "$expr" --count "$nd")
+row "jq -c 'select(EXPR)'" "$(basename "$nd")" "$jq_s" "$(mbps "$nd" "$jq_s")" - "$n_jq events"
+for v in "$e_s|-e EXPR" "$ec_s|-c app.bsky.feed.post -e EXPR"; do
+	s=${v%%|*} l=${v#*|}
+	x=$(awk -v a="$jq_s" -v b="$s" 'BEGIN{printf "%.1f", a/b}')
+	note=$(awk -v r="$x" 'BEGIN{print (r>=1) ? "target met (>= 1x jq)" : "target missed (< 1x jq)"}')
+	row "atfh-grep $l" "$(basename "$nd")" "$s" "$(mbps "$nd" "$s")" - "${x}x jq, $n_e events; $note"
+done
+
+# loading 1M DIDs
+best "$tools/atfh-grep" -D "$dids" /dev/null
+row "atfh-grep -D 1M-dids (load only)" "-" "$secs" - "$rss" "$(wc -l <"$dids") DIDs"
+load_s=$secs load_rss=$rss
+
+echo
+printf '%-34s %-16s %8s %9s %9s  %s\n' program input seconds MB/s "rss(KB)" ""
+printf '%s\n' "${rows[@]}"
+echo
+echo "BENCH name=atfh-grep-D-1M@1m mb_per_s=$g_mb pct_of_cat=$pct rss_kb=$g_rss"
+[ -n "${r_s:-}" ] && echo "BENCH name=atfh-grep-D-1M@1m ratio_vs_ref=$ratio"
+echo "BENCH name=atfh-grep-e@100k ratio_vs_jq=$(awk -v a="$jq_s" -v b="$e_s" 'BEGIN{printf "%.1f", a/b}')"
+echo "BENCH name=atfh-grep-didload seconds=$load_s rss_kb=$load_rss"
