@@ -310,6 +310,14 @@ echo
 for ((i = 0; i < nrow; i++)); do
 	echo "BENCH name=${R_NAME[i]} events_per_s=${R_EPS[i]} mb_per_s=${R_MBPS[i]} ratio=${R_RATIO[i]} rss_kb=${R_RSS[i]}"
 done
+# per-program benches with their own comparisons (grep.sh, count.sh, …)
+for extra in "$here"/grep.sh "$here"/count.sh "$here"/subscribe.sh; do
+	[ -f "$extra" ] || continue
+	[ -n "$ONLY" ] && ! [[ $(basename "$extra" .sh) =~ $ONLY ]] && continue
+	echo
+	top_srcdir=$top_srcdir top_builddir=$top_builddir bash "$extra" || say "bench: $(basename "$extra") failed"
+done
+
 # a missed target is reported, not an error; a failed run or check is
 status=0
 [[ $check_note == *FAILED* ]] && status=1
