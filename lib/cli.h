@@ -55,6 +55,9 @@ enum {
 	ATFH_OPT_TOOL_FIRST = 300, /* first id free for a tool's own options */
 };
 
+#define ATFH_OPTS_OUTPUT_FILE                                                    \
+	{ ATFH_OPT_OUTPUT, "output", "FILE", ATFH_ARG_FILE, NULL,                \
+	  "write to FILE (completed atomically) instead of stdout" }
 #define ATFH_OPTS_COMMON_INPUT                                                   \
 	{ ATFH_OPT_STRICT, "strict", NULL, ATFH_ARG_NONE, NULL,                  \
 	  "stop at the first malformed record (exit 3)" },                       \
