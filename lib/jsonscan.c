@@ -33,41 +33,72 @@ static int hexval(char c)
 /* At the opening quote; leaves p after the closing quote. */
 static int scan_string(struct scan *s, const char **start, size_t *len)
 {
-	s->p++;
-	const char *b = s->p;
+	const char *p = s->p + 1, *end = s->end;
+	const char *b = p;
+	uint64_t hi = 0; /* the bytes passed eight at a time, or-ed */
 	bool ascii = true;
-	while (s->p < s->end) {
-		unsigned char c = (unsigned char)*s->p;
+	for (;;) {
+		/* eight bytes at a time while there is no quote, backslash or
+		 * control character (SWAR; non-ASCII is checked at the end) */
+		while (end - p >= 8) {
+			uint64_t w, q, e, m;
+			memcpy(&w, p, 8);
+			q = w ^ 0x2222222222222222ull;
+			e = w ^ 0x5c5c5c5c5c5c5c5cull;
+			m = ((w - 0x2020202020202020ull) | (q - 0x0101010101010101ull) |
+			     (e - 0x0101010101010101ull)) & ~w & 0x8080808080808080ull;
+			if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/* the lowest flagged byte is the first special one */
+				size_t k = (size_t)__builtin_ctzll(m) / 8;
+				hi |= w & ((1ull << (8 * k)) - 1);
+				p += k;
+#endif
+				break;
+			}
+			hi |= w;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
 			*start = b;
-			*len = (size_t)(s->p - b);
-			s->p++;
-			if (!ascii && !atfh_utf8_valid(b, *len))
+			*len = (size_t)(p - b);
+			s->p = p + 1;
+			if ((!ascii || (hi & 0x8080808080808080ull)) && !atfh_utf8_valid(b, *len))
 				return bad(s, "invalid UTF-8 in a JSON string");
 			return 0;
 		}
-		if (c < 0x20)
+		if (c < 0x20) {
+			s->p = p;
 			return bad(s, "control character in a JSON string");
+		}
 		if (c >= 0x80)
 			ascii = false;
 		if (c == '\\') {
-			if (s->end - s->p < 2)
+			if (end - p < 2)
 				break;
-			char e = s->p[1];
+			char e = p[1];
 			if (e == 'u') {
-				if (s->end - s->p < 6 || hexval(s->p[2]) < 0 || hexval(s->p[3]) < 0 ||
-				    hexval(s->p[4]) < 0 || hexval(s->p[5]) < 0)
+				if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
+				    hexval(p[4]) < 0 || hexval(p[5]) < 0) {
+					s->p = p;
 					return bad(s, "bad \\u escape in a JSON string");
-				s->p += 6;
+				}
+				p += 6;
 				continue;
 			}
-			if (!strchr("\"\\/bfnrt", e) || e == 0)
+			if (!strchr("\"\\/bfnrt", e) || e == 0) {
+				s->p = p;
 				return bad(s, "bad escape in a JSON string");
-			s->p += 2;
+			}
+			p += 2;
 			continue;
 		}
-		s->p++;
+		p++;
 	}
+	s->p = end;
 	return bad(s, "unterminated JSON string");
 }
 

@@ -53,6 +53,13 @@ static void flush_before_block(void *arg)
 	atfh_out_flush(o);
 }
 
+/* A signal woke a blocked read: timers still tick while input is idle. */
+static void poll_on_wake(void *arg)
+{
+	struct atfh_stats *s = arg;
+	atfh_stats_poll(s);
+}
+
 /* Report a malformed record; false when the run must stop (--strict). */
 static bool malformed(struct atfh_loop *l, const char *err)
 {
@@ -151,6 +158,8 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 		l->in.before_block = flush_before_block;
 		l->in.before_block_arg = l->out;
 	}
+	l->in.on_wake = poll_on_wake;
+	l->in.on_wake_arg = &l->stats;
 	atfh_stats_start(&l->stats, !l->quiet, atfh_input_total_size(files, nfiles));
 	for (;;) {
 		int r = atfh_input_next_file(&l->in);

@@ -34,12 +34,13 @@ void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size
 	s->t_start = s->t_last_print = s->t_last_metrics = atfh_now();
 	s->total_size = total_size;
 	s->progress = progress_ok && total_size > 0 && isatty(STDERR_FILENO);
-	if (!s->progress && !s->interval_ms && !s->metrics_path)
+	if (!s->progress && !s->interval_ms && !s->metrics_path && !s->timer)
 		return;
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = s->wake ? 0 : SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	struct itimerval it = { { 0, TICK_MS * 1000 }, { 0, TICK_MS * 1000 } };
+	unsigned ms = s->tick_ms && s->tick_ms < TICK_MS ? s->tick_ms : TICK_MS;
+	struct itimerval it = { { 0, (suseconds_t)ms * 1000 }, { 0, (suseconds_t)ms * 1000 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -85,6 +86,11 @@ static void draw_bar(struct atfh_stats *s, double now)
 
 static void print_stats(struct atfh_stats *s, double now, bool final)
 {
+	if (s->print) {
+		clear_bar(s);
+		s->print(s, now, final);
+		return;
+	}
 	double el = now - s->t_start;
 	char bytes[32], rate[32];
 	human_bytes(bytes, sizeof bytes, (double)s->bytes);
@@ -142,9 +148,9 @@ fail:
 
 static void write_metrics(struct atfh_stats *s)
 {
-	char buf[2048];
+	char buf[4096];
 	const char *p = s->prefix;
-	int n = snprintf(buf, sizeof buf,
+	int n = s->metrics ? s->metrics(s, buf, sizeof buf) : snprintf(buf, sizeof buf,
 		"# HELP %s_records_total Input records (frames or lines) read.\n"
 		"# TYPE %s_records_total counter\n%s_records_total %llu\n"
 		"# HELP %s_events_total Events written.\n"
@@ -184,6 +190,8 @@ void atfh_stats_tick(struct atfh_stats *s)
 	}
 	if (s->progress)
 		draw_bar(s, now);
+	if (s->on_tick)
+		s->on_tick(s->on_tick_arg);
 }
 
 void atfh_stats_finish(struct atfh_stats *s)

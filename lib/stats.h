@@ -27,6 +27,23 @@ struct atfh_stats {
 
 	double t_start, t_last_print, t_last_metrics;
 	bool bar_drawn;
+
+	/* A program's own periodic work (atfh-count --every, SIGUSR1):
+	 * called from atfh_stats_tick, that is when the timer — or the
+	 * program's own signal handler — sets atfh_stats_tick_flag. */
+	void (*on_tick)(void *arg);
+	void *on_tick_arg;
+	bool timer;               /* run the timer even if nothing above needs it */
+	bool wake;                /* the timer interrupts blocking reads (no SA_RESTART) */
+	unsigned tick_ms;         /* a finer tick than the default 200 ms, 0 = default */
+
+	/* A program with counters of its own replaces the default report:
+	 * print writes its lines to stderr (--stats, --stats-interval);
+	 * metrics writes the --metrics text into BUF and returns its length
+	 * (-1 if it does not fit).  ctx is theirs. */
+	void (*print)(struct atfh_stats *s, double now, bool final);
+	int (*metrics)(struct atfh_stats *s, char *buf, size_t cap);
+	void *ctx;
 };
 
 extern volatile sig_atomic_t atfh_stats_tick_flag;
