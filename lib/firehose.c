@@ -1,0 +1,525 @@
+/*
+ * firehose.c — the subscription loop; see firehose.h.
+ */
+#include "firehose.h"
+#include "cli.h"
+#include "jsonscan.h"
+#include "stats.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BACKOFF_INITIAL 0.5
+#define BACKOFF_CAP 60.0
+#define QUERY_MAX 4000 /* longer Jetstream filters go in an options_update */
+#define GAP_REPORTS_PER_MINUTE 10
+
+static const char *const default_path[] = {
+	[ATFH_FH_REPOS] = "/xrpc/com.atproto.sync.subscribeRepos",
+	[ATFH_FH_LABELS] = "/xrpc/com.atproto.label.subscribeLabels",
+	[ATFH_FH_JETSTREAM] = "/subscribe",
+};
+
+void atfh_fh_init(struct atfh_firehose *f, enum atfh_fh_source source)
+{
+	memset(f, 0, sizeof *f);
+	f->source = source;
+	f->idle_ms = 60000;
+	f->connect_timeout_ms = 30000;
+	f->max_retries = -1;
+	f->max_msg = ATFH_MAX_FRAME_DEFAULT;
+	f->wake_fd = -1;
+	atfh_msg_init(&f->msg);
+}
+
+void atfh_fh_free(struct atfh_firehose *f)
+{
+	atfh_ws_free(&f->ws);
+	atfh_msg_free(&f->msg);
+	free(f->url);
+	free(f->query);
+	free(f->hello);
+	f->url = f->query = f->hello = NULL;
+}
+
+/* ---- URLs ------------------------------------------------------------------ */
+
+char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t errn)
+{
+	const char *scheme = "wss";
+	const char *rest = arg;
+	const char *sep = strstr(arg, "://");
+	if (sep) {
+		size_t sl = (size_t)(sep - arg);
+		if (sl == 3 && strncasecmp(arg, "wss", 3) == 0)
+			scheme = "wss";
+		else if (sl == 2 && strncasecmp(arg, "ws", 2) == 0)
+			scheme = "ws";
+		else if (sl == 5 && strncasecmp(arg, "https", 5) == 0)
+			scheme = "wss";
+		else if (sl == 4 && strncasecmp(arg, "http", 4) == 0)
+			scheme = "ws";
+		else {
+			snprintf(err, errn, "'%s': not a ws://, wss:// or https:// URL", arg);
+			return NULL;
+		}
+		rest = sep + 3;
+	}
+	size_t hl = strcspn(rest, "/?#");
+	if (hl == 0 || strpbrk(arg, " \t\r\n")) {
+		snprintf(err, errn, "'%s': no host name", arg);
+		return NULL;
+	}
+	if (rest[hl] == '#') {
+		snprintf(err, errn, "'%s': a URL fragment (#) makes no sense here", arg);
+		return NULL;
+	}
+	const char *path = rest + hl;
+	const char *q = strchr(path, '?');
+	if (q && (strstr(q, "?cursor=") || strstr(q, "&cursor="))) {
+		snprintf(err, errn, "'%s': give the cursor with --cursor or --cursor-file, "
+			 "not in the URL", arg);
+		return NULL;
+	}
+	bool bare = *path == '\0' || *path == '?' || (path[0] == '/' && (path[1] == '\0' || path[1] == '?'));
+	size_t n = strlen(scheme) + 3 + strlen(rest) + strlen(default_path[source]) + 1;
+	char *url = atfh_xmalloc(n);
+	if (bare)
+		snprintf(url, n, "%s://%.*s%s%s", scheme, (int)hl, rest, default_path[source],
+			 q ? q : "");
+	else
+		snprintf(url, n, "%s://%s", scheme, rest);
+	return url;
+}
+
+static void append(char **s, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char **s, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(*s ? *s + *len : NULL, *s ? *cap - *len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (*s && *len + (size_t)n < *cap) {
+			*len += (size_t)n;
+			return;
+		}
+		size_t need = *len + (size_t)n + 1;
+		size_t nc = *cap ? *cap : 256;
+		while (nc < need)
+			nc *= 2;
+		*s = atfh_xrealloc(*s, nc);
+		*cap = nc;
+		if (*len == 0)
+			(*s)[0] = '\0';
+	}
+}
+
+void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,
+			      char *const *dids, size_t ndids)
+{
+	char *q = NULL;
+	size_t ql = 0, qc = 0;
+	/* NSIDs and DIDs are checked by the caller: nothing in them needs
+	 * escaping in a query string or a JSON string */
+	for (size_t i = 0; i < ncol; i++)
+		append(&q, &ql, &qc, "%swantedCollections=%s", ql ? "&" : "", collections[i]);
+	for (size_t i = 0; i < ndids; i++)
+		append(&q, &ql, &qc, "%swantedDids=%s", ql ? "&" : "", dids[i]);
+	free(f->query);
+	free(f->hello);
+	f->query = f->hello = NULL;
+	if (ql <= QUERY_MAX) {
+		f->query = q;
+		return;
+	}
+	free(q);
+	char *h = NULL;
+	size_t hl = 0, hc = 0;
+	append(&h, &hl, &hc, "{\"type\":\"options_update\",\"payload\":{\"wantedCollections\":[");
+	for (size_t i = 0; i < ncol; i++)
+		append(&h, &hl, &hc, "%s\"%s\"", i ? "," : "", collections[i]);
+	append(&h, &hl, &hc, "],\"wantedDids\":[");
+	for (size_t i = 0; i < ndids; i++)
+		append(&h, &hl, &hc, "%s\"%s\"", i ? "," : "", dids[i]);
+	append(&h, &hl, &hc, "],\"maxMessageSizeBytes\":0}}");
+	f->hello = h;
+	f->query = atfh_xstrdup("requireHello=true");
+}
+
+static char *connect_url(struct atfh_firehose *f)
+{
+	char *u = NULL;
+	size_t ul = 0, uc = 0;
+	bool has_q = strchr(f->url, '?') != NULL;
+	append(&u, &ul, &uc, "%s", f->url);
+	if (f->query && *f->query) {
+		append(&u, &ul, &uc, "%c%s", has_q ? '&' : '?', f->query);
+		has_q = true;
+	}
+	if (f->has_last)
+		append(&u, &ul, &uc, "%ccursor=%lld", has_q ? '&' : '?', (long long)f->last);
+	return u;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+enum session_end {
+	END_RETRY,     /* reconnect */
+	END_STOP,      /* the caller or a signal ended the run */
+	END_FATAL,     /* exit 2 */
+	END_MALFORMED, /* --strict */
+	GO_ON,         /* not an end: the session goes on */
+};
+
+static bool stopping(struct atfh_firehose *f)
+{
+	return f->stop_flag && *f->stop_flag;
+}
+
+static const char *pos_name(const struct atfh_firehose *f)
+{
+	return f->source == ATFH_FH_JETSTREAM ? "time_us" : "seq";
+}
+
+static void report_gap(struct atfh_firehose *f, int64_t from, int64_t to)
+{
+	uint64_t missing = (uint64_t)(to - from - 1);
+	f->gaps++;
+	f->missing += missing;
+	double now = atfh_now();
+	if (now - f->gap_window >= 60) {
+		if (f->gaps_quiet)
+			atfh_err("%llu more seq gaps (%llu events missing) in the last minute",
+				 (unsigned long long)f->gaps_quiet,
+				 (unsigned long long)f->missing_quiet);
+		f->gap_window = now;
+		f->gap_reports = 0;
+		f->gaps_quiet = f->missing_quiet = 0;
+	}
+	if (f->gap_reports < GAP_REPORTS_PER_MINUTE) {
+		f->gap_reports++;
+		atfh_err("seq gap: %lld follows %lld (%llu event%s missing)", (long long)to,
+			 (long long)from, (unsigned long long)missing, missing == 1 ? "" : "s");
+	} else {
+		f->gaps_quiet++;
+		f->missing_quiet += missing;
+	}
+}
+
+bool atfh_fh_accept(struct atfh_firehose *f, const struct atfh_fh_item *it, bool live)
+{
+	if (!it->has_pos)
+		return true;
+	int64_t pos = it->pos;
+	bool backward = f->have_prev && pos < f->prev;
+	if (backward) {
+		f->backward++;
+		atfh_err("%s went back from %lld to %lld%s", pos_name(f), (long long)f->prev,
+			 (long long)pos,
+			 f->has_last && pos <= f->last ? "; dropping what was already written" : "");
+	}
+	f->have_prev = true;
+	f->prev = pos;
+	if (f->has_last && pos <= f->last) {
+		f->duplicates++;
+		/* Jetstream's cursor is inclusive: the event at it comes again */
+		bool expected = f->source == ATFH_FH_JETSTREAM && pos == f->last;
+		if (live && !f->in_dup_run && !backward && !expected)
+			atfh_err("dropping messages already written (%s %lld, last written %lld)",
+				 pos_name(f), (long long)pos, (long long)f->last);
+		f->in_dup_run = true;
+		return false;
+	}
+	f->in_dup_run = false;
+	if (live && f->source != ATFH_FH_JETSTREAM && f->has_last && pos > f->last + 1)
+		report_gap(f, f->last, pos);
+	f->has_last = true;
+	f->last = pos;
+	return true;
+}
+
+static enum session_end malformed(struct atfh_firehose *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static enum session_end malformed(struct atfh_firehose *f, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	f->malformed++;
+	if (f->has_last)
+		atfh_err("message %llu (after %s %lld): %s; skipped",
+			 (unsigned long long)f->messages, pos_name(f), (long long)f->last, buf);
+	else
+		atfh_err("message %llu: %s; skipped", (unsigned long long)f->messages, buf);
+	return f->strict ? END_MALFORMED : GO_ON;
+}
+
+static int printable(const struct atfh_str *s, char *buf, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n && k + 1 < n; i++) {
+		unsigned char c = (unsigned char)s->p[i];
+		buf[k++] = c >= 0x20 && c != 0x7f ? (char)c : '?';
+	}
+	buf[k] = '\0';
+	return (int)k;
+}
+
+/* " (message)" of an info or error frame, or "" */
+static void in_parens(const struct atfh_msg *m, char *buf, size_t n)
+{
+	char text[200];
+	buf[0] = '\0';
+	if (m->has_message && printable(&m->message, text, sizeof text) > 0)
+		snprintf(buf, n, " (%s)", text);
+}
+
+static enum session_end frame_message(struct atfh_firehose *f, const uint8_t *p, size_t n)
+{
+	struct atfh_msg *m = &f->msg;
+	if (f->ws.text)
+		return malformed(f, "a text message of %zu bytes where binary frames are expected", n);
+	if (atfh_msg_parse(m, p, n))
+		return malformed(f, "not a firehose message (%zu bytes): %s", n, m->err);
+	if (m->kind == ATFH_K_ERROR) {
+		char name[64], text[256] = "";
+		printable(&m->error, name, sizeof name);
+		in_parens(m, text, sizeof text);
+		f->error_frames++;
+		if (ATFH_STR_IS(m->error, "FutureCursor")) {
+			atfh_err("the server says FutureCursor%s: cursor %lld is ahead of its newest "
+				 "event; was it reset? Start again without the cursor, or with a "
+				 "smaller one", text, (long long)f->last);
+			return END_FATAL;
+		}
+		atfh_err("the server sent error %s%s; reconnecting", name, text);
+		return END_RETRY;
+	}
+	struct atfh_fh_item it = {
+		.p = p, .n = n,
+		.has_pos = m->has_seq, .pos = m->seq,
+		.has_time = m->has_time, .time_us = m->time_us,
+	};
+	if (m->kind == ATFH_K_INFO) {
+		char name[64], text[256] = "";
+		printable(&m->name, name, sizeof name);
+		in_parens(m, text, sizeof text);
+		if (ATFH_STR_IS(m->name, "OutdatedCursor"))
+			atfh_err("warning: the server says OutdatedCursor%s: events between cursor %lld "
+				 "and the oldest it still holds are lost", text, (long long)f->last);
+		else
+			atfh_err("the server says %s%s", name, text);
+	}
+	if (!atfh_fh_accept(f, &it, true))
+		return GO_ON;
+	return f->write(f, &it) == ATFH_FH_STOP ? END_STOP : GO_ON;
+}
+
+static enum session_end jetstream_message(struct atfh_firehose *f, uint8_t *p, size_t n)
+{
+	if (!f->ws.text)
+		return malformed(f, "a binary message of %zu bytes where Jetstream sends JSON", n);
+	struct atfh_jobj o;
+	const char *err;
+	if (atfh_jobj_parse(&o, (const char *)p, n, &err))
+		return malformed(f, "not JSON: %s", err);
+	const struct atfh_jval *v = atfh_jobj_get(&o, "time_us");
+	int64_t t;
+	if (!v || !atfh_jval_i64(v, &t))
+		return malformed(f, "a Jetstream event without time_us");
+	/* valid JSON has raw line breaks only as white space: keep it one line */
+	for (uint8_t *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q)));)
+		*q++ = ' ';
+	for (uint8_t *q = p, *end = p + n; (q = memchr(q, '\r', (size_t)(end - q)));)
+		*q++ = ' ';
+	struct atfh_fh_item it = {
+		.p = p, .n = n, .text = true,
+		.has_pos = true, .pos = t, .has_time = true, .time_us = t,
+	};
+	if (!atfh_fh_accept(f, &it, true))
+		return GO_ON;
+	return f->write(f, &it) == ATFH_FH_STOP ? END_STOP : GO_ON;
+}
+
+/* ---- the connection ------------------------------------------------------ */
+
+bool atfh_fh_pause(struct atfh_firehose *f, double ms)
+{
+	double until = atfh_now() + ms / 1000;
+	for (;;) {
+		if (stopping(f))
+			return false;
+		double left = (until - atfh_now()) * 1000;
+		if (left <= 0)
+			return true;
+		int lim = f->idle ? f->idle(f) : -1;
+		if (lim == ATFH_FH_IDLE_STOP)
+			return false;
+		int t = left > 1e9 ? 1000000000 : (int)left + 1;
+		if (lim >= 0 && lim < t)
+			t = lim;
+		struct pollfd p = { .fd = f->wake_fd, .events = POLLIN };
+		int r = poll(&p, f->wake_fd >= 0 ? 1 : 0, t);
+		if (r > 0)
+			return false;
+	}
+}
+
+static enum session_end session(struct atfh_firehose *f, bool *got_messages)
+{
+	struct atfh_ws *w = &f->ws;
+	double last_activity = atfh_now();
+	bool pinged = false;
+	f->have_prev = false;
+	f->in_dup_run = false;
+	if (f->hello && atfh_ws_send_text(w, f->hello, strlen(f->hello), 10000)) {
+		atfh_err("cannot send the Jetstream options: %s; reconnecting", w->err);
+		return END_RETRY;
+	}
+	for (;;) {
+		enum atfh_ws_status s = atfh_ws_recv(w);
+		enum session_end e = GO_ON;
+		switch (s) {
+		case ATFH_WS_MSG:
+			f->messages++;
+			f->rx_bytes += w->len;
+			*got_messages = true;
+			if (f->source == ATFH_FH_JETSTREAM)
+				e = jetstream_message(f, w->msg, w->len);
+			else
+				e = frame_message(f, w->msg, w->len);
+			if (e == GO_ON && stopping(f))
+				e = END_STOP;
+			break;
+		case ATFH_WS_TOOBIG:
+			f->messages++;
+			f->rx_bytes += w->dropped;
+			e = malformed(f, "a message of %llu bytes is over the limit of %zu (--max-frame)",
+				      (unsigned long long)w->dropped, f->max_msg);
+			break;
+		case ATFH_WS_CLOSED:
+			atfh_err("connection lost: %s", w->err);
+			return END_RETRY;
+		case ATFH_WS_AGAIN: {
+			if (stopping(f))
+				return END_STOP;
+			double now = atfh_now();
+			if (w->activity) {
+				w->activity = false;
+				last_activity = now;
+				pinged = false;
+			}
+			int lim = f->idle ? f->idle(f) : -1;
+			if (lim == ATFH_FH_IDLE_STOP)
+				return END_STOP;
+			double quiet = (now - last_activity) * 1000;
+			if (quiet >= (double)f->idle_ms) {
+				atfh_err("nothing received for %.1f s (--idle-timeout); reconnecting",
+					 quiet / 1000);
+				return END_RETRY;
+			}
+			if (!pinged && quiet >= (double)f->idle_ms / 2) {
+				pinged = true;
+				if (atfh_ws_send_ping(w)) {
+					atfh_err("connection lost: %s", w->err);
+					return END_RETRY;
+				}
+			}
+			double until = pinged ? (double)f->idle_ms : (double)f->idle_ms / 2;
+			int t = (int)(until - quiet) + 1;
+			if (lim >= 0 && lim < t)
+				t = lim;
+			atfh_ws_wait(w, t);
+			break;
+		}
+		}
+		if (e != GO_ON)
+			return e;
+	}
+}
+
+static bool fatal_status(long code)
+{
+	return code >= 400 && code < 500 && code != 408 && code != 425 && code != 429;
+}
+
+int atfh_fh_run(struct atfh_firehose *f)
+{
+	atfh_ws_init(&f->ws, f->max_msg);
+	f->ws.user_agent = f->user_agent;
+	f->max_msg = f->max_msg ? f->max_msg : ATFH_MAX_FRAME_DEFAULT;
+	atfh_backoff_init(&f->backoff, BACKOFF_INITIAL, BACKOFF_CAP);
+	bool first = true;
+	int status = ATFH_EXIT_OK;
+	for (;;) {
+		if (stopping(f))
+			break;
+		char *url = connect_url(f);
+		int rc = atfh_ws_connect(&f->ws, url, (long)f->connect_timeout_ms, f->wake_fd);
+		enum session_end e;
+		bool got = false;
+		if (rc < 0) {
+			if (stopping(f)) {
+				free(url);
+				break;
+			}
+			atfh_err("%s: %s", url, f->ws.err);
+			if (fatal_status(f->ws.http_status)) {
+				free(url);
+				status = ATFH_EXIT_FAIL;
+				break;
+			}
+			e = END_RETRY;
+		} else {
+			f->connected = true;
+			if (!first)
+				atfh_err("reconnected to %s", url);
+			e = session(f, &got);
+			atfh_ws_close(&f->ws);
+			f->connected = false;
+		}
+		free(url);
+		if (e == END_STOP)
+			break;
+		if (e == END_FATAL) {
+			status = ATFH_EXIT_FAIL;
+			break;
+		}
+		if (e == END_MALFORMED) {
+			status = ATFH_EXIT_MALFORMED;
+			break;
+		}
+		if (stopping(f))
+			break;
+		if (got)
+			atfh_backoff_reset(&f->backoff);
+		if (f->max_retries >= 0 && f->backoff.failures >= (uint64_t)f->max_retries) {
+			atfh_err("giving up after %llu failed attempt%s in a row (--max-retries %lld)",
+				 (unsigned long long)f->backoff.failures + 1,
+				 f->backoff.failures ? "s" : "", (long long)f->max_retries);
+			status = ATFH_EXIT_FAIL;
+			break;
+		}
+		double d = atfh_backoff_next(&f->backoff);
+		if (f->has_last)
+			atfh_err("reconnecting in %.1f s (resuming after %s %lld)", d, pos_name(f),
+				 (long long)f->last);
+		else
+			atfh_err("reconnecting in %.1f s", d);
+		first = false;
+		f->reconnects++;
+		if (!atfh_fh_pause(f, d * 1000))
+			break;
+	}
+	return status;
+}

@@ -1,0 +1,115 @@
+/*
+ * firehose.h — a subscription that never loses its place.  Owns the
+ * sources (a relay's com.atproto.sync.subscribeRepos, a labeler's
+ * com.atproto.label.subscribeLabels, a Jetstream instance) and their URLs,
+ * the cursor on the wire, connecting and reconnecting (exponential backoff
+ * with jitter, --max-retries), the idle timeout and the pings behind it,
+ * error frames (FutureCursor ends the run, others reconnect) and #info
+ * frames, malformed messages (reported, counted, skipped), and the order of
+ * positions (seq, or time_us for Jetstream): a message at or before the
+ * last one handed out is dropped, gaps and backward jumps are counted and
+ * reported.
+ *
+ * Every message to be written goes to the write callback; before it
+ * blocks on the network it calls the idle callback (flush, cursor file).
+ * The caller owns the output, the cursor file and the display of counters.
+ */
+#ifndef ATFH_FIREHOSE_H
+#define ATFH_FIREHOSE_H
+
+#include "atfh.h"
+#include "backoff.h"
+#include "event.h"
+#include "ws.h"
+#include <signal.h>
+
+enum atfh_fh_source { ATFH_FH_REPOS, ATFH_FH_LABELS, ATFH_FH_JETSTREAM };
+
+/* One message to write. */
+struct atfh_fh_item {
+	const uint8_t *p;
+	size_t n;
+	bool text;         /* a Jetstream JSON event (no newline in it) */
+	bool has_pos;      /* seq, or time_us for Jetstream */
+	int64_t pos;
+	bool has_time;     /* the event's time, for the lag */
+	int64_t time_us;
+};
+
+enum { ATFH_FH_GO_ON = 0, ATFH_FH_STOP = 1 };
+#define ATFH_FH_IDLE_STOP (-2)
+
+struct atfh_firehose {
+	/* settings */
+	enum atfh_fh_source source;
+	char *url;                  /* base URL without cursor (atfh_fh_url) */
+	char *query;                /* more query parameters (Jetstream filter) */
+	char *hello;                /* a text message sent after connecting */
+	uint64_t idle_ms;           /* nothing at all for this long: reconnect */
+	uint64_t connect_timeout_ms;
+	int64_t max_retries;        /* consecutive failed attempts; -1 forever */
+	size_t max_msg;
+	bool strict;                /* a malformed message ends the run */
+	int wake_fd;                /* readable when a signal asks us to stop */
+	volatile sig_atomic_t *stop_flag;
+	const char *user_agent;
+
+	/* position: of the last message handed to write (or the start cursor) */
+	bool has_last;
+	int64_t last;
+
+	/* write: ATFH_FH_GO_ON or ATFH_FH_STOP.  idle: about to block; returns
+	 * the longest it may block in ms, -1 for no limit, or
+	 * ATFH_FH_IDLE_STOP to end the run. */
+	int (*write)(struct atfh_firehose *f, const struct atfh_fh_item *it);
+	int (*idle)(struct atfh_firehose *f);
+	void *ctx;
+
+	/* counters */
+	uint64_t messages;          /* received, whatever became of them */
+	uint64_t rx_bytes;          /* message bytes received */
+	uint64_t malformed;         /* skipped: not a message, too big */
+	uint64_t duplicates;        /* dropped: at or before the last position */
+	uint64_t gaps, missing;     /* seq gaps, and the seqs they skipped */
+	uint64_t backward;          /* the seq went down */
+	uint64_t reconnects;        /* connections after the first */
+	uint64_t error_frames;
+	bool connected;
+
+	/* internal */
+	struct atfh_ws ws;
+	struct atfh_backoff backoff;
+	struct atfh_msg msg;
+	bool have_prev;             /* seq of the previous message this connection */
+	int64_t prev;
+	bool in_dup_run;
+	double gap_window;          /* rate limit of gap reports */
+	unsigned gap_reports;
+	uint64_t gaps_quiet, missing_quiet;
+};
+
+void atfh_fh_init(struct atfh_firehose *f, enum atfh_fh_source source);
+void atfh_fh_free(struct atfh_firehose *f);
+/* The base URL for ARG: a bare host ("bsky.network"), a ws(s):// or
+ * http(s):// URL without a path (the source's XRPC path or /subscribe is
+ * added), or a full URL.  NULL with ERR set when it is none of these. */
+char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t errn);
+/* Jetstream server-side filters: in the query string, or, when that would
+ * be too long, as an options_update message after connecting. */
+void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,
+			      char *const *dids, size_t ndids);
+/* Subscribe until the write or idle callback says stop, a signal sets
+ * stop_flag, a fatal error, or the retries run out.  Returns the exit
+ * status: ATFH_EXIT_OK, ATFH_EXIT_FAIL or (strict) ATFH_EXIT_MALFORMED. */
+int atfh_fh_run(struct atfh_firehose *f);
+/* A message to write: the checks of position every source shares (also
+ * used by --replay).  Returns true when IT is to be written (and makes its
+ * position the last); counts duplicates, gaps and backward jumps, and
+ * reports them, but for a replay (not LIVE) only the backward jumps. */
+bool atfh_fh_accept(struct atfh_firehose *f, const struct atfh_fh_item *it, bool live);
+/* Wait MS milliseconds, calling the idle callback on the way (so output is
+ * flushed and the cursor file kept).  false when a signal or the idle
+ * callback ended the wait: the run is to stop. */
+bool atfh_fh_pause(struct atfh_firehose *f, double ms);
+
+#endif
