@@ -39,6 +39,7 @@ enum {
 	OPT_FORMAT,
 	OPT_TSV,
 	OPT_NDJSON,
+	OPT_DISTINCT, /* no -d: atfh-grep and atfh-subscribe use it for --did */
 };
 
 static const struct atfh_option options[] = {
@@ -50,7 +51,7 @@ static const struct atfh_option options[] = {
 	  "count by each output of the jq expression EXPR (repeatable)" },
 	{ 'n', "top", "N", ATFH_ARG_NUMBER, NULL, "only the N largest counts" },
 	{ OPT_MIN, "min", "N", ATFH_ARG_NUMBER, NULL, "only keys counted at least N times" },
-	{ 'd', "distinct", "PATH", ATFH_ARG_STRING, NULL,
+	{ OPT_DISTINCT, "distinct", "PATH", ATFH_ARG_STRING, NULL,
 	  "also estimate the distinct values of PATH per key (HyperLogLog, "
 	  "relative error under 2%)" },
 	{ OPT_APPROX, "approx", "N", ATFH_ARG_NUMBER, NULL,
@@ -238,7 +239,7 @@ static int on_option(int id, const char *arg, void *ctx)
 		c->nparts++;
 		return 0;
 	}
-	case 'd':
+	case OPT_DISTINCT:
 		if (c->has_distinct) {
 			atfh_err("--distinct: give it once");
 			return -1;
