@@ -12,12 +12,17 @@
 #include "util.h"
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #define RECV_ROOM (64u << 10) /* free space kept for each curl_ws_recv */
+#define LOOPBACK_RCVBUF (32 << 10) /* SO_RCVBUF towards this host: see open_socket */
 
 void atfh_ws_global_init(void)
 {
@@ -73,6 +78,54 @@ static int progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl
 	return poll(&p, 1, 0) > 0;
 }
 
+static bool loopback(const struct curl_sockaddr *a)
+{
+	if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in in;
+		memcpy(&in, &a->addr, sizeof in);
+		return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+	}
+	if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, &a->addr, sizeof in6);
+		const uint8_t *b = in6.sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+		return IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr) ||
+		       (memcmp(b, mapped, sizeof mapped) == 0 && b[12] == 127);
+	}
+	return false;
+}
+
+/*
+ * The socket, opened as libcurl would, but with a small receive buffer when
+ * the server is on this host.  libcurl 8.x keeps received websocket data in
+ * a queue of 64 KB chunks with no hard limit (lib/ws.c: Curl_bufq_init2(
+ * &ws->recvbuf, WS_CHUNK_SIZE, WS_CHUNK_COUNT, BUFQ_OPT_SOFT_LIMIT)), and
+ * curl_ws_recv, once that queue is empty, refills it with Curl_bufq_slurp,
+ * which goes on reading as long as each read fills a whole chunk.  A sender
+ * on the same host outruns that copy and keeps the kernel's receive queue
+ * (autotuned up to net.ipv4.tcp_rmem's maximum) over 64 KB, so one
+ * curl_ws_recv could take in the whole stream: 1.3 GB of heap for 2 GB sent.
+ * With a receive buffer under one chunk a read (almost) never fills one,
+ * and libcurl holds a chunk or two; the smaller TCP window costs nothing
+ * when a round trip takes microseconds.  Over a network the link is slower
+ * than the copy, and over TLS a read returns at most one record (16 KB):
+ * reads come up short without help, and the window is left to the kernel.
+ */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)arg;
+	curl_socket_t s = socket(a->family, a->socktype, a->protocol);
+	if (s == CURL_SOCKET_BAD)
+		return s;
+	fcntl(s, F_SETFD, FD_CLOEXEC);
+	if (purpose == CURLSOCKTYPE_IPCXN && loopback(a)) {
+		int v = LOOPBACK_RCVBUF;
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	}
+	return s;
+}
+
 int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wake_fd)
 {
 	drop_connection(w);
@@ -102,6 +155,7 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

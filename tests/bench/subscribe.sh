@@ -157,9 +157,9 @@ for i in "${!L[@]}"; do
 	name=$(printf '%s' "${L[i]}" | sed 's/[^A-Za-z0-9.]\{1,\}/-/g; s/^-//; s/-$//')
 	BL+=("BENCH name=$name frames_per_s=$fps mb_per_s=$mbs cpu_us_per_frame=$cpf rss_kb=${R[i]} target=$tgt")
 done
-echo "rss: libcurl's curl_ws_recv refills its buffer until a read comes up short, so a"
-echo "sender as fast as memory (this one, over loopback) is read far ahead; over a real"
-echo "network reads come up short at once and the read-ahead stays near the socket buffer."
+echo "rss: curl_ws_recv refills its queue until a socket read comes up short; for a"
+echo "server on this host lib/ws.c keeps the socket's receive buffer small so that"
+echo "happens at once and memory stays flat (see the comment above open_socket)."
 echo
 printf '%s\n' "${BL[@]}"
 status=0
