@@ -197,21 +197,21 @@ static int text_or_null(struct atfh_cbor *c, struct atfh_str *s, bool *has, cons
 	return atfh_cbor_text(c, s, what);
 }
 
-static int parse_op(struct atfh_msg *m, struct atfh_cbor *c, struct atfh_op *op, size_t idx)
+/* The body of parse_op; its errors are completed with the op's number
+ * there, so the hot path formats nothing. */
+static int read_op(struct atfh_cbor *c, struct atfh_op *op)
 {
 	struct atfh_cbor_item it;
-	char where[32];
-	snprintf(where, sizeof where, "op %zu", idx + 1);
 	memset(op, 0, sizeof *op);
 	if (atfh_cbor_next(c, &it))
-		return cbor_err(m, c, where);
+		return -1;
 	if (it.kind != ATFH_CB_MAP)
-		return msg_fail(m, "%s is not a map", where);
+		return atfh_cbor_fail(c, "not a map");
 	for (uint64_t i = 0; i < it.count; i++) {
 		struct atfh_str key;
 		int r;
 		if (atfh_cbor_text(c, &key, "op key"))
-			return cbor_err(m, c, where);
+			return -1;
 		if (ATFH_STR_IS(key, "action"))
 			r = atfh_cbor_text(c, &op->action, "action");
 		else if (ATFH_STR_IS(key, "path"))
@@ -223,16 +223,23 @@ static int parse_op(struct atfh_msg *m, struct atfh_cbor *c, struct atfh_op *op,
 		else
 			r = atfh_cbor_skip(c);
 		if (r)
-			return cbor_err(m, c, where);
+			return -1;
 	}
 	if (!op->action.p || !op->path.p)
-		return msg_fail(m, "%s has no %s", where, op->action.p ? "path" : "action");
+		return atfh_cbor_fail(c, "has no %s", op->action.p ? "path" : "action");
 	const char *slash = memchr(op->path.p, '/', op->path.n);
 	if (!slash)
-		return msg_fail(m, "%s: path has no '/'", where);
+		return atfh_cbor_fail(c, "path has no '/'");
 	op->collection = (struct atfh_str){ op->path.p, (size_t)(slash - op->path.p), false };
 	op->rkey = (struct atfh_str){ slash + 1, op->path.n - op->collection.n - 1, false };
 	return 0;
+}
+
+static int parse_op(struct atfh_msg *m, struct atfh_cbor *c, struct atfh_op *op, size_t idx)
+{
+	if (read_op(c, op) == 0)
+		return 0;
+	return msg_fail(m, "op %zu: %s", idx + 1, c->err ? c->err : "malformed CBOR");
 }
 
 static int parse_ops(struct atfh_msg *m, struct atfh_cbor *c)
