@@ -676,45 +676,19 @@ bool atfh_ev_time_us(struct atfh_ev *e, int64_t *us)
 
 /* ---- values out --------------------------------------------------------- */
 
-/* Write the escaped string text P canonically (without quotes). */
+/* Write the escaped string text P canonically (without quotes): decoded,
+ * then escaped again by the one JSON string writer, so a value reads the
+ * same whether it came from a frame or from NDJSON. */
 static void canonical_str(struct atfh_out *o, const char *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *end = p + n;
-	const char *bs = memchr(p, '\\', n);
-	if (!bs) {
-		atfh_out_put(o, p, n);
+	if (!memchr(p, '\\', n)) {
+		atfh_out_put(o, p, n); /* no escapes: already canonical */
 		return;
 	}
-	atfh_out_put(o, p, (size_t)(bs - p));
-	p = bs;
-	while (p < end) {
-		unsigned char b;
-		long cp = next_unit(&p, end, &b);
-		atfh_out_reserve(o, 6);
-		char *d = o->buf + o->len;
-		if (cp < 0) {
-			*d++ = (char)b;
-		} else if (cp == '"' || cp == '\\') {
-			*d++ = '\\';
-			*d++ = (char)cp;
-		} else if (cp < 0x20) {
-			*d++ = '\\';
-			switch (cp) {
-			case '\n': *d++ = 'n'; break;
-			case '\r': *d++ = 'r'; break;
-			case '\t': *d++ = 't'; break;
-			case '\b': *d++ = 'b'; break;
-			case '\f': *d++ = 'f'; break;
-			default:
-				*d++ = 'u'; *d++ = '0'; *d++ = '0';
-				*d++ = hex[cp >> 4]; *d++ = hex[cp & 15];
-			}
-		} else {
-			d += utf8_put(d, (unsigned long)cp);
-		}
-		o->len = (size_t)(d - o->buf);
-	}
+	struct atfh_out raw = { .fd = -1 };
+	atfh_json_unescape(&raw, p, n);
+	atfh_json_part(o, (struct atfh_str){ raw.buf, raw.len, false });
+	atfh_out_free(&raw);
 }
 
 void atfh_json_canonical(struct atfh_out *o, const char *p, size_t n)
