@@ -110,14 +110,13 @@ static struct atfh_str unescaped(struct atfh_select *s, struct atfh_str v)
 	return (struct atfh_str){ s->buf.buf, s->buf.len, false };
 }
 
-static bool glob_any(struct atfh_select *s, char **globs, size_t n, struct atfh_str name)
+static bool glob_any(char **globs, size_t n, struct atfh_str name)
 {
 	char tmp[512];
 	if (name.n >= sizeof tmp)
 		return false; /* no NSID is that long */
 	memcpy(tmp, name.p, name.n);
 	tmp[name.n] = '\0';
-	(void)s;
 	for (size_t i = 0; i < n; i++)
 		if (fnmatch(globs[i], tmp, 0) == 0)
 			return true;
@@ -171,9 +170,9 @@ static bool op_cheap_ok(struct atfh_select *s, bool is_commit, struct atfh_str d
 			return false;
 		return true;
 	}
-	if (s->ncollections && !glob_any(s, s->collections, s->ncollections, collection))
+	if (s->ncollections && !glob_any(s->collections, s->ncollections, collection))
 		return false;
-	if (s->nignore && glob_any(s, s->ignore, s->nignore, collection))
+	if (s->nignore && glob_any(s->ignore, s->nignore, collection))
 		return false;
 	if (s->actions) {
 		uint32_t bit = ATFH_STR_IS(action, "create")   ? ATFH_ACT_CREATE

@@ -269,15 +269,12 @@ static bool files_changed(struct grep *g)
 static void reload(struct grep *g, const char *why)
 {
 	struct atfh_didset fresh;
-	struct stat *saved = atfh_xmalloc(g->ndid_files * sizeof *saved + 1);
-	memcpy(saved, g->did_stat, g->ndid_files * sizeof *saved);
 	if (build_set(g, &fresh)) {
-		/* keep the old set, and do not retry until the file changes again */
+		/* keep the old set; the stat taken by build_set means a file that
+		 * is unreadable but unchanged is not retried every second */
 		atfh_err("reload (%s) failed: keeping the previous %zu DIDs", why, g->set.n);
-		free(saved);
 		return;
 	}
-	free(saved);
 	atfh_didset_free(&g->set);
 	g->set = fresh;
 	g->sel.dids = &g->set;
