@@ -13,6 +13,14 @@ const char *const atfh_kind_names[] = {
 	"commit", "identity", "account", "sync", "info", "error", "other",
 };
 
+enum atfh_kind atfh_kind_lookup(const char *name, size_t n)
+{
+	for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
+		if (strlen(atfh_kind_names[k]) == n && memcmp(name, atfh_kind_names[k], n) == 0)
+			return (enum atfh_kind)k;
+	return ATFH_K_OTHER;
+}
+
 void atfh_msg_init(struct atfh_msg *m)
 {
 	memset(m, 0, sizeof *m);

@@ -22,6 +22,8 @@ enum atfh_kind {
 };
 
 extern const char *const atfh_kind_names[]; /* "commit", "identity", … */
+/* The kind named NAME (N bytes), or ATFH_K_OTHER. */
+enum atfh_kind atfh_kind_lookup(const char *name, size_t n);
 
 struct atfh_op {
 	struct atfh_str action, path, collection, rkey;

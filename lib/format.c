@@ -642,11 +642,8 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 		*err = "event has no \"kind\" (not jetstream JSON)";
 		return -1;
 	}
-	v.kind = ATFH_K_OTHER;
+	v.kind = atfh_kind_lookup(kind.p, kind.n);
 	v.kind_name = kind;
-	for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
-		if (atfh_str_eq(kind, atfh_kind_names[k], strlen(atfh_kind_names[k])))
-			v.kind = (enum atfh_kind)k;
 	v.did = jstr(&top, "did", NULL);
 	const struct atfh_jval *jv;
 	if ((jv = atfh_jobj_get(&top, "time_us")) && atfh_jval_i64(jv, &v.time_us)) {

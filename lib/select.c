@@ -58,10 +58,8 @@ int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *er
 
 uint32_t atfh_select_kind_bit(const char *name)
 {
-	for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
-		if (strcmp(name, atfh_kind_names[k]) == 0)
-			return 1u << k;
-	return 0;
+	enum atfh_kind k = atfh_kind_lookup(name, strlen(name));
+	return k == ATFH_K_OTHER ? 0 : 1u << k;
 }
 
 uint32_t atfh_select_action_bit(const char *name)
@@ -334,9 +332,7 @@ int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char 
 	struct atfh_str kind_name = ATFH_STR_NULL;
 	if (jk && jk->type == ATFH_J_STR) {
 		kind_name = atfh_jval_str(jk);
-		for (int k = ATFH_K_COMMIT; k < ATFH_K_OTHER; k++)
-			if (atfh_str_eq(kind_name, atfh_kind_names[k], strlen(atfh_kind_names[k])))
-				kind = (enum atfh_kind)k;
+		kind = atfh_kind_lookup(kind_name.p, kind_name.n);
 	}
 	/* the DID is compared raw; a DID never needs escapes, but be exact */
 	char didbuf[2100];
