@@ -6,7 +6,6 @@
 #include "dagcbor.h"
 #include "util.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -37,6 +36,8 @@ void atfh_select_free(struct atfh_select *s)
 	atfh_evpath_free(&s->p_rkey);
 	atfh_evpath_free(&s->p_text);
 	atfh_out_free(&s->buf);
+	atfh_globs_free(&s->collections);
+	atfh_globs_free(&s->ignore);
 }
 
 int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *err, size_t errlen)
@@ -108,19 +109,6 @@ static struct atfh_str unescaped(struct atfh_select *s, struct atfh_str v)
 	return (struct atfh_str){ s->buf.buf, s->buf.len, false };
 }
 
-static bool glob_any(char **globs, size_t n, struct atfh_str name)
-{
-	char tmp[512];
-	if (name.n >= sizeof tmp)
-		return false; /* no NSID is that long */
-	memcpy(tmp, name.p, name.n);
-	tmp[name.n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (fnmatch(globs[i], tmp, 0) == 0)
-			return true;
-	return false;
-}
-
 static bool sampled(const struct atfh_select *s, struct atfh_str did, struct atfh_str a,
 		    struct atfh_str b)
 {
@@ -162,15 +150,15 @@ static bool op_cheap_ok(struct atfh_select *s, bool is_commit, struct atfh_str d
 {
 	if (!is_commit) {
 		/* only commits have collections and actions */
-		if (s->ncollections || s->actions)
+		if (s->collections.n || s->actions)
 			return false;
 		if (s->sample && !sampled(s, did, kind_name, ATFH_STR_NULL))
 			return false;
 		return true;
 	}
-	if (s->ncollections && !glob_any(s->collections, s->ncollections, collection))
+	if (s->collections.n && !atfh_globs_any(&s->collections, collection.p, collection.n))
 		return false;
-	if (s->nignore && glob_any(s->ignore, s->nignore, collection))
+	if (s->ignore.n && atfh_globs_any(&s->ignore, collection.p, collection.n))
 		return false;
 	if (s->actions) {
 		uint32_t bit = ATFH_STR_IS(action, "create")   ? ATFH_ACT_CREATE
@@ -246,7 +234,7 @@ static int jq_ok(struct atfh_select *s, const char **err)
 
 static bool has_op_selectors(const struct atfh_select *s)
 {
-	return s->ncollections || s->nignore || s->actions || s->sample || s->text || s->jq;
+	return s->collections.n || s->ignore.n || s->actions || s->sample || s->text || s->jq;
 }
 
 static int decide(const struct atfh_select *s, int wanted)

@@ -12,6 +12,7 @@
 #include "didset.h"
 #include "event.h"
 #include "evpath.h"
+#include "glob.h"
 #include "jqexpr.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -27,10 +28,8 @@ struct atfh_select {
 	struct atfh_didset *dids;    /* NULL: any DID */
 	uint32_t kinds;              /* bit per enum atfh_kind; 0: any */
 	uint32_t actions;            /* ATFH_ACT_*; 0: any */
-	char **collections;          /* globs; none: any */
-	size_t ncollections;
-	char **ignore;               /* globs to leave out */
-	size_t nignore;
+	struct atfh_globs collections; /* none: any */
+	struct atfh_globs ignore;      /* collections to leave out */
 	bool has_since, has_until;
 	int64_t since_us, until_us;  /* [since, until) */
 	pcre2_code *text;

@@ -137,10 +137,11 @@ static int on_option(int id, const char *arg, void *ctx)
 		push(&g->did_files, &g->ndid_files, arg);
 		return 0;
 	case 'c':
-		push(&s->collections, &s->ncollections, arg);
-		return 0;
 	case OPT_IGNORE_COLLECTION:
-		push(&s->ignore, &s->nignore, arg);
+		if (atfh_globs_add(id == 'c' ? &s->collections : &s->ignore, arg, err, sizeof err)) {
+			atfh_err("%s: bad glob '%s': %s", id == 'c' ? "-c" : "--ignore-collection", arg, err);
+			return -1;
+		}
 		return 0;
 	case 'k':
 		if (!(v = atfh_select_kind_bit(arg))) {
@@ -415,7 +416,5 @@ int main(int argc, char **argv)
 	free(g.did_stat);
 	free(g.did_args);
 	free(g.did_files);
-	free(g.sel.collections);
-	free(g.sel.ignore);
 	return status;
 }
