@@ -344,9 +344,11 @@ void atfh_json_unescape(struct atfh_out *o, const char *p, size_t n)
 		atfh_out_put(o, p, n);
 		return;
 	}
+	/* unescaping never lengthens text: one reservation (which also gives
+	 * a fresh buffer its memory before the first copy) */
+	atfh_out_reserve(o, n);
 	atfh_out_put(o, p, (size_t)(bs - p));
 	p = bs;
-	atfh_out_reserve(o, (size_t)(end - p));
 	while (p < end) {
 		unsigned char b;
 		long cp = next_unit(&p, end, &b);

@@ -39,6 +39,8 @@ static inline void atfh_out_reserve(struct atfh_out *o, size_t n)
 
 static inline void atfh_out_put(struct atfh_out *o, const void *p, size_t n)
 {
+	if (!n)
+		return; /* memcpy with a NULL pointer is undefined even for 0 bytes */
 	atfh_out_reserve(o, n);
 	memcpy(o->buf + o->len, p, n);
 	o->len += n;
