@@ -23,6 +23,7 @@ void atfh_didset_free(struct atfh_didset *s)
 	free(s->hash);
 	free(s->off);
 	free(s->arena);
+	free(s->bloom);
 	memset(s, 0, sizeof *s);
 }
 
@@ -63,19 +64,55 @@ static uint64_t did_hash(const char *did, size_t n)
 	return h ? h : 1;
 }
 
+/* The blocked ("split block") Bloom filter of Parquet and Impala: the
+ * high half of the hash picks a 256-bit block, the low half times eight
+ * odd constants one bit in each of its eight 32-bit words. */
+static const uint32_t bloom_salt[8] = {
+	0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
+	0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u,
+};
+
+static void bloom_add(struct atfh_didset *s, uint64_t h)
+{
+	uint32_t *b = s->bloom[(h >> 32) & s->bloom_mask];
+	for (int i = 0; i < 8; i++)
+		b[i] |= 1u << (((uint32_t)h * bloom_salt[i]) >> 27);
+}
+
+static bool bloom_maybe(const struct atfh_didset *s, uint64_t h)
+{
+	const uint32_t *b = s->bloom[(h >> 32) & s->bloom_mask];
+	uint32_t miss = 0;
+	for (int i = 0; i < 8; i++)
+		miss |= ~b[i] & (1u << (((uint32_t)h * bloom_salt[i]) >> 27));
+	return miss == 0;
+}
+
+/* A million-DID table is tens of MB of random access: huge pages spare
+ * a TLB miss on nearly every probe and most of the page faults of
+ * filling it (a hint; ignored where unsupported). */
+static void huge_pages(void *p, size_t bytes)
+{
+	if (bytes < (4u << 20))
+		return;
+	uintptr_t a = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)((2u << 20) - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 static void grow(struct atfh_didset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 1024;
 	uint64_t *hash = atfh_xcalloc(cap, sizeof *hash);
-	/* a million-DID table is 16 MB of random lookups: huge pages spare a
-	 * TLB miss on nearly every one (a hint; ignored where unsupported) */
-	if (cap * sizeof *hash >= (4u << 20)) {
-		uintptr_t a = ((uintptr_t)hash + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-		uintptr_t e = ((uintptr_t)(hash + cap)) & ~(uintptr_t)((2u << 20) - 1);
-		if (e > a)
-			madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
+	huge_pages(hash, cap * sizeof *hash);
 	uint32_t *off = atfh_xmalloc(cap * sizeof *off);
+	huge_pages(off, cap * sizeof *off);
+	/* at most cap/2 DIDs: 16 to 32 filter bits each */
+	size_t blocks = cap / 32;
+	free(s->bloom);
+	s->bloom = atfh_xcalloc(blocks, sizeof *s->bloom);
+	s->bloom_mask = blocks - 1;
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->hash[i])
 			continue;
@@ -84,6 +121,7 @@ static void grow(struct atfh_didset *s)
 			j = (j + 1) & (cap - 1);
 		hash[j] = s->hash[i];
 		off[j] = s->off[i];
+		bloom_add(s, s->hash[i]);
 	}
 	free(s->hash);
 	free(s->off);
@@ -104,6 +142,8 @@ bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
 	if (!s->n)
 		return false;
 	uint64_t h = did_hash(did, n);
+	if (!bloom_maybe(s, h))
+		return false;
 	size_t mask = s->cap - 1;
 	for (size_t i = (size_t)h & mask; s->hash[i]; i = (i + 1) & mask)
 		if (s->hash[i] == h && slot_is(s, i, did, n))
@@ -111,18 +151,14 @@ bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
 	return false;
 }
 
-bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
+/* Add a valid DID whose hash is H; the table has room. */
+static void insert(struct atfh_didset *s, const char *did, size_t n, uint64_t h)
 {
-	if (!atfh_did_valid(did, n))
-		return false;
-	if ((s->n + 1) * 2 > s->cap)
-		grow(s);
 	/* one probe sequence finds either the DID or the slot it goes in */
-	uint64_t h = did_hash(did, n);
 	size_t mask = s->cap - 1, i = (size_t)h & mask;
 	for (; s->hash[i]; i = (i + 1) & mask)
 		if (s->hash[i] == h && slot_is(s, i, did, n))
-			return true;
+			return;
 	if (s->arena_len + n + 2 > UINT32_MAX)
 		atfh_die_oom(); /* 4 GB of DIDs: far beyond any real list */
 	atfh_grow_array((void **)&s->arena, &s->arena_cap, s->arena_len + n + 2, 1);
@@ -133,22 +169,71 @@ bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
 	memcpy(s->arena + s->arena_len, did, n);
 	s->arena_len += n;
 	s->n++;
+	bloom_add(s, h);
+}
+
+bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
+{
+	if (!atfh_did_valid(did, n))
+		return false;
+	if ((s->n + 1) * 2 > s->cap)
+		grow(s);
+	insert(s, did, n, did_hash(did, n));
 	return true;
 }
 
-static void add_line(struct atfh_didset *s, const char *path, size_t line, char *a, char *b,
-		     void (*warn)(void *, const char *, size_t, const char *), void *ctx)
+/* Loading inserts in batches: hash a batch, prefetch its slots, then
+ * insert, so the cache misses of a million random slots overlap instead
+ * of coming one at a time. */
+enum { BATCH = 16 };
+
+struct batch {
+	struct { const char *p; size_t n; uint64_t h; } v[BATCH];
+	size_t n;
+};
+
+static void batch_flush(struct atfh_didset *s, struct batch *b)
 {
-	while (a < b && (*a == ' ' || *a == '\t'))
+	if ((s->n + b->n) * 2 > s->cap)
+		grow(s);
+	for (size_t i = 0; i < b->n; i++)
+		insert(s, b->v[i].p, b->v[i].n, b->v[i].h);
+	b->n = 0;
+}
+
+static void batch_add(struct atfh_didset *s, struct batch *b, const char *did, size_t n)
+{
+	uint64_t h = did_hash(did, n);
+	if (s->cap) {
+		__builtin_prefetch(&s->hash[h & (s->cap - 1)], 1);
+		__builtin_prefetch(&s->off[h & (s->cap - 1)], 1);
+		__builtin_prefetch(&s->bloom[(h >> 32) & s->bloom_mask], 1);
+	}
+	b->v[b->n].p = did;
+	b->v[b->n].n = n;
+	b->v[b->n].h = h;
+	if (++b->n == BATCH)
+		batch_flush(s, b);
+}
+
+static void add_line(struct atfh_didset *s, struct batch *b, const char *path, size_t line,
+		     char *a, char *e, void (*warn)(void *, const char *, size_t, const char *),
+		     void *ctx)
+{
+	while (a < e && (*a == ' ' || *a == '\t'))
 		a++;
-	char *hash = b > a ? memchr(a, '#', (size_t)(b - a)) : NULL;
+	char *hash = e > a ? memchr(a, '#', (size_t)(e - a)) : NULL;
 	if (hash)
-		b = hash;
-	while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
-		b--;
-	if (b > a && !atfh_didset_add(s, a, (size_t)(b - a)) && warn) {
+		e = hash;
+	while (e > a && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	if (e == a)
+		return;
+	if (atfh_did_valid(a, (size_t)(e - a))) {
+		batch_add(s, b, a, (size_t)(e - a));
+	} else if (warn) {
 		char why[120];
-		int shown = b - a > 80 ? 80 : (int)(b - a);
+		int shown = e - a > 80 ? 80 : (int)(e - a);
 		snprintf(why, sizeof why, "not a DID: %.*s", shown, a);
 		warn(ctx, path, line, why);
 	}
@@ -176,6 +261,7 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 			grow(s);
 		atfh_grow_array((void **)&s->arena, &s->arena_cap,
 				s->arena_len + (size_t)st.st_size + guess, 1);
+		huge_pages(s->arena, s->arena_cap);
 	}
 	enum { CHUNK = 1 << 16 };
 	char *buf = atfh_xmalloc(CHUNK);
@@ -193,19 +279,22 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 		}
 		have += (size_t)r;
 		char *p = buf, *end = buf + have, *nl;
+		struct batch b = { .n = 0 };
 		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-			add_line(s, path, ++line, p, nl, warn, ctx);
+			add_line(s, &b, path, ++line, p, nl, warn, ctx);
 			p = nl + 1;
 		}
 		if (r == 0 || (p == buf && have == CHUNK)) {
 			/* the end, or a line longer than a chunk: take what there is */
 			if (p < end)
-				add_line(s, path, ++line, p, end, warn, ctx);
+				add_line(s, &b, path, ++line, p, end, warn, ctx);
+			batch_flush(s, &b);
 			have = 0;
 			if (r == 0)
 				break;
 			continue;
 		}
+		batch_flush(s, &b); /* its DIDs point into buf */
 		have = (size_t)(end - p);
 		memmove(buf, p, have);
 	}

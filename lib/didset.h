@@ -3,7 +3,10 @@
  * from a file (one DID per line, `#` comments and blank lines allowed, a
  * malformed line reported with its number and skipped) or added one by
  * one; a flat open-addressing table of xxh3 hashes beside a string arena,
- * so a million DIDs take ~60 MB and a lookup is one hash and one compare.
+ * so a million DIDs take ~60 MB.  In front of the table sits a blocked
+ * Bloom filter of 16 bits a DID (2 MB for a million, cache-resident): a
+ * filter keeps ~1% of events, so nearly every lookup is a DID not in the
+ * set, and those are answered there without touching the table.
  */
 #ifndef ATFH_DIDSET_H
 #define ATFH_DIDSET_H
@@ -14,6 +17,8 @@ struct atfh_didset {
 	uint64_t *hash;  /* 0 = empty slot (real hashes are forced non-zero) */
 	uint32_t *off;   /* offset of the DID's length byte in arena */
 	size_t cap, n;
+	uint32_t (*bloom)[8]; /* blocks of 256 bits, 8 set per DID */
+	size_t bloom_mask;    /* blocks - 1 */
 	char *arena;
 	size_t arena_len, arena_cap;
 };

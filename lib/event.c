@@ -3,6 +3,7 @@
  */
 #include "event.h"
 #include "dagcbor.h"
+#include "msgscan.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -332,23 +333,40 @@ static int parse_body(struct atfh_msg *m, struct atfh_cbor *c)
 	return 0;
 }
 
-int atfh_msg_parse(struct atfh_msg *m, const uint8_t *p, size_t n)
+/* Keep the reusable allocations and the caller's choice, clear the rest. */
+static void reset(struct atfh_msg *m, const uint8_t *p, size_t n)
 {
-	struct atfh_cbor c;
 	struct atfh_op *ops = m->ops;
 	size_t ops_cap = m->ops_cap;
 	struct atfh_car car = m->car;
 	bool lazy = m->lazy_ops;
-
-	/* keep the reusable allocations and the caller's choice, clear the rest */
-	memset(m, 0, sizeof *m);
+	memset(m, 0, offsetof(struct atfh_msg, errbuf));
 	m->ops = ops;
 	m->ops_cap = ops_cap;
 	m->car = car;
 	m->lazy_ops = lazy;
 	m->frame = p;
 	m->frame_len = n;
+}
 
+int atfh_msg_parse(struct atfh_msg *m, const uint8_t *p, size_t n)
+{
+	reset(m, p, n);
+	if (!atfh_msg_scan_commit(m))
+		return atfh_msg_parse_general(m, p, n);
+	if (m->lazy_ops)
+		return 0;
+	m->lazy_ops = true; /* parse the ops the fast path passed over */
+	int r = atfh_msg_parse_ops(m);
+	m->lazy_ops = false;
+	return r;
+}
+
+int atfh_msg_parse_general(struct atfh_msg *m, const uint8_t *p, size_t n)
+{
+	struct atfh_cbor c;
+
+	reset(m, p, n);
 	atfh_cbor_init(&c, p, n);
 	m->header = p;
 	if (parse_header(m, &c))

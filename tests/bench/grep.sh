@@ -2,7 +2,8 @@
 # atfh-grep benchmarks (called by run.sh, or alone after it built the cache):
 #  - DID filter over frames with a 1M-DID set matching ~1% of events:
 #    MB/s vs cat (target >= 30 % of cat) and vs the reference JS decoder +
-#    Set lookup (target >= 50x);
+#    Set lookup (target >= 50x; also shown: a leaner JS baseline that
+#    decodes only header and body);
 #  - -e EXPR vs jq -c 'select(EXPR)' on the same NDJSON (target >= 1x);
 #  - loading a 1M-DID file: time and peak RSS.
 # Prints a table and BENCH lines like run.sh.
@@ -64,14 +65,22 @@ best "$tools/atfh-grep" -D "$dids" "$slice"; gs_s=$secs; gs_mb=$(mbps "$slice" "
 row "atfh-grep -D 1M-dids" "$(basename "$slice")" "$gs_s" "$gs_mb" "$rss" ""
 if command -v node >/dev/null && [ -d "$top_srcdir/tests/interop/node_modules" ]; then
 	RUNS_SAVE=$RUNS; RUNS=1
-	# the reference on the whole capture (about a minute): startup and the
-	# 1M-entry Set are amortised as they are for atfh-grep
+	# The issue's reference: the reference decoder (every frame to its
+	# events) and a Set lookup, on the slice (it runs at a few MB/s) against
+	# atfh-grep on the same slice.
+	best node "$here/refgrep.js" --decode "$dids" "$slice"; d_s=$secs; d_mb=$(mbps "$slice" "$secs")
+	same=$(cmp -s "$tmp/out" <("$tools/atfh-grep" -D "$dids" "$slice") && echo "same frames" || echo "DIFFERENT frames")
+	ratio=$(awk -v a="$d_s" -v b="$gs_s" 'BEGIN{printf "%.0f", a/b}')
+	note=$(awk -v r="$ratio" 'BEGIN{print (r>=50) ? "target met (>= 50x)" : "target missed (< 50x)"}')
+	row "refgrep.js --decode (ref + Set)" "$(basename "$slice")" "$d_s" "$d_mb" "$rss" "atfh-grep is ${ratio}x; $same; $note"
+	# A stronger baseline than the issue asks for: header and body decoded
+	# with cborg, no records, no CAR; on the whole capture (about a minute)
+	# so startup and the 1M-entry Set are amortised as for atfh-grep.
 	best node "$here/refgrep.js" "$dids" "$full"; r_s=$secs; r_mb=$(mbps "$full" "$secs")
 	RUNS=$RUNS_SAVE
 	same=$(cmp -s "$tmp/out" <("$tools/atfh-grep" -D "$dids" "$full") && echo "same frames" || echo "DIFFERENT frames")
-	ratio=$(awk -v a="$r_s" -v b="$g_s" 'BEGIN{printf "%.0f", a/b}')
-	note=$(awk -v r="$ratio" 'BEGIN{print (r>=50) ? "target met (>= 50x)" : "target missed (< 50x)"}')
-	row "refgrep.js (cborg + Set)" "$(basename "$full")" "$r_s" "$r_mb" "$rss" "atfh-grep is ${ratio}x; $same; $note"
+	lean=$(awk -v a="$r_s" -v b="$g_s" 'BEGIN{printf "%.0f", a/b}')
+	row "refgrep.js (cborg body + Set)" "$(basename "$full")" "$r_s" "$r_mb" "$rss" "atfh-grep is ${lean}x; $same (no target: leaner than the reference)"
 fi
 
 # -e against jq on the same NDJSON
@@ -100,6 +109,7 @@ printf '%-34s %-16s %8s %9s %9s  %s\n' program input seconds MB/s "rss(KB)" ""
 printf '%s\n' "${rows[@]}"
 echo
 echo "BENCH name=atfh-grep-D-1M@1m mb_per_s=$g_mb pct_of_cat=$pct rss_kb=$g_rss"
-[ -n "${r_s:-}" ] && echo "BENCH name=atfh-grep-D-1M@1m ratio_vs_ref=$ratio"
+[ -n "${d_s:-}" ] && echo "BENCH name=atfh-grep-D-1M@100k ratio_vs_ref=$ratio"
+[ -n "${r_s:-}" ] && echo "BENCH name=atfh-grep-D-1M@1m ratio_vs_lean_js=$lean"
 echo "BENCH name=atfh-grep-e@100k ratio_vs_jq=$(awk -v a="$jq_s" -v b="$e_s" 'BEGIN{printf "%.1f", a/b}')"
 echo "BENCH name=atfh-grep-didload seconds=$load_s rss_kb=$load_rss"

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 'use strict';
-// Reference for the DID-filter benchmark: what a JS service does today —
-// split the capture into frames, decode header and body with the reference
-// CBOR codec (cborg with @ipld/dag-cbor's options), look the repo/did up in
-// a Set, write the frames that match.  usage: refgrep.js DIDFILE CAPTURE > OUT
+// References for the DID-filter benchmark: what a JS service does today.
+//   refgrep.js DIDFILE CAPTURE > OUT
+//     lean: split the capture into frames, decode header and body with the
+//     reference CBOR codec (cborg with @ipld/dag-cbor's options), look the
+//     repo/did up in a Set, write the frames that match;
+//   refgrep.js --decode DIDFILE CAPTURE > OUT
+//     the reference decoder (tests/interop/lib/refdecode.js: every frame to
+//     its events, records read from the CAR) and a Set lookup of each
+//     event's did; a frame is written when any of its events matches.
 const fs = require('fs');
 const path = require('path');
 const iop = path.join(__dirname, '..', 'interop');
@@ -11,7 +16,10 @@ module.paths.unshift(path.join(iop, 'node_modules'));
 const ref = require(path.join(iop, 'lib', 'refdecode.js'));
 
 (async () => {
-  const [didFile, capture] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const full = args[0] === '--decode';
+  if (full) args.shift();
+  const [didFile, capture] = args;
   const { cborg, opts } = await ref.load();
   const set = new Set(fs.readFileSync(didFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
   // stream the capture in chunks, as a service reading a socket would
@@ -28,10 +36,20 @@ const ref = require(path.join(iop, 'lib', 'refdecode.js'));
       const len = buf.readUInt32BE(off);
       if (buf.length - off - 4 < len) break;
       const bytes = buf.subarray(off + 4, off + 4 + len);
-      const [, rest] = cborg.decodeFirst(bytes, opts);
-      const body = cborg.decode(rest, opts);
-      const did = body.get('repo') ?? body.get('did');
-      if (set.has(did)) {
+      let hit;
+      if (full) {
+        // the events as the reference decoder gives them; an event line
+        // starts with {"did":"…" (the did only needs to be read out)
+        hit = (await ref.messageToLines(bytes)).some((l) => {
+          const m = /^\{"did":"([^"]*)"/.exec(l);
+          return m !== null && set.has(m[1]);
+        });
+      } else {
+        const [, rest] = cborg.decodeFirst(bytes, opts);
+        const body = cborg.decode(rest, opts);
+        hit = set.has(body.get('repo') ?? body.get('did'));
+      }
+      if (hit) {
         out.push(ref.frame(bytes));
         kept++;
       }
