@@ -219,13 +219,20 @@ int atfh_msg_scan_commit(struct atfh_msg *m)
 	uint64_t count;
 	if (!head(&p, end, &major, &count) || major != 5 || count > (uint64_t)(end - p) / 2)
 		return 0;
+	uint32_t seen = 0;
 	for (uint64_t i = 0; i < count; i++) {
 		const uint8_t *k, *s;
 		size_t kn, n;
 		uint64_t v;
 		if (!string(&p, end, 3, &k, &kn))
 			return 0;
-		switch (body_key(k, kn)) {
+		enum key key = body_key(k, kn);
+		/* a repeated key (never canonical): which one counts is the
+		 * general parser's business */
+		if (key != K_SKIP && (seen & 1u << key))
+			return 0;
+		seen |= 1u << key;
+		switch (key) {
 		case K_OPS:
 			m->ops_cbor = p;
 			if (!skip(&p, end))

@@ -3,7 +3,8 @@
 bundled sample capture and the hand-built fixtures (valid and malformed):
 whole streams for `input`, single messages for `event`, record blocks for
 `dagcbor`, CAR archives for `car`, binary CIDs for `cid`, jetstream lines
-for `ndjson`."""
+for `ndjson`, DID lists for `didset`, a path and an event for `evpath`,
+collection globs and names for `glob`."""
 import hashlib, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -62,3 +63,22 @@ for line in js.splitlines()[:200]:
     put("ndjson", line)
 put("ndjson", b'{"kind":"info","info":{"name":"x"}}')
 put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"c","rkey":"k","record":{"a":[1,2,{"b":null}]},"cid":"bafy"}}')
+
+# didset: DID lists as users write them (comments, blanks, CRLF, junk)
+events = [l for l in js.splitlines() if l.startswith(b'{"did":"')]
+dids = sorted({l.split(b'"')[3] for l in events})
+put("didset", b"\n".join(dids[:50]) + b"\n")
+put("didset", b"# danish accounts\n\n" + b"\r\n".join(b"  " + d + b"  # x" for d in dids[:20]))
+put("didset", b"did:plc:\ndid:web:example.com\nnot-a-did\ndid:key:z6Mk\n")
+# evpath: a path line, then one event
+for path in [b"did", b"commit.collection", b"commit.record.text", b"commit.record.langs[0]",
+             b"commit.record.embed.images[1].alt", b"commit.record", b'commit.record["$type"]',
+             b"identity.handle", b"time_us"]:
+    for l in events[:40:8]:
+        put("evpath", path + b"\n" + l)
+# glob: PATTERN NUL NAME NUL NAME ... with the sample's collections as names
+cols = sorted({c for c in (l.split(b'"collection":"')[1].split(b'"')[0]
+                           for l in events if b'"collection":"' in l)})
+for pat in [b"app.bsky.feed.*", b"*.like", b"fm.teal.*", b"app.bsky.graph.follow",
+            b"app.bsky.*.[lp]*", b"[!a]*", b"*[[:digit:]]*", b"a?p.*", b"\\*"]:
+    put("glob", pat + b"\0" + b"\0".join(cols))

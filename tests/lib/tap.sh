@@ -9,6 +9,18 @@ FIX="python3 $top_srcdir/tests/lib/mkfixture.py"
 DATA="$top_srcdir/tests/data"
 T=$(mktemp -d "${TMPDIR:-/tmp}/atfh-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# make check-valgrind: every program runs under valgrind, each run's
+# report in $ATFH_VALGRIND (a directory); the target fails on any report.
+if [ -n "${ATFH_VALGRIND:-}" ]; then
+	mkdir -p "$T/.vg"
+	for _p in "$top_builddir"/tools/atfh-*; do
+		[ -x "$_p" ] && [ -f "$_p" ] || continue
+		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no --log-file=%s/%s.%%p.log %s "$@"\n' \
+			"$ATFH_VALGRIND" "$(basename "$_p")" "$_p" >"$T/.vg/$(basename "$_p")"
+		chmod +x "$T/.vg/$(basename "$_p")"
+	done
+	PATH="$T/.vg:$PATH"
+fi
 _n=0
 _failed=0
 
