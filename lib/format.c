@@ -30,6 +30,19 @@ struct fmt {
 	char errbuf[120];
 };
 
+/* The error of a finished call: F lives on the caller's stack, so a
+ * buffered text is copied out before F goes away. */
+static const char *fmt_error(const struct fmt *f)
+{
+	static char kept[sizeof f->errbuf];
+	if (!f->err)
+		return "cannot format the event";
+	if (f->err != f->errbuf)
+		return f->err;
+	memcpy(kept, f->errbuf, sizeof kept);
+	return kept;
+}
+
 static int fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where)
 {
 	snprintf(f->errbuf, sizeof f->errbuf, "%s: %s", where, c->err);
@@ -349,6 +362,10 @@ static int put_cloudevents(struct fmt *f, const struct atfh_view *v)
 		if (put_value(&tf, &v->body, "body")) {
 			atfh_out_free(&tmp);
 			f->err = tf.err;
+			if (tf.err == tf.errbuf) { /* tf goes away with this block */
+				memcpy(f->errbuf, tf.errbuf, sizeof f->errbuf);
+				f->err = f->errbuf;
+			}
 			return -1;
 		}
 		uint64_t h = XXH3_64bits(tmp.buf, tmp.len);
@@ -578,7 +595,7 @@ int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
 	}
 out:
 	if (r)
-		*err = f.err ? f.err : "cannot format the event";
+		*err = fmt_error(&f);
 	return r;
 }
 
@@ -716,7 +733,7 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 		break;
 	}
 	if (put_view(&f, &v)) {
-		*err = f.err ? f.err : "cannot format the event";
+		*err = fmt_error(&f);
 		return -1;
 	}
 	return 0;
