@@ -2,14 +2,17 @@
  * unit.c — TAP unit tests for libatfh modules that are easier to reach from
  * C than through a program: JSON escaping and UTF-8 validation, base64,
  * varints, CIDs, time parsing, the JSON scanner and the DAG-CBOR walker on
- * hand-written bytes.
+ * hand-written bytes; and the commit fast path against the general parser
+ * on every frame of the bundled sample (real PDS output).
  */
 #include "atfh.h"
 #include "car.h"
 #include "cid.h"
 #include "dagcbor.h"
 #include "event.h"
+#include "input.h"
 #include "json.h"
+#include "msgscan.h"
 #include "jsonscan.h"
 #include "util.h"
 
@@ -220,7 +223,46 @@ static void test_cbor(void)
 	atfh_out_free(&o);
 }
 
-int main(void)
+/* Every frame of the sample: the fast path (msgscan.c) and the general
+ * parser agree, and the fast path takes the PDS's commits, or it is dead
+ * code that only looks fast. */
+static void test_fast_path(const char *sample)
+{
+	char *files[] = { (char *)sample };
+	struct atfh_input in;
+	static struct atfh_msg a, b, c;
+	size_t frames = 0, commits = 0, fast = 0, differ = 0;
+	const uint8_t *p;
+	size_t n;
+	atfh_input_init(&in, files, 1, 16u << 20);
+	ok(atfh_input_next_file(&in) == 1 && atfh_input_detect(&in) == ATFH_IN_FRAMES,
+	   "sample opens: frames");
+	a.lazy_ops = b.lazy_ops = true;
+	while (atfh_input_frame(&in, &p, &n) == 1) {
+		frames++;
+		memset(&c, 0, sizeof c);
+		c.frame = p;
+		c.frame_len = n;
+		bool took = atfh_msg_scan_commit(&c);
+		int rf = atfh_msg_parse(&a, p, n), rg = atfh_msg_parse_general(&b, p, n);
+		if (rf || rg || a.kind != b.kind || a.seq != b.seq || a.time_us != b.time_us ||
+		    a.did.p != b.did.p || a.did.n != b.did.n || a.rev.p != b.rev.p ||
+		    a.since.p != b.since.p || a.blocks != b.blocks || a.ops_cbor != b.ops_cbor ||
+		    a.ops_len != b.ops_len || a.body_len != b.body_len || a.too_big != b.too_big)
+			differ++;
+		if (b.kind == ATFH_K_COMMIT) {
+			commits++;
+			fast += took;
+		}
+	}
+	atfh_input_free(&in);
+	printf("# %zu frames, %zu commits, %zu on the fast path\n", frames, commits, fast);
+	ok(frames > 1000, "sample: frames read");
+	ok(differ == 0, "sample: fast path and general parser read the same fields");
+	ok(commits > 0 && fast == commits, "sample: every commit of the PDS takes the fast path");
+}
+
+int main(int argc, char **argv)
 {
 	test_json_str();
 	test_numbers();
@@ -228,6 +270,8 @@ int main(void)
 	test_time();
 	test_jsonscan();
 	test_cbor();
+	if (argc > 1)
+		test_fast_path(argv[1]);
 	printf("1..%d\n", n_test);
 	return n_fail != 0;
 }
