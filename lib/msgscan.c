@@ -221,9 +221,9 @@ int atfh_msg_scan_commit(struct atfh_msg *m)
 		return 0;
 	uint32_t seen = 0;
 	for (uint64_t i = 0; i < count; i++) {
-		const uint8_t *k, *s;
-		size_t kn, n;
-		uint64_t v;
+		const uint8_t *k, *s = NULL;
+		size_t kn, n = 0;
+		uint64_t v = 0;
 		if (!string(&p, end, 3, &k, &kn))
 			return 0;
 		enum key key = body_key(k, kn);
@@ -232,65 +232,39 @@ int atfh_msg_scan_commit(struct atfh_msg *m)
 		if (key != K_SKIP && (seen & 1u << key))
 			return 0;
 		seen |= 1u << key;
+		bool ok = true;
 		switch (key) {
 		case K_OPS:
 			m->ops_cbor = p;
-			if (!skip(&p, end))
-				return 0;
+			ok = skip(&p, end);
 			m->ops_len = (size_t)(p - m->ops_cbor);
 			break;
-		case K_REV:
-			if (!ascii_text(&p, end, &m->rev))
-				return 0;
-			break;
+		case K_REV: ok = ascii_text(&p, end, &m->rev); break;
+		case K_REPO: ok = ascii_text(&p, end, &m->did); break;
+		case K_TIME: ok = ascii_text(&p, end, &m->time); break;
+		case K_TOOBIG: ok = boolean(&p, end, &m->too_big); break;
+		case K_REBASE: ok = boolean(&p, end, &m->rebase); break;
+		case K_SKIP: ok = skip(&p, end); break;
+		case K_UNKNOWN: ok = false; break;
 		case K_SEQ:
-			if (!head(&p, end, &major, &v) || v > (uint64_t)INT64_MAX)
-				return 0;
-			if (major == 0)
-				m->seq = (int64_t)v;
-			else if (major == 1)
-				m->seq = -1 - (int64_t)v;
-			else
-				return 0;
+			ok = head(&p, end, &major, &v) && v <= (uint64_t)INT64_MAX && major <= 1;
+			m->seq = major == 0 ? (int64_t)v : -1 - (int64_t)v;
 			m->has_seq = true;
 			break;
-		case K_REPO:
-			if (!ascii_text(&p, end, &m->did))
-				return 0;
-			break;
-		case K_TIME:
-			if (!ascii_text(&p, end, &m->time))
-				return 0;
-			break;
 		case K_SINCE:
-			if (p < end && *p == 0xf6) {
-				p++;
-				m->since = ATFH_STR_NULL;
-			} else if (!ascii_text(&p, end, &m->since)) {
-				return 0;
-			}
+			if (p < end && *p == 0xf6)
+				p++; /* null: no previous rev */
+			else
+				ok = ascii_text(&p, end, &m->since);
 			break;
 		case K_BLOCKS:
-			if (!string(&p, end, 2, &s, &n))
-				return 0;
+			ok = string(&p, end, 2, &s, &n);
 			m->blocks = s;
 			m->blocks_len = n;
 			break;
-		case K_TOOBIG:
-			if (!boolean(&p, end, &m->too_big))
-				return 0;
-			break;
-		case K_REBASE:
-			if (!boolean(&p, end, &m->rebase))
-				return 0;
-			break;
-		case K_SKIP:
-			if (!skip(&p, end))
-				return 0;
-			break;
-		case K_UNKNOWN:
-			return 0;
 		}
+		if (!ok)
+			return 0;
 	}
 	if (p != end || !m->did.p || !m->has_seq || !m->time.p || !m->rev.p)
 		return 0;
