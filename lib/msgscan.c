@@ -14,8 +14,8 @@
 #include "msgscan.h"
 #include "util.h"
 
-/* One CBOR head at *PP: major type, argument, and for strings the bytes.
- * false when it is not a definite-length head the fast path handles. */
+/* One CBOR head at *PP: its major type and argument (a count, a length or
+ * an integer); false when it is not a definite-length head. */
 static inline bool head(const uint8_t **pp, const uint8_t *end, unsigned *major, uint64_t *v)
 {
 	const uint8_t *p = *pp;
@@ -24,38 +24,18 @@ static inline bool head(const uint8_t **pp, const uint8_t *end, unsigned *major,
 	uint8_t ib = *p++;
 	unsigned ai = ib & 31;
 	*major = ib >> 5;
-	size_t left = (size_t)(end - p);
-	switch (ai) {
-	case 24:
-		if (left < 1)
-			return false;
-		*v = p[0];
-		p += 1;
-		break;
-	case 25:
-		if (left < 2)
-			return false;
-		*v = (uint64_t)p[0] << 8 | p[1];
-		p += 2;
-		break;
-	case 26:
-		if (left < 4)
-			return false;
-		*v = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
-		p += 4;
-		break;
-	case 27:
-		if (left < 8)
+	if (ai < 24) {
+		*v = ai;
+	} else if (ai <= 27) {
+		size_t len = (size_t)1 << (ai - 24); /* 1, 2, 4 or 8 bytes */
+		if ((size_t)(end - p) < len)
 			return false;
 		*v = 0;
-		for (int i = 0; i < 8; i++)
+		for (size_t i = 0; i < len; i++)
 			*v = *v << 8 | p[i];
-		p += 8;
-		break;
-	default:
-		if (ai >= 24)
-			return false; /* indefinite length, reserved */
-		*v = ai;
+		p += len;
+	} else {
+		return false; /* indefinite length, reserved */
 	}
 	*pp = p;
 	return true;
