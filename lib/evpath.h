@@ -59,6 +59,12 @@ struct atfh_evpath {
 /* Parse SRC.  0, or -1 with a message in ERR. */
 int atfh_evpath_parse(struct atfh_evpath *p, const char *src, char *err, size_t errlen);
 void atfh_evpath_free(struct atfh_evpath *p);
+/* How far a frame must be decoded for P: 0 only its cheap fields, 1 its
+ * jetstream lines, 2 with the records. */
+static inline int atfh_evpath_depth(const struct atfh_evpath *p)
+{
+	return p->record ? 2 : p->cheap ? 0 : 1;
+}
 
 struct atfh_ev {
 	/* an NDJSON line */

@@ -1,0 +1,85 @@
+/*
+ * tally.h — the counts behind atfh-count.  Owns the key of an event (the
+ * canonical JSON value of each --by path and every output of each --by-jq
+ * expression, one key per combination, the values joined by NUL bytes:
+ * compact JSON never holds one), counting keys exactly (lib/counter, with
+ * a HyperLogLog per key for --distinct) or in bounded memory (lib/topk),
+ * tumbling windows by event time, and the result set: rows sorted by count
+ * (then key), --min and --top applied.  Printing them is lib/tally_out's.
+ */
+#ifndef ATFH_TALLY_H
+#define ATFH_TALLY_H
+
+#include "counter.h"
+#include "evpath.h"
+#include "hll.h"
+#include "jqexpr.h"
+#include "topk.h"
+
+struct atfh_tally_part {
+	const char *name;   /* NAME of NAME=PATH, else the path as given */
+	char *alloc_name;
+	bool is_jq;
+	struct atfh_evpath path;
+	struct atfh_jqexpr jq;
+};
+
+/* A key with what is known of it. */
+struct atfh_tally_row {
+	const char *key;    /* the parts' values, joined by NUL */
+	size_t klen;
+	uint64_t count, error, distinct;
+	size_t id;          /* in the counter or Space-Saving slots */
+};
+
+struct atfh_tally {
+	/* settings: fill in before atfh_tally_start */
+	struct atfh_tally_part *parts;
+	size_t nparts, parts_cap;
+	struct atfh_evpath distinct;
+	bool has_distinct;
+	uint64_t top, min, approx, window_ms;
+	void *ctx;
+	/* --live: each key as it is counted (with its distinct estimate) */
+	void (*on_key)(void *ctx, const struct atfh_tally_row *r);
+	/* a jq expression failed: the event is not counted */
+	void (*on_jq_error)(void *ctx, const char *err);
+	/* the window is about to close (and the counts to start again) */
+	void (*on_window_end)(void *ctx);
+
+	struct atfh_counter exact;
+	struct atfh_hll *hll;   /* parallel to exact's indexes */
+	size_t hll_cap;
+	struct atfh_topk ss;
+	struct atfh_out key, vals, scratch;
+	size_t *val_off, *val_cnt, *val_idx;
+
+	bool win_open;
+	int64_t win_start, win_end;
+	uint64_t late;
+};
+
+/* Add a --by PATH or --by-jq EXPR, either as NAME=…; 0, or -1 with ERR. */
+int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *err,
+			size_t errlen);
+void atfh_tally_start(struct atfh_tally *t);
+void atfh_tally_free(struct atfh_tally *t);
+/* How far frames must be decoded for the keys: see atfh_evpath_depth. */
+int atfh_tally_depth(const struct atfh_tally *t);
+
+/* Count event E.  0, or -1 with *err when a frame cannot be decoded as far
+ * as the keys need. */
+int atfh_tally_event(struct atfh_tally *t, struct atfh_ev *e, const char **err);
+/* Start again from zero. */
+void atfh_tally_clear(struct atfh_tally *t);
+/* Anything counted (or a window open) since the last clear. */
+bool atfh_tally_any(const struct atfh_tally *t);
+
+/* The rows to print: sorted, --min and --top applied, then the best LIMIT
+ * (0: all); *more says how many LIMIT left out.  The caller frees them. */
+struct atfh_tally_row *atfh_tally_rows(const struct atfh_tally *t, size_t limit, size_t *n,
+				       size_t *more);
+/* Part I of KEY. */
+const char *atfh_tally_key_part(const char *key, size_t klen, size_t i, size_t *n);
+
+#endif
