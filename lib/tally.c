@@ -326,8 +326,9 @@ struct atfh_tally_row *atfh_tally_rows(const struct atfh_tally *t, size_t limit,
 	qsort(rows, k, sizeof *rows, row_cmp);
 	/* estimates cost: only for the rows that are printed */
 	if (t->has_distinct && !t->approx)
-		for (size_t i = 0; i < k; i++)
-			rows[i].distinct = atfh_hll_estimate(&t->hll[rows[i].id]);
+		for (size_t i = 0; i < k; i++) /* the empty row counted nothing */
+			rows[i].distinct = rows[i].id == SIZE_MAX ? 0
+							          : atfh_hll_estimate(&t->hll[rows[i].id]);
 	*more = before - k;
 	*nrows = k;
 	return rows;
