@@ -2,6 +2,7 @@
  * cli.c — see cli.h.
  */
 #include "cli.h"
+#include "stats.h"
 #include "util.h"
 #include "config.h"
 
@@ -22,6 +23,40 @@ void atfh_err(const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s: %s\n", atfh_progname, buf);
+}
+
+int atfh_common_option(const struct atfh_common_opts *c, int id, const char *arg)
+{
+	uint64_t v;
+	switch (id) {
+	case ATFH_OPT_STRICT:
+		*c->strict = true;
+		return 1;
+	case ATFH_OPT_QUIET:
+		*c->quiet = true;
+		return 1;
+	case ATFH_OPT_STATS:
+		c->stats->print_at_end = true;
+		return 1;
+	case ATFH_OPT_STATS_INTERVAL:
+		if (atfh_parse_duration_ms(arg, &v) || v == 0) {
+			atfh_err("--stats-interval: '%s' is not a duration (e.g. 10s, 500ms, 1m)", arg);
+			return -1;
+		}
+		c->stats->interval_ms = v;
+		return 1;
+	case ATFH_OPT_METRICS:
+		c->stats->metrics_path = arg;
+		return 1;
+	case ATFH_OPT_MAX_FRAME:
+		if (atfh_parse_size(arg, &v) || v < 16 || v > ATFH_MAX_FRAME_LIMIT) {
+			atfh_err("--max-frame: '%s' is not a size between 16 and 1G", arg);
+			return -1;
+		}
+		*c->max_frame = (size_t)v;
+		return 1;
+	}
+	return 0;
 }
 
 void atfh_input_error(const struct atfh_input *in, bool lines, const char *fmt, ...)

@@ -2,7 +2,8 @@
  * cli.h — what every program's command line has in common.  Each tool
  * declares ONE option table; from it come getopt parsing, --help, and the
  * hidden --list-options dump that generates the shell completions and
- * checks the man pages (tests/options.test).  Also error reporting in the
+ * checks the man pages (tests/options.test); the options most programs
+ * share (--strict, --max-frame, --stats…).  Also error reporting in the
  * DESIGN.md form `atfh-NAME: FILE: frame N (byte B): what is wrong`, number
  * and duration parsing, and the refusal to write binary to a terminal.
  */
@@ -80,6 +81,20 @@ enum {
 	{ 0, NULL, NULL, 0, NULL, NULL }
 
 extern const char *atfh_progname;
+
+struct atfh_stats;
+
+/* Where the shared options (ATFH_OPTS_COMMON_INPUT, ATFH_OPTS_COMMON_STATS)
+ * land: each program keeps these settings in its own structures. */
+struct atfh_common_opts {
+	bool *strict, *quiet;
+	size_t *max_frame;
+	struct atfh_stats *stats;
+};
+
+/* Handle one of the shared options: 1 if ID was one, 0 if not, -1 on a bad
+ * value (reported). */
+int atfh_common_option(const struct atfh_common_opts *c, int id, const char *arg);
 
 /* Parse argv; calls HANDLE for every option except --help, --version and
  * --list-options (which print and exit 0).  HANDLE returns 0, or -1 after

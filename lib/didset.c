@@ -216,9 +216,19 @@ static void batch_add(struct atfh_didset *s, struct batch *b, const char *did, s
 		batch_flush(s, b);
 }
 
-static void add_line(struct atfh_didset *s, struct batch *b, const char *path, size_t line,
-		     char *a, char *e, void (*warn)(void *, const char *, size_t, const char *),
-		     void *ctx)
+/* A DID file is read in chunks, so a million DIDs never sit in memory
+ * twice: each valid DID goes to put, pointing into the chunk, and
+ * end_chunk runs before the chunk is reused. */
+struct did_reader {
+	void (*put)(void *arg, const char *did, size_t n);
+	void (*end_chunk)(void *arg);
+	void *arg;
+	const char *path;
+	void (*warn)(void *ctx, const char *path, size_t line, const char *why);
+	void *ctx;
+};
+
+static void take_line(const struct did_reader *rd, size_t line, char *a, char *e)
 {
 	while (a < e && (*a == ' ' || *a == '\t'))
 		a++;
@@ -230,13 +240,70 @@ static void add_line(struct atfh_didset *s, struct batch *b, const char *path, s
 	if (e == a)
 		return;
 	if (atfh_did_valid(a, (size_t)(e - a))) {
-		batch_add(s, b, a, (size_t)(e - a));
-	} else if (warn) {
+		rd->put(rd->arg, a, (size_t)(e - a));
+	} else if (rd->warn) {
 		char why[120];
 		int shown = e - a > 80 ? 80 : (int)(e - a);
 		snprintf(why, sizeof why, "not a DID: %.*s", shown, a);
-		warn(ctx, path, line, why);
+		rd->warn(rd->ctx, rd->path, line, why);
 	}
+}
+
+/* 0, or -1 with errno set; FD stays open. */
+static int read_dids(int fd, const struct did_reader *rd)
+{
+	enum { CHUNK = 1 << 16 };
+	char *buf = atfh_xmalloc(CHUNK);
+	size_t have = 0, line = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, CHUNK - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		have += (size_t)r;
+		char *p = buf, *end = buf + have, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			take_line(rd, ++line, p, nl);
+			p = nl + 1;
+		}
+		if (r == 0 || (p == buf && have == CHUNK)) {
+			/* the end, or a line longer than a chunk: take what there is */
+			if (p < end)
+				take_line(rd, ++line, p, end);
+			rd->end_chunk(rd->arg);
+			have = 0;
+			if (r == 0)
+				break;
+			continue;
+		}
+		rd->end_chunk(rd->arg);
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+	}
+	free(buf);
+	return 0;
+}
+
+struct set_loader {
+	struct atfh_didset *s;
+	struct batch b;
+};
+
+static void set_put(void *arg, const char *did, size_t n)
+{
+	struct set_loader *l = arg;
+	batch_add(l->s, &l->b, did, n);
+}
+
+static void set_end_chunk(void *arg)
+{
+	struct set_loader *l = arg; /* its DIDs point into the chunk */
+	batch_flush(l->s, &l->b);
 }
 
 int atfh_didset_load(struct atfh_didset *s, const char *path,
@@ -253,8 +320,7 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 		errno = e;
 		return -1;
 	}
-	/* size table and arena once from the file size (about 33 bytes a DID),
-	 * and read in chunks: a million DIDs never exist twice in memory */
+	/* size table and arena once from the file size (about 33 bytes a DID) */
 	if (st.st_size > 0) {
 		size_t guess = (size_t)st.st_size / 33 + 16;
 		while (s->cap < guess * 2)
@@ -263,42 +329,38 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 				s->arena_len + (size_t)st.st_size + guess, 1);
 		huge_pages(s->arena, s->arena_cap);
 	}
-	enum { CHUNK = 1 << 16 };
-	char *buf = atfh_xmalloc(CHUNK);
-	size_t have = 0, line = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + have, CHUNK - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		have += (size_t)r;
-		char *p = buf, *end = buf + have, *nl;
-		struct batch b = { .n = 0 };
-		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-			add_line(s, &b, path, ++line, p, nl, warn, ctx);
-			p = nl + 1;
-		}
-		if (r == 0 || (p == buf && have == CHUNK)) {
-			/* the end, or a line longer than a chunk: take what there is */
-			if (p < end)
-				add_line(s, &b, path, ++line, p, end, warn, ctx);
-			batch_flush(s, &b);
-			have = 0;
-			if (r == 0)
-				break;
-			continue;
-		}
-		batch_flush(s, &b); /* its DIDs point into buf */
-		have = (size_t)(end - p);
-		memmove(buf, p, have);
-	}
-	free(buf);
+	struct set_loader l = { .s = s, .b = { .n = 0 } };
+	struct did_reader rd = { set_put, set_end_chunk, &l, path, warn, ctx };
+	int rc = read_dids(fd, &rd);
+	int e = errno;
 	close(fd);
-	return 0;
+	errno = e;
+	return rc;
+}
+
+static void list_put(void *arg, const char *did, size_t n)
+{
+	atfh_strv_push(arg, did, n);
+}
+
+static void list_end_chunk(void *arg)
+{
+	(void)arg; /* the list holds copies */
+}
+
+int atfh_didlist_load(struct atfh_strv *l, const char *path,
+		      void (*warn)(void *ctx, const char *path, size_t line, const char *why),
+		      void *ctx)
+{
+	bool std = strcmp(path, "-") == 0;
+	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct did_reader rd = { list_put, list_end_chunk, l, path, warn, ctx };
+	int rc = read_dids(fd, &rd);
+	int e = errno;
+	if (!std)
+		close(fd);
+	errno = e;
+	return rc;
 }

@@ -1,17 +1,19 @@
 /*
- * didset.h — a set of DIDs for membership tests on the hot path: loaded
- * from a file (one DID per line, `#` comments and blank lines allowed, a
- * malformed line reported with its number and skipped) or added one by
- * one; a flat open-addressing table of xxh3 hashes beside a string arena,
- * so a million DIDs take ~60 MB.  In front of the table sits a blocked
- * Bloom filter of 16 bits a DID (2 MB for a million, cache-resident): a
- * filter keeps ~1% of events, so nearly every lookup is a DID not in the
- * set, and those are answered there without touching the table.
+ * didset.h — DID files (one DID per line, `#` comments and blank lines
+ * allowed, a malformed line reported with its number and skipped), read
+ * into a list in file order or into a set for membership tests on the hot
+ * path.  The set is added to one by one or from a file: a flat
+ * open-addressing table of xxh3 hashes beside a string arena, so a million
+ * DIDs take ~60 MB.  In front of the table sits a blocked Bloom filter of
+ * 16 bits a DID (2 MB for a million, cache-resident): a filter keeps ~1% of
+ * events, so nearly every lookup is a DID not in the set, and those are
+ * answered there without touching the table.
  */
 #ifndef ATFH_DIDSET_H
 #define ATFH_DIDSET_H
 
 #include "atfh.h"
+#include "util.h"
 
 struct atfh_didset {
 	uint64_t *hash;  /* 0 = empty slot (real hashes are forced non-zero) */
@@ -38,5 +40,11 @@ bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n);
 int atfh_didset_load(struct atfh_didset *s, const char *path,
 		     void (*warn)(void *ctx, const char *path, size_t line, const char *why),
 		     void *ctx);
+/* The same file's DIDs appended to L in file order, repeats kept, for a
+ * caller that hands the list on rather than looking DIDs up (a Jetstream
+ * filter).  PATH "-" is stdin.  0, or -1 with errno set. */
+int atfh_didlist_load(struct atfh_strv *l, const char *path,
+		      void (*warn)(void *ctx, const char *path, size_t line, const char *why),
+		      void *ctx);
 
 #endif

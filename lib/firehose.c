@@ -122,6 +122,18 @@ static void append(char **s, size_t *len, size_t *cap, const char *fmt, ...)
 	}
 }
 
+bool atfh_fh_collection_valid(const char *s)
+{
+	if (!*s || strlen(s) > 317)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+		      (*p == '*' && p[1] == '\0' && p > s && p[-1] == '.')))
+			return false;
+	return strchr(s, '.') != NULL;
+}
+
 void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,
 			      char *const *dids, size_t ndids)
 {

@@ -94,6 +94,9 @@ void atfh_fh_free(struct atfh_firehose *f);
  * http(s):// URL without a path (the source's XRPC path or /subscribe is
  * added), or a full URL.  NULL with ERR set when it is none of these. */
 char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t errn);
+/* Is S what Jetstream takes as a wanted collection: an NSID, or a prefix
+ * of NSIDs ending in ".*"? */
+bool atfh_fh_collection_valid(const char *s);
 /* Jetstream server-side filters: in the query string, or, when that would
  * be too long, as an options_update message after connecting. */
 void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,

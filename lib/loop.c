@@ -15,36 +15,8 @@ void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix)
 
 int atfh_loop_option(struct atfh_loop *l, int id, const char *arg)
 {
-	uint64_t v;
-	switch (id) {
-	case ATFH_OPT_STRICT:
-		l->strict = true;
-		return 1;
-	case ATFH_OPT_QUIET:
-		l->quiet = true;
-		return 1;
-	case ATFH_OPT_STATS:
-		l->stats.print_at_end = true;
-		return 1;
-	case ATFH_OPT_STATS_INTERVAL:
-		if (atfh_parse_duration_ms(arg, &v) || v == 0) {
-			atfh_err("--stats-interval: '%s' is not a duration (e.g. 10s, 500ms, 1m)", arg);
-			return -1;
-		}
-		l->stats.interval_ms = v;
-		return 1;
-	case ATFH_OPT_METRICS:
-		l->stats.metrics_path = arg;
-		return 1;
-	case ATFH_OPT_MAX_FRAME:
-		if (atfh_parse_size(arg, &v) || v < 16 || v > ATFH_MAX_FRAME_LIMIT) {
-			atfh_err("--max-frame: '%s' is not a size between 16 and 1G", arg);
-			return -1;
-		}
-		l->max_frame = (size_t)v;
-		return 1;
-	}
-	return 0;
+	struct atfh_common_opts c = { &l->strict, &l->quiet, &l->max_frame, &l->stats };
+	return atfh_common_option(&c, id, arg);
 }
 
 static void flush_before_block(void *arg)

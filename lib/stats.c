@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -146,26 +147,52 @@ fail:
 	return -1;
 }
 
+void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
+		 const char *help, const char *fmt, ...)
+{
+	if (m->full)
+		return;
+	const char *p = m->prefix;
+	int k = snprintf(m->p + m->n, m->cap - m->n, "# HELP %s_%s %s\n# TYPE %s_%s %s\n%s_%s ",
+			 p, name, help, p, name, type, p, name);
+	if (k < 0 || (size_t)k >= m->cap - m->n) {
+		m->full = true;
+		return;
+	}
+	m->n += (size_t)k;
+	va_list ap;
+	va_start(ap, fmt);
+	k = vsnprintf(m->p + m->n, m->cap - m->n, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k + 1 >= m->cap - m->n) {
+		m->full = true;
+		return;
+	}
+	m->n += (size_t)k;
+	m->p[m->n++] = '\n';
+	m->p[m->n] = '\0';
+}
+
+static int default_metrics(struct atfh_stats *s, char *buf, size_t cap)
+{
+	struct atfh_metrics_buf m = { .p = buf, .cap = cap, .prefix = s->prefix };
+	atfh_metric(&m, "counter", "records_total", "Input records (frames or lines) read.",
+		    "%llu", (unsigned long long)s->records);
+	atfh_metric(&m, "counter", "events_total", "Events written.", "%llu",
+		    (unsigned long long)s->events);
+	atfh_metric(&m, "counter", "bytes_total", "Input bytes read (decompressed).", "%llu",
+		    (unsigned long long)s->bytes);
+	atfh_metric(&m, "counter", "malformed_total", "Malformed records skipped.", "%llu",
+		    (unsigned long long)s->malformed);
+	atfh_metric(&m, "gauge", "elapsed_seconds", "Seconds since start.", "%.3f",
+		    atfh_now() - s->t_start);
+	return m.full ? -1 : (int)m.n;
+}
+
 static void write_metrics(struct atfh_stats *s)
 {
 	char buf[4096];
-	const char *p = s->prefix;
-	int n = s->metrics ? s->metrics(s, buf, sizeof buf) : snprintf(buf, sizeof buf,
-		"# HELP %s_records_total Input records (frames or lines) read.\n"
-		"# TYPE %s_records_total counter\n%s_records_total %llu\n"
-		"# HELP %s_events_total Events written.\n"
-		"# TYPE %s_events_total counter\n%s_events_total %llu\n"
-		"# HELP %s_bytes_total Input bytes read (decompressed).\n"
-		"# TYPE %s_bytes_total counter\n%s_bytes_total %llu\n"
-		"# HELP %s_malformed_total Malformed records skipped.\n"
-		"# TYPE %s_malformed_total counter\n%s_malformed_total %llu\n"
-		"# HELP %s_elapsed_seconds Seconds since start.\n"
-		"# TYPE %s_elapsed_seconds gauge\n%s_elapsed_seconds %.3f\n",
-		p, p, p, (unsigned long long)s->records,
-		p, p, p, (unsigned long long)s->events,
-		p, p, p, (unsigned long long)s->bytes,
-		p, p, p, (unsigned long long)s->malformed,
-		p, p, p, atfh_now() - s->t_start);
+	int n = (s->metrics ? s->metrics : default_metrics)(s, buf, sizeof buf);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return;
 	if (atfh_write_atomic(s->metrics_path, buf, (size_t)n) < 0) {

@@ -48,6 +48,18 @@ struct atfh_stats {
 
 extern volatile sig_atomic_t atfh_stats_tick_flag;
 
+/* The --metrics text being built: a metrics callback's BUF and CAP. */
+struct atfh_metrics_buf {
+	char *p;
+	size_t cap, n;
+	const char *prefix;       /* the atfh_stats prefix */
+	bool full;                /* something did not fit */
+};
+
+/* Append one metric, PREFIX_NAME, with its HELP and TYPE lines. */
+void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
+		 const char *help, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Start the timer if anything periodic is on.  PROGRESS_OK: the caller
  * allows a bar (not -q); it is drawn only on a terminal with known size. */
 void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size);

@@ -68,3 +68,21 @@ void atfh_grow_array(void **buf, size_t *cap, size_t need, size_t size)
 	*buf = atfh_xrealloc(*buf, c * size);
 	*cap = c;
 }
+
+void atfh_strv_push(struct atfh_strv *l, const char *s, size_t n)
+{
+	atfh_grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
+	char *c = atfh_xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = '\0';
+	l->v[l->n++] = c;
+}
+
+void atfh_strv_free(struct atfh_strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}

@@ -21,4 +21,13 @@ size_t atfh_uvarint(const uint8_t *p, size_t n, uint64_t *out);
 /* Grow *buf (of *cap elements of size `size`) to hold at least `need`. */
 void atfh_grow_array(void **buf, size_t *cap, size_t need, size_t size);
 
+/* A list of strings in the order given, each a copy the list owns. */
+struct atfh_strv {
+	char **v;
+	size_t n, cap;
+};
+
+void atfh_strv_push(struct atfh_strv *l, const char *s, size_t n);
+void atfh_strv_free(struct atfh_strv *l);
+
 #endif

@@ -1,0 +1,96 @@
+/*
+ * fhstats.c — see fhstats.h.
+ */
+#include "fhstats.h"
+#include "cli.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static double wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static bool lag_of(const struct atfh_fhstats *r, double *lag)
+{
+	if (!r->k->has_time || r->replay)
+		return false;
+	*lag = (wall_us() - (double)r->k->last_time_us) / 1e6;
+	return true;
+}
+
+static void print_stats(struct atfh_stats *st, double now, bool final)
+{
+	struct atfh_fhstats *r = st->ctx;
+	const struct atfh_firehose *f = r->f;
+	const struct atfh_sink *k = r->k;
+	double el = now - st->t_start;
+	double span = final ? el : now - r->t_prev;
+	uint64_t fr = final ? k->frames : k->frames - r->frames_prev;
+	uint64_t by = final ? k->bytes : k->bytes - r->bytes_prev;
+	char pos[48] = "", lag[32] = "";
+	double l;
+	if (k->has_buffered)
+		snprintf(pos, sizeof pos, ", %s %lld",
+			 f->source == ATFH_FH_JETSTREAM ? "time_us" : "seq", (long long)k->buffered);
+	if (lag_of(r, &l))
+		snprintf(lag, sizeof lag, ", lag %.1f s", l);
+	fprintf(stderr,
+		"%s: %s%llu messages, %.1f MB in %.1f s (%.0f/s, %.2f MB/s)%s%s, "
+		"%llu reconnect%s, %llu gap%s, %llu duplicate%s dropped, %llu malformed\n",
+		atfh_progname, final ? "" : "so far: ", (unsigned long long)k->frames,
+		(double)k->bytes / 1e6, el, span > 0 ? (double)fr / span : 0,
+		span > 0 ? (double)by / 1e6 / span : 0, pos, lag,
+		(unsigned long long)f->reconnects, f->reconnects == 1 ? "" : "s",
+		(unsigned long long)f->gaps, f->gaps == 1 ? "" : "s",
+		(unsigned long long)f->duplicates, f->duplicates == 1 ? "" : "s",
+		(unsigned long long)f->malformed);
+	r->t_prev = now;
+	r->frames_prev = k->frames;
+	r->bytes_prev = k->bytes;
+}
+
+static int metrics_text(struct atfh_stats *st, char *buf, size_t cap)
+{
+	const struct atfh_fhstats *r = st->ctx;
+	const struct atfh_firehose *f = r->f;
+	const struct atfh_sink *k = r->k;
+	struct atfh_metrics_buf m = { .p = buf, .cap = cap, .prefix = st->prefix };
+	atfh_metric(&m, "counter", "frames_total", "Messages written.", "%llu",
+		    (unsigned long long)k->frames);
+	atfh_metric(&m, "counter", "bytes_total", "Bytes of the messages written.", "%llu",
+		    (unsigned long long)k->bytes);
+	atfh_metric(&m, "counter", "reconnects_total", "Connections after the first.", "%llu",
+		    (unsigned long long)f->reconnects);
+	double lag;
+	if (lag_of(r, &lag))
+		atfh_metric(&m, "gauge", "lag_seconds",
+			    "Now minus the event time of the last message written.", "%.3f", lag);
+	if (k->has_flushed)
+		atfh_metric(&m, "gauge", "cursor",
+			    "Position (seq, or time_us) of the last message flushed.", "%lld",
+			    (long long)k->flushed);
+	atfh_metric(&m, "counter", "gaps_total", "Seq gaps seen.", "%llu",
+		    (unsigned long long)f->gaps);
+	atfh_metric(&m, "counter", "missing_total", "Seqs skipped by the gaps.", "%llu",
+		    (unsigned long long)f->missing);
+	atfh_metric(&m, "counter", "duplicates_total", "Messages dropped as already written.",
+		    "%llu", (unsigned long long)f->duplicates);
+	atfh_metric(&m, "counter", "malformed_total", "Malformed messages skipped.", "%llu",
+		    (unsigned long long)f->malformed);
+	atfh_metric(&m, "gauge", "connected", "1 while connected.", "%d", f->connected ? 1 : 0);
+	atfh_metric(&m, "gauge", "elapsed_seconds", "Seconds since start.", "%.3f",
+		    atfh_now() - st->t_start);
+	return m.full ? -1 : (int)m.n;
+}
+
+void atfh_fhstats_attach(struct atfh_fhstats *r, struct atfh_stats *st)
+{
+	st->print = print_stats;
+	st->metrics = metrics_text;
+	st->ctx = r;
+	r->t_prev = atfh_now();
+}
