@@ -38,6 +38,7 @@ void atfh_select_free(struct atfh_select *s)
 	atfh_out_free(&s->buf);
 	atfh_globs_free(&s->collections);
 	atfh_globs_free(&s->ignore);
+	atfh_jqhint_free(&s->jqhint);
 }
 
 int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *err, size_t errlen)
@@ -226,6 +227,8 @@ static int jq_ok(struct atfh_select *s, const char **err)
 {
 	const char *p;
 	size_t n;
+	if (!atfh_jqhint_event_may_match(&s->jqhint, &s->ev))
+		return 0;
 	if (atfh_ev_json(&s->ev, &p, &n, err))
 		return -1;
 	int r = atfh_jqexpr_test(s->jq, p, n, err);
@@ -357,6 +360,8 @@ int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char 
 			return decide(s, 0);
 	}
 	if (s->jq) {
+		if (!atfh_jqhint_line_may_match(&s->jqhint, p, n))
+			return decide(s, 0);
 		int r = atfh_jqexpr_test(s->jq, p, n, err);
 		return decide(s, r < 0 ? 0 : r);
 	}

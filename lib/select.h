@@ -14,6 +14,7 @@
 #include "evpath.h"
 #include "glob.h"
 #include "jqexpr.h"
+#include "jqhint.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -35,6 +36,7 @@ struct atfh_select {
 	pcre2_code *text;
 	pcre2_match_data *text_md;
 	struct atfh_jqexpr *jq;
+	struct atfh_jqhint jqhint;   /* read off jq's text: see jqhint.h */
 	bool sample;
 	uint64_t sample_below;       /* keep when hash < this; UINT64_MAX: all */
 	uint64_t sample_seed;

@@ -11,6 +11,7 @@
 #include "dagcbor.h"
 #include "event.h"
 #include "input.h"
+#include "jqhint.h"
 #include "json.h"
 #include "msgscan.h"
 #include "jsonscan.h"
@@ -262,6 +263,68 @@ static void test_fast_path(const char *sample)
 	ok(commits > 0 && fast == commits, "sample: every commit of the PDS takes the fast path");
 }
 
+/* Which jq programs get a pre-check (lib/jqhint.c), and which must not. */
+static void test_jqhint(void)
+{
+	static const struct { const char *src; bool active; } cases[] = {
+		{ ".kind == \"identity\"", true },
+		{ " .commit.collection==\"app.bsky.feed.post\" and (.commit.record.langs // [] | index(\"en\"))", true },
+		{ ".a == \"x\" and .b == 1 and (.c | length > 2)", true },
+		{ ".a == \"x\" and .or == 1", true },
+		{ ".a == \"x\" and $as == 1", true },
+		{ ".a == \"x\" and \"a|b,c//d\" == .b", true },
+		{ ".a == \"x\" and .b | not", false },
+		{ ".a == \"x\" or .b", false },
+		{ ".a == \"x\" and .b // true", false },
+		{ ".a == \"x\", true", false },
+		{ ".a == \"x\" and .b as $v | $v", false },
+		{ ".a == \"x\" and .b = 1", false },
+		{ ".a == \"x\" and .b |= 1", false },
+		{ ".a == \"x\" and .b += 1", false },
+		{ ".a == \"x\" and .b # comment", false },
+		{ ".a == \"x\" and \"\\(.b)\" == \"c\"", false },
+		{ ".a == \"x\\u0041\"", false },
+		{ ".a == \"x\" + \"y\"", false },
+		{ ".a != \"x\"", false },
+		{ ".a == 1", false },
+		{ ". == \"x\"", false },
+		{ ".a? == \"x\"", false },
+		{ ".a == \"x\" and (.b", false },
+		{ ".a == \"x\" and \"unterminated", false },
+		{ ".a == \"x\" and \"ends in \\", false },
+		{ "def f: 1; .a == \"x\"", false },
+		{ ".a == \"x/y\"", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct atfh_jqhint h;
+		char what[200];
+		atfh_jqhint_init(&h, cases[i].src);
+		snprintf(what, sizeof what, "jqhint: %s %s", cases[i].src,
+			 cases[i].active ? "pre-checked" : "left to jq");
+		ok(h.active == cases[i].active, what);
+		atfh_jqhint_free(&h);
+	}
+	/* on NDJSON text: left out only when the string is nowhere */
+	static const struct { const char *line; bool may; } lines[] = {
+		{ "{\"kind\":\"commit\"}", false },
+		{ "{\"kind\":\"identity\"}", true },
+		{ "{\"kind\":\"x\",\"kind\":\"identity\"}", true },
+		{ "{\"k\\u0069nd\":\"identity\"}", true },
+		{ "{\"kind\":\"\\u0069dentity\"}", true },
+		{ "{\"kind\":\"identityx\"}", false },
+	};
+	struct atfh_jqhint h;
+	atfh_jqhint_init(&h, ".kind == \"identity\"");
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		char what[200];
+		snprintf(what, sizeof what, "jqhint on %s: %s", lines[i].line,
+			 lines[i].may ? "to jq" : "left out");
+		ok(atfh_jqhint_line_may_match(&h, lines[i].line, strlen(lines[i].line)) ==
+			   lines[i].may, what);
+	}
+	atfh_jqhint_free(&h);
+}
+
 int main(int argc, char **argv)
 {
 	test_json_str();
@@ -270,6 +333,7 @@ int main(int argc, char **argv)
 	test_time();
 	test_jsonscan();
 	test_cbor();
+	test_jqhint();
 	if (argc > 1)
 		test_fast_path(argv[1]);
 	printf("1..%d\n", n_test);

@@ -190,6 +190,7 @@ static int on_option(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		s->jq = &g->jq;
+		atfh_jqhint_init(&s->jqhint, arg);
 		return 0;
 	case OPT_SAMPLE: {
 		char *end;
