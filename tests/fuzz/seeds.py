@@ -4,7 +4,8 @@ bundled sample capture and the hand-built fixtures (valid and malformed):
 whole streams for `input`, single messages for `event`, record blocks for
 `dagcbor`, CAR archives for `car`, binary CIDs for `cid`, jetstream lines
 for `ndjson`, DID lists for `didset`, a path and an event for `evpath`,
-collection globs and names for `glob`."""
+collection globs and names for `glob`, a jq program and an event for
+`jqhint`."""
 import hashlib, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -82,3 +83,8 @@ cols = sorted({c for c in (l.split(b'"collection":"')[1].split(b'"')[0]
 for pat in [b"app.bsky.feed.*", b"*.like", b"fm.teal.*", b"app.bsky.graph.follow",
             b"app.bsky.*.[lp]*", b"[!a]*", b"*[[:digit:]]*", b"a?p.*", b"\\*"]:
     put("glob", pat + b"\0" + b"\0".join(cols))
+# jqhint: a jq program NUL an event line
+for expr in [b'.kind == "identity"', b'.commit.collection == "app.bsky.feed.post" and .commit.operation == "create"',
+             b'.commit.operation == "delete" and (.commit.rkey | length > 3)', b'.did == "did:plc:x" and .kind == "commit" | not']:
+    for l in events[:60:6]:
+        put("jqhint", expr + b"\0" + l)

@@ -1,0 +1,37 @@
+/*
+ * fuzz_jqhint.c — the jq pre-check of atfh-grep -e never leaves out an
+ * event jq would select.  Input: EXPR NUL LINE.  Whenever the hint read
+ * off EXPR says LINE cannot match, libjq itself must find that the first
+ * output of EXPR on LINE is false, null, absent or an error.
+ */
+#include "fuzz.h"
+#include "jqexpr.h"
+#include "jqhint.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nul = memchr(data, '\0', size);
+	if (!nul || size > 8192)
+		return 0;
+	const char *src = (const char *)data;
+	const char *line = (const char *)nul + 1;
+	size_t n = size - (size_t)(nul - data) - 1;
+	struct atfh_jqhint h;
+	atfh_jqhint_init(&h, src);
+	if (!h.active || atfh_jqhint_line_may_match(&h, line, n)) {
+		atfh_jqhint_free(&h);
+		return 0;
+	}
+	struct atfh_jqexpr x;
+	char err[256];
+	if (atfh_jqexpr_compile(&x, src, err, sizeof err) == 0) {
+		const char *e;
+		if (atfh_jqexpr_test(&x, line, n, &e) == 1) {
+			fprintf(stderr, "hint left out a line jq selects: %s | %.*s\n", src, (int)n, line);
+			abort();
+		}
+		atfh_jqexpr_free(&x);
+	}
+	atfh_jqhint_free(&h);
+	return 0;
+}
