@@ -173,7 +173,7 @@ static void test_jsonscan(void)
 
 static int cbor_json(const uint8_t *p, size_t n, struct atfh_out *o, const char **err)
 {
-	struct atfh_cbor c;
+	static struct atfh_cbor c; /* *err may point into it after the return */
 	atfh_cbor_init(&c, p, n);
 	o->len = 0;
 	int r = atfh_cbor_to_json(&c, o);

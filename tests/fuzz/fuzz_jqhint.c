@@ -8,6 +8,19 @@
 #include "jqexpr.h"
 #include "jqhint.h"
 
+static struct atfh_jqexpr x;
+static char *last;
+
+/* Free the kept program (at exit too: libjq's state is not all visible to
+ * the leak checker as reachable). */
+static void forget(void)
+{
+	if (last)
+		atfh_jqexpr_free(&x);
+	free(last);
+	last = NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, '\0', size);
@@ -27,14 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (atfh_json_check(line, n, &e))
 		goto out;
 	/* compiling is the slow part: keep the last program */
-	static struct atfh_jqexpr x;
-	static char *last;
 	if (!last || strcmp(last, src) != 0) {
 		char err[256];
-		if (last)
-			atfh_jqexpr_free(&x);
-		free(last);
-		last = NULL;
+		static bool registered;
+		if (!registered)
+			registered = atexit(forget) == 0;
+		forget();
 		if (atfh_jqexpr_compile(&x, src, err, sizeof err))
 			goto out;
 		last = strdup(src);
