@@ -710,8 +710,11 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 		}
 		v.cid_str = jstr(&sub, "cid", NULL);
 		if ((jv = atfh_jobj_get(&sub, "record")) && !opt->no_record) {
-			v.record.json = jv->p;
-			v.record.json_len = jv->n;
+			/* a string's span is inside its quotes: take them too, so
+			 * even a record that is not an object stays JSON */
+			bool str = jv->type == ATFH_J_STR;
+			v.record.json = jv->p - str;
+			v.record.json_len = jv->n + 2 * str;
 		}
 		break;
 	}
