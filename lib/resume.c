@@ -173,17 +173,27 @@ static int frames_backward(const uint8_t *buf, uint64_t base, uint64_t size, siz
 	return found;
 }
 
-int atfh_resume_frames(int fd, size_t max_frame, uint64_t forward_max, struct atfh_resume *r,
-		       char *err, size_t errn)
+/* The file's size and first byte.  1: read; 0: the file is empty (nothing
+ * to resume after); -1 with ERR. */
+static int first_byte(int fd, struct atfh_resume *r, uint8_t *first, char *err, size_t errn)
 {
 	memset(r, 0, sizeof *r);
 	if (file_size(fd, &r->size, err, errn) < 0)
 		return -1;
 	if (r->size == 0)
 		return 0;
-	uint8_t first;
-	if (read_at(fd, &first, 1, 0) < 0)
+	if (read_at(fd, first, 1, 0) < 0)
 		return fail(err, errn, "read error: %s", strerror(errno));
+	return 1;
+}
+
+int atfh_resume_frames(int fd, size_t max_frame, uint64_t forward_max, struct atfh_resume *r,
+		       char *err, size_t errn)
+{
+	uint8_t first;
+	int k = first_byte(fd, r, &first, err, errn);
+	if (k <= 0)
+		return k;
 	if (first != 0)
 		return fail(err, errn, "not a frames stream (it does not start with a 0x00 byte)");
 	if (r->size <= forward_max)
@@ -211,14 +221,10 @@ int atfh_resume_frames(int fd, size_t max_frame, uint64_t forward_max, struct at
 
 int atfh_resume_lines(int fd, struct atfh_resume *r, char *err, size_t errn)
 {
-	memset(r, 0, sizeof *r);
-	if (file_size(fd, &r->size, err, errn) < 0)
-		return -1;
-	if (r->size == 0)
-		return 0;
 	uint8_t first;
-	if (read_at(fd, &first, 1, 0) < 0)
-		return fail(err, errn, "read error: %s", strerror(errno));
+	int k = first_byte(fd, r, &first, err, errn);
+	if (k <= 0)
+		return k;
 	if (first != '{' && first != ' ' && first != '\n' && first != '\t' && first != '\r')
 		return fail(err, errn, "not an NDJSON file (it does not start with '{')");
 	/* the last two newlines: the last complete line lies between them */
