@@ -23,34 +23,42 @@ static void set_add(uint64_t *set, unsigned lo, unsigned hi)
 
 /* The POSIX classes, in the C locale (plain ASCII, as fnmatch sees them
  * there: atfh never calls setlocale). */
-static bool in_class(const char *name, unsigned c)
+enum char_class { CC_ALNUM, CC_ALPHA, CC_BLANK, CC_CNTRL, CC_DIGIT, CC_GRAPH,
+		  CC_LOWER, CC_PRINT, CC_PUNCT, CC_SPACE, CC_UPPER, CC_XDIGIT, CC_NONE };
+
+static const char *const class_names[CC_NONE] = {
+	"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+	"lower", "print", "punct", "space", "upper", "xdigit",
+};
+
+static enum char_class class_lookup(const char *name)
+{
+	for (int i = 0; i < CC_NONE; i++)
+		if (!strcmp(name, class_names[i]))
+			return (enum char_class)i;
+	return CC_NONE;
+}
+
+static bool in_class(enum char_class cc, unsigned c)
 {
 	bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
 	bool digit = c >= '0' && c <= '9', alpha = upper || lower;
 	bool graph = c >= 0x21 && c <= 0x7e;
-	if (!strcmp(name, "alnum")) return alpha || digit;
-	if (!strcmp(name, "alpha")) return alpha;
-	if (!strcmp(name, "blank")) return c == ' ' || c == '\t';
-	if (!strcmp(name, "cntrl")) return c < 0x20 || c == 0x7f;
-	if (!strcmp(name, "digit")) return digit;
-	if (!strcmp(name, "graph")) return graph;
-	if (!strcmp(name, "lower")) return lower;
-	if (!strcmp(name, "print")) return graph || c == ' ';
-	if (!strcmp(name, "punct")) return graph && !alpha && !digit;
-	if (!strcmp(name, "space")) return c == ' ' || (c >= '\t' && c <= '\r');
-	if (!strcmp(name, "upper")) return upper;
-	if (!strcmp(name, "xdigit"))
-		return digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-	return false;
-}
-
-static bool class_known(const char *name)
-{
-	static const char *const names[] = { "alnum", "alpha", "blank", "cntrl", "digit", "graph",
-					     "lower", "print", "punct", "space", "upper", "xdigit" };
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(name, names[i]))
-			return true;
+	switch (cc) {
+	case CC_ALNUM: return alpha || digit;
+	case CC_ALPHA: return alpha;
+	case CC_BLANK: return c == ' ' || c == '\t';
+	case CC_CNTRL: return c < 0x20 || c == 0x7f;
+	case CC_DIGIT: return digit;
+	case CC_GRAPH: return graph;
+	case CC_LOWER: return lower;
+	case CC_PRINT: return graph || c == ' ';
+	case CC_PUNCT: return graph && !alpha && !digit;
+	case CC_SPACE: return c == ' ' || (c >= '\t' && c <= '\r');
+	case CC_UPPER: return upper;
+	case CC_XDIGIT: return digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	case CC_NONE: break;
+	}
 	return false;
 }
 
@@ -89,12 +97,13 @@ static int parse_set(const char **pp, struct atfh_glob_tok *t, char *err, size_t
 			}
 			memcpy(name, p + 2, len);
 			name[len] = '\0';
-			if (!class_known(name)) {
+			enum char_class cc = class_lookup(name);
+			if (cc == CC_NONE) {
 				snprintf(err, errlen, "unknown character class [:%s:]", name);
 				return -1;
 			}
 			for (unsigned b = 0; b < 256; b++)
-				if (in_class(name, b))
+				if (in_class(cc, b))
 					set_add(t->set, b, b);
 			p = e + 2;
 			if (*p == '-' && p[1] != ']') {
