@@ -33,16 +33,8 @@
 # table also shows the CPU time (user + system, of the whole pipeline) and
 # its ratio, which load disturbs less.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-set -u
-export LC_ALL=C
-
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-if [ -z "${top_builddir:-}" ]; then
-	if [ -x "$PWD/tools/atfh-count" ]; then top_builddir=$PWD; else top_builddir=$top_srcdir; fi
-fi
-tools=$top_builddir/tools
-cache=${BENCH_CACHE:-$top_builddir/tests/bench/cache}
+. "$(dirname "$0")/lib.sh"
+bench_setup atfh-count
 RUNS=${BENCH_RUNS:-5}
 TARGET=${BENCH_COUNT_TARGET:-10}
 TIMEOUT=${BENCH_TIMEOUT:-600}

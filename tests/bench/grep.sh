@@ -7,12 +7,9 @@
 #  - -e EXPR vs jq -c 'select(EXPR)' on the same NDJSON (target >= 1x);
 #  - loading a 1M-DID file: time and peak RSS.
 # Prints a table and BENCH lines like run.sh.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-tools=$top_builddir/tools
-cache=$here/cache
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+bench_setup atfh-grep
 full=$cache/bench-1m.atfh
 slice=$cache/bench-100k.atfh
 RUNS=${BENCH_RUNS:-3}

@@ -22,20 +22,8 @@
 # BENCH_ONLY (extended regex: run only rows whose label matches),
 # BENCH_TIMEOUT (seconds per run, 600), BENCH_TARGET (25).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-set -u
-export LC_ALL=C
-
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-if [ -z "${top_builddir:-}" ]; then
-	if [ -x "$PWD/tools/atfh-decode" ]; then
-		top_builddir=$PWD
-	else
-		top_builddir=$top_srcdir
-	fi
-fi
-tools=$top_builddir/tools
-cache=${BENCH_CACHE:-$top_builddir/tests/bench/cache}
+. "$(dirname "$0")/lib.sh"
+bench_setup atfh-decode
 src=$top_srcdir/tests/bench/gencapture.c
 refjs=$top_srcdir/tests/interop/refdecode.js
 

@@ -17,16 +17,9 @@
 # Environment: top_srcdir, top_builddir, CC, BENCH_CACHE, BENCH_RUNS (3),
 # BENCH_SUBSCRIBE_TARGET (100000 frames/s), BENCH_TIMEOUT (600).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-set -u
-export LC_ALL=C
-
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-if [ -z "${top_builddir:-}" ]; then
-	if [ -x "$PWD/tools/atfh-subscribe" ]; then top_builddir=$PWD; else top_builddir=$top_srcdir; fi
-fi
-sub=$top_builddir/tools/atfh-subscribe
-cache=${BENCH_CACHE:-$top_builddir/tests/bench/cache}
+. "$(dirname "$0")/lib.sh"
+bench_setup atfh-subscribe
+sub=$tools/atfh-subscribe
 RUNS=${BENCH_RUNS:-3}
 TARGET=${BENCH_SUBSCRIBE_TARGET:-100000}
 TIMEOUT=${BENCH_TIMEOUT:-600}
