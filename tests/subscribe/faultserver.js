@@ -35,12 +35,10 @@
 // stdin EOF or SIGTERM.
 const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
-const { WebSocketServer } = require(path.join(__dirname, '../interop/node_modules/ws'));
 const { peek, errorFrame, infoFrame, readFrames } = require('./cbor');
+const { WebSocketServer, parseArgs, listen } = require('./testserver');
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const args = parseArgs(process.argv);
 const frames = readFrames(fs.readFileSync(args.capture)).filter((f) => peek(f).seq !== undefined);
 const seqs = frames.map((f) => peek(f).seq);
 if (args.expect) {
@@ -197,14 +195,4 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  port = server.address().port;
-  process.stdout.write(`ready ${port}\n`);
-});
-const quit = () => process.exit(0);
-process.on('SIGTERM', quit);
-process.on('SIGINT', quit);
-process.stdin.on('end', quit);
-process.stdin.on('error', quit);
-process.stdin.resume();
-setTimeout(() => process.exit(2), 150000).unref();
+listen(server, 150000, (p) => { port = p; });

@@ -16,11 +16,9 @@
 // Prints "ready PORT"; exits on stdin EOF or SIGTERM.
 const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
-const { WebSocketServer } = require(path.join(__dirname, '../interop/node_modules/ws'));
+const { WebSocketServer, parseArgs, listen } = require('./testserver');
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const args = parseArgs(process.argv);
 const N = Number(args.events || 100);
 const dropAfter = args['drop-after'] === undefined ? -1 : Number(args['drop-after']);
 const log = (o) => { if (args.log) fs.appendFileSync(args.log, `${JSON.stringify(o)}\n`); };
@@ -132,11 +130,4 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => process.stdout.write(`ready ${server.address().port}\n`));
-const quit = () => process.exit(0);
-process.on('SIGTERM', quit);
-process.on('SIGINT', quit);
-process.stdin.on('end', quit);
-process.stdin.on('error', quit);
-process.stdin.resume();
-setTimeout(() => process.exit(2), 100000).unref();
+listen(server, 100000);
