@@ -30,6 +30,12 @@ enum {
 #define ATFH_MAX_JSON_DEPTH    (ATFH_MAX_DEPTH + 16)
 #define ATFH_MAX_CAR_BLOCKS    100000      /* blocks in one CAR */
 #define ATFH_MAX_OPS           10000       /* ops in one commit */
+/* The JSON lines of one message: at most this many times its length, plus
+ * ATFH_MAX_EXPANSION_SLACK.  Each op's line repeats the commit's DID and
+ * rev and may repeat a block other ops share, so without a bound a 16 MiB
+ * frame could ask for terabytes; honest commits stay far below it. */
+#define ATFH_MAX_EXPANSION       64
+#define ATFH_MAX_EXPANSION_SLACK (1u << 20)
 
 /* A view of bytes owned by someone else.  `json` marks the inside of a JSON
  * string literal that is already escaped (it came from NDJSON input). */

@@ -575,8 +575,20 @@ int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
 		r = put_view(&f, &v);
 		goto out;
 	}
+	size_t start = o->len;
+	size_t budget = m->frame_len > (SIZE_MAX - ATFH_MAX_EXPANSION_SLACK) / ATFH_MAX_EXPANSION
+				? SIZE_MAX
+				: m->frame_len * ATFH_MAX_EXPANSION + ATFH_MAX_EXPANSION_SLACK;
 	for (size_t i = 0; i < m->nops && !r; i++) {
 		const struct atfh_op *op = &m->ops[i];
+		if (o->len - start > budget) {
+			snprintf(f.errbuf, sizeof f.errbuf,
+				 "op %zu: the commit's JSON exceeds %d times its size", i + 1,
+				 ATFH_MAX_EXPANSION);
+			f.err = f.errbuf;
+			r = -1;
+			break;
+		}
 		v.op_index = i;
 		v.operation = op->action;
 		v.collection = op->collection;

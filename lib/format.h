@@ -66,7 +66,9 @@ struct atfh_format_opts {
 };
 
 /* Write every output line of one frame.  0, or -1 with *err (the output
- * since the call must be rolled back by the caller). */
+ * since the call must be rolled back by the caller).  Lines past
+ * ATFH_MAX_EXPANSION times the frame's length are an error: memory stays
+ * proportional to the input. */
 int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
 		    const struct atfh_format_opts *opt, const char **err);
 /* Write the output line of one jetstream NDJSON event.  LINE is copied as

@@ -44,6 +44,67 @@ static inline void fuzz_check_json(const char *buf, size_t n)
 	}
 }
 
+/* Allocation bound.  In builds with ASan (make fuzz, check-sanitize) its
+ * malloc hook sums every byte allocated between fuzz_alloc_start() and
+ * fuzz_alloc_check(), frees not subtracted (so the sum bounds the peak
+ * too), and a sum past PER_BYTE * input + FIXED is a finding: a length
+ * read off the wire must never turn into an allocation of that length.
+ * Elsewhere both are no-ops. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ALLOC_HOOKS 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(FUZZ_ALLOC_HOOKS)
+#define FUZZ_ALLOC_HOOKS 1
+#endif
+
+#ifdef FUZZ_ALLOC_HOOKS
+/* <sanitizer/allocator_interface.h>, which gcc does not ship */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+					      void (*free_hook)(const volatile void *));
+
+static size_t fuzz_allocated;
+
+static void fuzz_on_malloc(const volatile void *p, size_t n)
+{
+	(void)p;
+	fuzz_allocated += n;
+}
+
+static void fuzz_on_free(const volatile void *p)
+{
+	(void)p;
+}
+
+static inline void fuzz_alloc_start(void)
+{
+	static int installed;
+	if (!installed && !(installed = __sanitizer_install_malloc_and_free_hooks(fuzz_on_malloc,
+										 fuzz_on_free)))
+		abort();
+	fuzz_allocated = 0;
+}
+
+static inline void fuzz_alloc_check(size_t input, size_t per_byte, size_t fixed)
+{
+	size_t bound = per_byte * input + fixed;
+	if (getenv("FUZZ_ALLOC_TRACE"))
+		fprintf(stderr, "alloc %zu input %zu\n", fuzz_allocated, input);
+	if (fuzz_allocated > bound) {
+		fprintf(stderr, "allocated %zu bytes for %zu bytes of input (bound %zu)\n",
+			fuzz_allocated, input, bound);
+		abort();
+	}
+}
+#else
+static inline void fuzz_alloc_start(void) {}
+static inline void fuzz_alloc_check(size_t input, size_t per_byte, size_t fixed)
+{
+	(void)input, (void)per_byte, (void)fixed;
+}
+#endif
+
 /* An output buffer that never touches a descriptor. */
 static inline struct atfh_out fuzz_out(void)
 {

@@ -5,10 +5,17 @@
 #include "fuzz.h"
 #include "car.h"
 
+/* Allocation bound (fuzz.h): the block index grows with the number of
+ * blocks, and each takes a few bytes of input at least. */
+enum { ALLOC_PER_BYTE = 64, ALLOC_FIXED = 1 << 20 };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct atfh_car car;
-	if (atfh_car_load(&car, data, size)) {
+	fuzz_alloc_start();
+	int r = atfh_car_load(&car, data, size);
+	fuzz_alloc_check(size, ALLOC_PER_BYTE, ALLOC_FIXED);
+	if (r) {
 		if (!car.err)
 			abort();
 		return 0;

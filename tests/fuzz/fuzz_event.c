@@ -10,6 +10,13 @@
 #include "format.h"
 #include "msgscan.h"
 
+/* Allocation bound (fuzz.h): each format's lines stay under
+ * ATFH_MAX_EXPANSION times the frame plus 1 MiB (in a reused buffer that
+ * doubles as it grows: 4 times that), plus the parsed message and block
+ * index; FIXED also covers one-time setup (OpenSSL on the first
+ * --verify). */
+enum { ALLOC_PER_BYTE = 320, ALLOC_FIXED = 8 << 20 };
+
 #define SAME_STR(f) \
 	(a->f.n == b->f.n && a->f.json == b->f.json && (a->f.p == b->f.p || !a->f.n))
 
@@ -51,6 +58,7 @@ static void same_parse(const uint8_t *data, size_t size, bool lazy)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct atfh_msg m;
+	fuzz_alloc_start();
 	same_parse(data, size, true);
 	same_parse(data, size, false);
 	struct atfh_out o = fuzz_out();
@@ -78,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_check_json_lines(o.buf, o.len);
 		}
 	}
+	fuzz_alloc_check(size, ALLOC_PER_BYTE, ALLOC_FIXED);
 	atfh_out_free(&o);
 	return 0;
 }

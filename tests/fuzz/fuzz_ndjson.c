@@ -6,8 +6,13 @@
 #include "fuzz.h"
 #include "format.h"
 
+/* Allocation bound (fuzz.h): the line again in each format, escaped, in
+ * an output buffer that doubles as it grows. */
+enum { ALLOC_PER_BYTE = 64, ALLOC_FIXED = 1 << 20 };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_alloc_start();
 	struct atfh_out o = fuzz_out();
 	const char *line = (const char *)data;
 	struct atfh_jobj obj;
@@ -25,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_check_json_lines(o.buf, o.len);
 		}
 	}
+	fuzz_alloc_check(size, ALLOC_PER_BYTE, ALLOC_FIXED);
 	atfh_out_free(&o);
 	return 0;
 }
