@@ -91,10 +91,8 @@ struct grep {
 	/* DID set and its sources, for live reload */
 	struct atfh_didset set;
 	bool have_dids;
-	char **did_args;
-	size_t ndid_args;
-	char **did_files;
-	size_t ndid_files;
+	struct atfh_strv did_args;  /* -d DID, in order */
+	struct atfh_strv did_files; /* -D FILE, in order */
 	struct stat *did_stat;
 	double next_check;
 	const char *text_re;
@@ -108,12 +106,6 @@ static void on_hup(int sig)
 {
 	(void)sig;
 	hup = 1;
-}
-
-static void push(char ***v, size_t *n, const char *s)
-{
-	*v = atfh_xrealloc(*v, (*n + 1) * sizeof **v);
-	(*v)[(*n)++] = (char *)s;
 }
 
 static int on_option(int id, const char *arg, void *ctx)
@@ -131,10 +123,10 @@ static int on_option(int id, const char *arg, void *ctx)
 			atfh_err("-d: '%s' is not a DID", arg);
 			return -1;
 		}
-		push(&g->did_args, &g->ndid_args, arg);
+		atfh_strv_push(&g->did_args, arg, strlen(arg));
 		return 0;
 	case 'D':
-		push(&g->did_files, &g->ndid_files, arg);
+		atfh_strv_push(&g->did_files, arg, strlen(arg));
 		return 0;
 	case 'c':
 	case OPT_IGNORE_COLLECTION:
@@ -241,12 +233,12 @@ static void warn_line(void *ctx, const char *path, size_t line, const char *why)
 static int build_set(struct grep *g, struct atfh_didset *set)
 {
 	atfh_didset_init(set);
-	for (size_t i = 0; i < g->ndid_args; i++)
-		atfh_didset_add(set, g->did_args[i], strlen(g->did_args[i]));
-	for (size_t i = 0; i < g->ndid_files; i++) {
-		if (stat(g->did_files[i], &g->did_stat[i]) < 0 ||
-		    atfh_didset_load(set, g->did_files[i], warn_line, g) < 0) {
-			atfh_err("%s: %s", g->did_files[i], strerror(errno));
+	for (size_t i = 0; i < g->did_args.n; i++)
+		atfh_didset_add(set, g->did_args.v[i], strlen(g->did_args.v[i]));
+	for (size_t i = 0; i < g->did_files.n; i++) {
+		if (stat(g->did_files.v[i], &g->did_stat[i]) < 0 ||
+		    atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0) {
+			atfh_err("%s: %s", g->did_files.v[i], strerror(errno));
 			atfh_didset_free(set);
 			return -1;
 		}
@@ -256,9 +248,9 @@ static int build_set(struct grep *g, struct atfh_didset *set)
 
 static bool files_changed(struct grep *g)
 {
-	for (size_t i = 0; i < g->ndid_files; i++) {
+	for (size_t i = 0; i < g->did_files.n; i++) {
 		struct stat st;
-		if (stat(g->did_files[i], &st) < 0)
+		if (stat(g->did_files.v[i], &st) < 0)
 			return true; /* reload reports it */
 		const struct stat *o = &g->did_stat[i];
 		if (st.st_mtim.tv_sec != o->st_mtim.tv_sec || st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
@@ -300,7 +292,7 @@ static void maybe_reload(struct grep *g)
 		g->next_check = mono_coarse() + 1;
 		return;
 	}
-	if (!g->ndid_files)
+	if (!g->did_files.n)
 		return;
 	double now = mono_coarse();
 	if (now < g->next_check)
@@ -378,8 +370,8 @@ int main(int argc, char **argv)
 	}
 	if (g.sel.has_since && g.sel.has_until && g.sel.until_us <= g.sel.since_us)
 		atfh_err("warning: --until is not after --since: nothing can match");
-	if (g.ndid_args || g.ndid_files) {
-		g.did_stat = atfh_xcalloc(g.ndid_files + 1, sizeof *g.did_stat);
+	if (g.did_args.n || g.did_files.n) {
+		g.did_stat = atfh_xcalloc(g.did_files.n + 1, sizeof *g.did_stat);
 		if (build_set(&g, &g.set))
 			return ATFH_EXIT_FAIL;
 		g.sel.dids = &g.set;
@@ -415,7 +407,7 @@ int main(int argc, char **argv)
 		atfh_jqexpr_free(&g.jq);
 	atfh_out_free(&g.out);
 	free(g.did_stat);
-	free(g.did_args);
-	free(g.did_files);
+	atfh_strv_free(&g.did_args);
+	atfh_strv_free(&g.did_files);
 	return status;
 }
