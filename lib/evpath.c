@@ -383,6 +383,16 @@ static bool key_eq(const char *k, size_t kn, const char *r, size_t rn)
 	return i == rn;
 }
 
+/* Past the value that ends at VE and the comma after it, if any: the next
+ * member or element, or the closing bracket. */
+static const char *next_item(const char *ve, const char *end)
+{
+	const char *p = skip_ws(ve, end);
+	if (p < end && *p == ',')
+		p = skip_ws(p + 1, end);
+	return p;
+}
+
 /* Member KEY of the object text [p, end). */
 static bool obj_member(const char *p, const char *end, const char *key, size_t kn,
 		       struct atfh_evval *v)
@@ -402,9 +412,7 @@ static bool obj_member(const char *p, const char *end, const char *key, size_t k
 			make_val(v, p, ve);
 			return true;
 		}
-		p = skip_ws(ve, end);
-		if (p < end && *p == ',')
-			p = skip_ws(p + 1, end);
+		p = next_item(ve, end);
 	}
 	return false;
 }
@@ -418,12 +426,8 @@ static bool arr_elem(const char *p, const char *end, long long idx, struct atfh_
 	const char *first = skip_ws(p + 1, end);
 	if (idx < 0) {
 		long long len = 0;
-		for (const char *q = first; q < end && *q != ']';) {
-			q = skip_ws(skip_value(q, end), end);
-			len++;
-			if (q < end && *q == ',')
-				q = skip_ws(q + 1, end);
-		}
+		for (const char *q = first; q < end && *q != ']'; len++)
+			q = next_item(skip_value(q, end), end);
 		idx += len;
 		if (idx < 0)
 			return false;
@@ -435,9 +439,7 @@ static bool arr_elem(const char *p, const char *end, long long idx, struct atfh_
 			make_val(v, p, ve);
 			return true;
 		}
-		p = skip_ws(ve, end);
-		if (p < end && *p == ',')
-			p = skip_ws(p + 1, end);
+		p = next_item(ve, end);
 	}
 	return false;
 }
