@@ -75,6 +75,9 @@ static void put_str(struct atfh_out *o, struct atfh_str s)
 	atfh_json_astr(o, s);
 }
 
+/* KEY_LIT (the punctuation and key, e.g. ",\"rkey\":") then the string S */
+#define put_key_str(o, key_lit, s) (atfh_out_lit((o), key_lit), put_str((o), (s)))
+
 static void put_cid(struct atfh_out *o, const struct atfh_view *v)
 {
 	if (v->cid_str.p)
@@ -122,8 +125,7 @@ static int put_jetstream(struct fmt *f, const struct atfh_view *v)
 	char sep = '{';
 
 	if (v->did.p) {
-		atfh_out_lit(o, "{\"did\":");
-		put_str(o, v->did);
+		put_key_str(o, "{\"did\":", v->did);
 		sep = ',';
 	}
 	if (v->has_time) {
@@ -143,14 +145,10 @@ static int put_jetstream(struct fmt *f, const struct atfh_view *v)
 	atfh_json_str(o, kind, kn);
 	atfh_out_c(o, ':');
 	if (v->kind == ATFH_K_COMMIT) {
-		atfh_out_lit(o, "{\"rev\":");
-		put_str(o, v->rev);
-		atfh_out_lit(o, ",\"operation\":");
-		put_str(o, v->operation);
-		atfh_out_lit(o, ",\"collection\":");
-		put_str(o, v->collection);
-		atfh_out_lit(o, ",\"rkey\":");
-		put_str(o, v->rkey);
+		put_key_str(o, "{\"rev\":", v->rev);
+		put_key_str(o, ",\"operation\":", v->operation);
+		put_key_str(o, ",\"collection\":", v->collection);
+		put_key_str(o, ",\"rkey\":", v->rkey);
 		if (has_value(&v->record)) {
 			atfh_out_lit(o, ",\"record\":");
 			if (put_value(f, &v->record, "record"))
@@ -190,12 +188,9 @@ static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
 	put_timestamp(o, v);
 	switch (v->kind) {
 	case ATFH_K_COMMIT:
-		atfh_out_lit(o, ",\"operation\":{\"action\":");
-		put_str(o, v->operation);
-		atfh_out_lit(o, ",\"collection\":");
-		put_str(o, v->collection);
-		atfh_out_lit(o, ",\"rkey\":");
-		put_str(o, v->rkey);
+		put_key_str(o, ",\"operation\":{\"action\":", v->operation);
+		put_key_str(o, ",\"collection\":", v->collection);
+		put_key_str(o, ",\"rkey\":", v->rkey);
 		atfh_out_lit(o, ",\"uri\":");
 		put_uri(o, v, true);
 		atfh_out_lit(o, ",\"cid\":");
@@ -225,8 +220,7 @@ static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
 		atfh_out_lit(o, ",\"seq\":");
 		atfh_json_i64(o, v->seq);
 		if (v->has_status) {
-			atfh_out_lit(o, ",\"status\":");
-			put_str(o, v->status);
+			put_key_str(o, ",\"status\":", v->status);
 		}
 		atfh_out_c(o, '}');
 		break;
@@ -241,11 +235,9 @@ static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
 		atfh_out_c(o, '}');
 		break;
 	case ATFH_K_INFO:
-		atfh_out_lit(o, ",\"info\":{\"name\":");
-		put_str(o, v->name);
+		put_key_str(o, ",\"info\":{\"name\":", v->name);
 		if (v->has_message) {
-			atfh_out_lit(o, ",\"message\":");
-			put_str(o, v->message);
+			put_key_str(o, ",\"message\":", v->message);
 		}
 		atfh_out_c(o, '}');
 		break;
@@ -393,29 +385,22 @@ static int put_cloudevents(struct fmt *f, const struct atfh_view *v)
 		put_uri(o, v, v->kind == ATFH_K_COMMIT);
 	}
 	if (v->time.p) {
-		atfh_out_lit(o, ",\"time\":");
-		put_str(o, v->time);
+		put_key_str(o, ",\"time\":", v->time);
 	}
 	atfh_out_lit(o, ",\"datacontenttype\":\"application/json\"");
 	if (v->kind == ATFH_K_COMMIT) {
-		atfh_out_lit(o, ",\"operation\":");
-		put_str(o, v->operation);
+		put_key_str(o, ",\"operation\":", v->operation);
 		atfh_out_lit(o, ",\"data\":{\"uri\":");
 		put_uri(o, v, true);
 		if (has_cid(v)) {
 			atfh_out_lit(o, ",\"cid\":");
 			put_cid(o, v);
 		}
-		atfh_out_lit(o, ",\"did\":");
-		put_str(o, v->did);
-		atfh_out_lit(o, ",\"collection\":");
-		put_str(o, v->collection);
-		atfh_out_lit(o, ",\"rkey\":");
-		put_str(o, v->rkey);
-		atfh_out_lit(o, ",\"operation\":");
-		put_str(o, v->operation);
-		atfh_out_lit(o, ",\"rev\":");
-		put_str(o, v->rev);
+		put_key_str(o, ",\"did\":", v->did);
+		put_key_str(o, ",\"collection\":", v->collection);
+		put_key_str(o, ",\"rkey\":", v->rkey);
+		put_key_str(o, ",\"operation\":", v->operation);
+		put_key_str(o, ",\"rev\":", v->rev);
 		if (v->has_seq) {
 			atfh_out_lit(o, ",\"seq\":");
 			atfh_json_i64(o, v->seq);
