@@ -65,6 +65,7 @@ int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile
 					      void (*free_hook)(const volatile void *));
 
 static size_t fuzz_allocated;
+static int fuzz_alloc_trace; /* FUZZ_ALLOC_TRACE set: print every sum */
 
 static void fuzz_on_malloc(const volatile void *p, size_t n)
 {
@@ -80,16 +81,19 @@ static void fuzz_on_free(const volatile void *p)
 static inline void fuzz_alloc_start(void)
 {
 	static int installed;
-	if (!installed && !(installed = __sanitizer_install_malloc_and_free_hooks(fuzz_on_malloc,
-										 fuzz_on_free)))
-		abort();
+	if (!installed) {
+		if (!(installed = __sanitizer_install_malloc_and_free_hooks(fuzz_on_malloc,
+									    fuzz_on_free)))
+			abort();
+		fuzz_alloc_trace = getenv("FUZZ_ALLOC_TRACE") != NULL;
+	}
 	fuzz_allocated = 0;
 }
 
 static inline void fuzz_alloc_check(size_t input, size_t per_byte, size_t fixed)
 {
 	size_t bound = per_byte * input + fixed;
-	if (getenv("FUZZ_ALLOC_TRACE"))
+	if (fuzz_alloc_trace)
 		fprintf(stderr, "alloc %zu input %zu\n", fuzz_allocated, input);
 	if (fuzz_allocated > bound) {
 		fprintf(stderr, "allocated %zu bytes for %zu bytes of input (bound %zu)\n",
