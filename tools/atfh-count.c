@@ -263,6 +263,7 @@ static void on_tick(void *arg)
 			while (c->next_every <= now)
 				c->next_every += (double)c->every_ms / 1000;
 		}
+		c->loop.stats.due = c->next_every;
 	}
 	if (out_gone(c))
 		atfh_interrupted = 1; /* nobody reads: stop waiting for input */
@@ -409,11 +410,8 @@ int main(int argc, char **argv)
 	c.loop.stats.on_tick = on_tick;
 	c.loop.stats.on_tick_arg = &c;
 	if (c.every_ms) {
-		c.loop.stats.timer = true;
-		c.loop.stats.wake = true;
-		/* snapshots land within a tenth of the period (10 ms at best) */
-		c.loop.stats.tick_ms = (unsigned)(c.every_ms / 10 < 10 ? 10 : c.every_ms / 10);
 		c.next_every = atfh_now() + (double)c.every_ms / 1000;
+		c.loop.stats.due = c.next_every;
 	}
 	int status = atfh_loop_run(&c.loop, argv + first, (size_t)(argc - first));
 
