@@ -161,7 +161,6 @@ int atfh_input_next_file(struct atfh_input *in)
  * waited for in poll(2), in steps the on_idle hook sets. */
 static ssize_t read_some(struct atfh_input *in, void *dst, size_t n)
 {
-	bool flushed = false;
 	for (;;) {
 		if (atfh_interrupted)
 			return 0;
@@ -169,10 +168,9 @@ static ssize_t read_some(struct atfh_input *in, void *dst, size_t n)
 			struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
 			int r = poll(&pfd, 1, 0);
 			if (r == 0) {
-				if (in->before_block && !flushed) {
+				/* again after each wake-up: a tick may have written */
+				if (in->before_block)
 					in->before_block(in->before_block_arg);
-					flushed = true;
-				}
 				int ms = in->on_idle ? in->on_idle(in->on_idle_arg) : -1;
 				if (atfh_interrupted)
 					return 0;

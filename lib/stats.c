@@ -17,6 +17,7 @@ volatile sig_atomic_t atfh_stats_tick_flag;
 
 #define BAR_PERIOD 0.2     /* seconds between progress bar redraws */
 #define METRICS_PERIOD 1.0 /* seconds between --metrics rewrites */
+#define BACKSTOP_US 100000 /* the timer again after a deadline nobody saw */
 
 double atfh_now(void)
 {
@@ -42,7 +43,7 @@ static double next_deadline(const struct atfh_stats *s)
 	return m;
 }
 
-/* Arm the one-shot timer for the earliest deadline (or stop it). */
+/* Arm the timer for the earliest deadline (or stop it). */
 static void arm(struct atfh_stats *s, double now)
 {
 	double d = next_deadline(s);
@@ -59,6 +60,10 @@ static void arm(struct atfh_stats *s, double now)
 		it.it_value.tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6);
 		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
 			it.it_value.tv_usec = 1;
+		/* a backstop: should the flag be missed (raised just before a
+		 * wait that does not look at it), it is raised again; each tick
+		 * arms the timer afresh, so this costs nothing otherwise */
+		it.it_interval.tv_usec = BACKSTOP_US;
 	}
 	setitimer(ITIMER_REAL, &it, NULL);
 	s->armed = d > 0;

@@ -4,7 +4,7 @@
  * text, replaced atomically) and the progress bar on a terminal, and when
  * each is due.  Every periodic job has an absolute deadline on the
  * monotonic clock that moves on by whole periods, so a period is kept
- * exactly and never drifts.  A one-shot SIGALRM timer, armed for the
+ * exactly and never drifts.  A SIGALRM timer, armed for the
  * earliest deadline, raises a flag; the main loop polls it once per
  * record, so nothing is done per event but a load and a branch.  A reader
  * that would block asks atfh_stats_wait_ms how long it may sleep, so the
