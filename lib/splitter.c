@@ -364,8 +364,16 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 		atfh_out_event_done(&f->out);
 	if (f->out.error)
 		return fail(s, "write error", f->part, f->out.error);
-	if ((s->max_events && f->events >= s->max_events) ||
-	    (s->max_bytes && f->bytes >= s->max_bytes))
+	return 0;
+}
+
+int atfh_splitter_rotate(struct atfh_splitter *s)
+{
+	struct atfh_sfile *f = s->last;
+	if (s->failed)
+		return -1;
+	if (f && ((s->max_events && f->events >= s->max_events) ||
+		  (s->max_bytes && f->bytes >= s->max_bytes)))
 		return complete(s, f);
 	return 0;
 }

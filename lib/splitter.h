@@ -55,6 +55,9 @@ void atfh_splitter_init(struct atfh_splitter *s);
  * --max-age.  0, or -1 after reporting a write error (s->failed). */
 int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 			const void *p, size_t n, uint64_t now_ms);
+/* After the caller has taken note of the record just written: complete
+ * its file when it reached --max-events or --max-bytes.  0 or -1. */
+int atfh_splitter_rotate(struct atfh_splitter *s);
 /* Complete the files older than --max-age; returns how many ms until the
  * next one is due (-1: none), or -2 after a write error. */
 int64_t atfh_splitter_expire(struct atfh_splitter *s, uint64_t now_ms);

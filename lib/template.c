@@ -234,5 +234,12 @@ int atfh_template_render(const struct atfh_template *t, time_t when,
 		n += l;
 	}
 	out[n] = '\0';
+	/* a file name the file system would refuse */
+	size_t comp = 0;
+	for (size_t i = 0; i < n; i++) {
+		comp = out[i] == '/' ? 0 : comp + 1;
+		if (comp > ATFH_TEMPLATE_NAME_MAX)
+			return -1;
+	}
 	return (int)n;
 }

@@ -16,7 +16,8 @@
 
 enum atfh_tfield { ATFH_TF_TEXT, ATFH_TF_COLLECTION, ATFH_TF_DID, ATFH_TF_KIND, ATFH_TF_ACTION };
 
-#define ATFH_TEMPLATE_FIELD_MAX 200
+#define ATFH_TEMPLATE_FIELD_MAX 100
+#define ATFH_TEMPLATE_NAME_MAX 240 /* a path component, leaving room for a part number and .part */
 #define ATFH_TEMPLATE_PATH_MAX 4096
 
 struct atfh_tpart {
@@ -44,7 +45,8 @@ struct atfh_tvalues {
 int atfh_template_parse(struct atfh_template *t, const char *s, char *err, size_t errn);
 void atfh_template_free(struct atfh_template *t);
 /* Render into OUT (OUTN bytes) for time T (UTC) and V.  Returns the length,
- * or -1 when the result does not fit or a conversion yields nothing. */
+ * or -1 when the result does not fit, a conversion yields nothing, or a
+ * path component is longer than ATFH_TEMPLATE_NAME_MAX. */
 int atfh_template_render(const struct atfh_template *t, time_t when,
 			 const struct atfh_tvalues *v, char *out, size_t outn);
 /* Sanitize one data-derived value into OUT (at least

@@ -255,7 +255,7 @@ static int on_idle(struct atfh_loop *l)
 
 static int write_record(struct split *s, bool frames, const void *p, size_t n,
 			const struct atfh_tvalues *v, bool has_time, int64_t time_us,
-			bool has_pos, int64_t pos)
+			bool has_pos, int64_t pos, const char **err)
 {
 	if (has_pos && s->has_start && pos <= s->start) {
 		s->dropped++;
@@ -288,9 +288,10 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 	}
 	if (s->tpl.uses_fields || !s->name_valid || when != s->name_sec) {
 		if (atfh_template_render(&s->tpl, when, v, s->name, sizeof s->name) < 0) {
-			atfh_err("-o: the template gives no file name for this event (too long, or "
-				 "a conversion that yields nothing)");
-			return ATFH_REC_STOP;
+			s->name_valid = false;
+			*err = "the template gives no file name for this event (a name too "
+			       "long, or a conversion that yields nothing)";
+			return ATFH_REC_BAD;
 		}
 		s->name_valid = !s->tpl.uses_fields;
 		s->name_sec = when;
@@ -301,6 +302,8 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 		s->has_last = true;
 		s->last = pos;
 	}
+	if (atfh_splitter_rotate(&s->sp))
+		return ATFH_REC_STOP;
 	s->loop.stats.events++;
 	if (hup || (s->sp.max_age_ms && now - s->last_expire_ms >= 100) ||
 	    (s->cursor_file && now - s->last_ckpt_ms >= s->cursor_interval_ms)) {
@@ -337,7 +340,7 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 			v.action = m->ops[0].action;
 		}
 	}
-	return write_record(s, true, p, n, &v, m->has_time, m->time_us, m->has_seq, m->seq);
+	return write_record(s, true, p, n, &v, m->has_time, m->time_us, m->has_seq, m->seq, err);
 }
 
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
@@ -368,7 +371,7 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	static const char *const keys[] = { "seq", "cursor", "time_us" };
 	for (size_t i = 0; i < 3 && !has_pos; i++)
 		has_pos = (x = atfh_jobj_get(&o, keys[i])) && atfh_jval_i64(x, &pos);
-	return write_record(s, false, p, n, &v, has_t, t, has_pos, pos);
+	return write_record(s, false, p, n, &v, has_t, t, has_pos, pos, err);
 }
 
 int main(int argc, char **argv)
