@@ -678,7 +678,6 @@ static int recover_one(struct atfh_splitter *s, const char *name, bool has_curso
 			 has_cursor ? "past the cursor, or a torn last record" : "a torn last record");
 	else
 		atfh_err("%s: left by an earlier run: completed", part);
-	const char *from = part;
 	char *tmp = NULL;
 	if (zst) {
 		/* re-encode what is kept as a whole zstd frame */
@@ -702,7 +701,18 @@ static int recover_one(struct atfh_splitter *s, const char *name, bool has_curso
 		}
 		free(z);
 		close(fd);
-		from = tmp;
+		/* the cut copy replaces the .part first, so a crash from here
+		 * on finds one .part to complete, never a completed file and
+		 * a .part holding the same events */
+		if (rename(tmp, part) < 0) {
+			int e = errno;
+			unlink(tmp);
+			fail(s, "rename", tmp, e);
+			free(tmp);
+			goto out;
+		}
+		free(tmp);
+		tmp = NULL;
 	} else {
 		int fd = open(part, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || (cut < len && ftruncate(fd, (off_t)cut) < 0) || fsync(fd) < 0) {
@@ -714,16 +724,10 @@ static int recover_one(struct atfh_splitter *s, const char *name, bool has_curso
 		}
 		close(fd);
 	}
-	if (rename_noreplace(from, &path, name)) {
-		fail(s, "rename", from, errno);
-		if (tmp)
-			unlink(tmp);
-		free(tmp);
+	if (rename_noreplace(part, &path, name)) {
+		fail(s, "rename", part, errno);
 		goto out;
 	}
-	if (tmp)
-		unlink(part);
-	free(tmp);
 	fsync_dir_of(path);
 	fprintf(s->done, "%s\n", path);
 	fflush(s->done);
