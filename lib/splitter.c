@@ -330,7 +330,7 @@ static bool full(const struct atfh_splitter *s, const struct atfh_sfile *f, uint
 }
 
 int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
-			const void *p, size_t n, uint64_t now_ms)
+			const void *p, size_t n, uint64_t now_ms, bool same_group)
 {
 	if (s->failed)
 		return -1;
@@ -339,8 +339,9 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 	/* a file that is full, or holds the other format, is completed first;
 	 * --max-bytes is a limit: a record that would cross it starts a new
 	 * file (unless the file is empty) */
-	if (f && (full(s, f, now_ms) || f->frames != frames ||
-		  (s->max_bytes && f->events && f->bytes + rec > s->max_bytes))) {
+	if (f && (f->frames != frames ||
+		  (!same_group && (full(s, f, now_ms) ||
+				   (s->max_bytes && f->events && f->bytes + rec > s->max_bytes))))) {
 		if (complete(s, f))
 			return -1;
 		f = NULL;

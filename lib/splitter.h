@@ -52,9 +52,11 @@ struct atfh_splitter {
 void atfh_splitter_init(struct atfh_splitter *s);
 /* Append record P (N bytes; a frame gets its 4-byte length, a line its
  * newline) to the file named NAME.  NOW_MS is a monotonic clock for
- * --max-age.  0, or -1 after reporting a write error (s->failed). */
+ * --max-age.  SAME_GROUP: the record shares its position with the one
+ * before (the lines of one commit), so no limit starts a new file before
+ * it.  0, or -1 after reporting a write error (s->failed). */
 int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
-			const void *p, size_t n, uint64_t now_ms);
+			const void *p, size_t n, uint64_t now_ms, bool same_group);
 /* After the caller has taken note of the record just written: complete
  * its file when it reached --max-events or --max-bytes.  0 or -1. */
 int atfh_splitter_rotate(struct atfh_splitter *s);

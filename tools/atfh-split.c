@@ -80,8 +80,13 @@ struct split {
 	bool receive_clock, recover;
 	uint64_t cursor_interval_ms, max_open;
 	/* positions */
-	bool has_start, has_last;
+	bool has_start, has_last, has_done;
 	int64_t start, last, saved;
+	/* the highest position all of whose records are written: lines of one
+	 * commit share a seq (and Jetstream's ops a time_us), so a position is
+	 * complete only once a record with another one arrives, or the input
+	 * ends */
+	int64_t done;
 	bool has_saved;
 	uint64_t dropped;
 	/* clocks */
@@ -188,14 +193,14 @@ static int on_option(int id, const char *arg, void *ctx)
 /* Every written event is in an fsynced file: name the last one. */
 static int save_cursor(struct split *s)
 {
-	if (!s->cursor_file || !s->has_last || (s->has_saved && s->saved == s->last))
+	if (!s->cursor_file || !s->has_done || (s->has_saved && s->saved == s->done))
 		return 0;
-	if (atfh_cursor_write(s->cursor_file, s->last) < 0) {
+	if (atfh_cursor_write(s->cursor_file, s->done) < 0) {
 		atfh_err("%s: cannot write the cursor file: %s", s->cursor_file, strerror(errno));
 		return -1;
 	}
 	s->has_saved = true;
-	s->saved = s->last;
+	s->saved = s->done;
 	return 0;
 }
 
@@ -243,7 +248,14 @@ static int periodic(struct split *s)
 
 static int on_idle(struct atfh_loop *l)
 {
-	int r = periodic(l->ctx);
+	struct split *s = l->ctx;
+	/* the writer has flushed all it had: the last position is whole
+	 * (a commit's lines are written together) */
+	if (s->has_last && (!s->has_done || s->last > s->done)) {
+		s->has_done = true;
+		s->done = s->last;
+	}
+	int r = periodic(s);
 	if (r == -2) {
 		atfh_interrupted = 1; /* end the read; main reports exit 2 */
 		return 0;
@@ -260,6 +272,17 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 	if (has_pos && s->has_start && pos <= s->start) {
 		s->dropped++;
 		return ATFH_REC_OK;
+	}
+	bool same_group = has_pos && s->has_last && pos == s->last;
+	if (has_pos && s->has_last && pos != s->last) {
+		/* a new position: the previous one is complete, and a file that
+		 * is full can be completed without splitting a commit's lines */
+		if (!s->has_done || s->last > s->done) {
+			s->has_done = true;
+			s->done = s->last;
+		}
+		if (atfh_splitter_rotate(&s->sp))
+			return ATFH_REC_STOP;
 	}
 	if (has_time) {
 		s->has_time = true;
@@ -296,14 +319,14 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 		s->name_valid = !s->tpl.uses_fields;
 		s->name_sec = when;
 	}
-	if (atfh_splitter_write(&s->sp, s->name, frames, p, n, now))
+	if (atfh_splitter_write(&s->sp, s->name, frames, p, n, now, same_group))
 		return ATFH_REC_STOP;
-	if (has_pos && (!s->has_last || pos > s->last)) {
+	if (has_pos) {
 		s->has_last = true;
 		s->last = pos;
+	} else if (atfh_splitter_rotate(&s->sp)) {
+		return ATFH_REC_STOP; /* no position to keep together */
 	}
-	if (atfh_splitter_rotate(&s->sp))
-		return ATFH_REC_STOP;
 	s->loop.stats.events++;
 	if (hup || (s->sp.max_age_ms && now - s->last_expire_ms >= 100) ||
 	    (s->cursor_file && now - s->last_ckpt_ms >= s->cursor_interval_ms)) {
@@ -417,6 +440,11 @@ int main(int argc, char **argv)
 	s.loop.on_line = on_line;
 	s.loop.on_idle = on_idle;
 	int status = atfh_loop_run(&s.loop, argv + first, (size_t)(argc - first));
+	/* the input ended (or a signal ended it): the last position is whole */
+	if (s.has_last && (!s.has_done || s.last > s.done)) {
+		s.has_done = true;
+		s.done = s.last;
+	}
 	if (!s.sp.failed)
 		atfh_splitter_complete_all(&s.sp);
 	if (s.sp.failed)
