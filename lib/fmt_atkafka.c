@@ -175,13 +175,18 @@ static size_t rfc3339_nano(char *buf, size_t size, int64_t ns)
  * event's time in nanoseconds plus the op's index, raised past the last
  * id written when needed: unique and increasing within a run, and the
  * same on a replay of the same input.  Info events have no time: the
- * clock, as at-kafka. */
+ * next id after the last one, or the clock (as at-kafka) when they come
+ * first, without pushing the ids of the events after them off their
+ * times. */
 static int64_t action_id(struct fmt *f, const struct atfh_view *v)
 {
 	int64_t id;
 	if (!v->has_time || __builtin_mul_overflow(v->time_us, 1000, &id) ||
-	    __builtin_add_overflow(id, (int64_t)(v->op_index % 1000), &id))
-		id = now_ns();
+	    __builtin_add_overflow(id, (int64_t)(v->op_index % 1000), &id)) {
+		if (!f->opt->osprey_last_id)
+			return now_ns(); /* and the events after keep their times */
+		id = f->opt->osprey_last_id;
+	}
 	if (id <= f->opt->osprey_last_id && f->opt->osprey_last_id < INT64_MAX)
 		id = f->opt->osprey_last_id + 1;
 	f->opt->osprey_last_id = id;
