@@ -19,8 +19,13 @@ struct fmt {
 };
 
 int fmt_fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where);
-/* Write V (a record or body) as JSON; -1 with f->err when it does not decode. */
+/* Write V (a record or body) as JSON, with --sort-keys its keys sorted;
+ * -1 with f->err when it does not decode.  _as_is: in the order given. */
 int fmt_put_value(struct fmt *f, const struct atfh_value *v, const char *where);
+int fmt_put_value_as_is(struct fmt *f, const struct atfh_value *v, const char *where);
+/* Past the JSON value at P / past white space (P is valid JSON text). */
+const char *fmt_jskip(const char *p, const char *end);
+const char *fmt_jws(const char *p, const char *end);
 /* "at://did/collection/rkey" (or "at://did" without the path) */
 void fmt_put_uri(struct atfh_out *o, const struct atfh_view *v, bool with_path);
 /* The view's kind as text ("commit", or an unknown kind's own name). */

@@ -37,42 +37,6 @@ static const char *const kind_type[] = {
 
 /* ---- JSON text helpers ------------------------------------------------ */
 
-/* Past the JSON value at P (valid JSON, checked by the caller's parse). */
-static const char *jskip(const char *p, const char *end)
-{
-	if (p < end && *p == '"') {
-		for (p++; p < end && *p != '"'; p++)
-			if (*p == '\\')
-				p++;
-		return p < end ? p + 1 : end;
-	}
-	if (p < end && (*p == '[' || *p == '{')) {
-		int depth = 0;
-		for (; p < end; p++) {
-			if (*p == '"') {
-				p = jskip(p, end) - 1;
-			} else if (*p == '[' || *p == '{') {
-				depth++;
-			} else if (*p == ']' || *p == '}') {
-				if (--depth == 0)
-					return p + 1;
-			}
-		}
-		return end;
-	}
-	while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' &&
-	       *p != '\t' && *p != '\n' && *p != '\r')
-		p++;
-	return p;
-}
-
-static const char *jws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
 static const struct atfh_jval *jget(const struct atfh_jobj *o, const char *key)
 {
 	return o ? atfh_jobj_get(o, key) : NULL;
@@ -125,7 +89,7 @@ static bool jtruthy(const struct atfh_jval *v)
 	case ATFH_J_ARR:
 	case ATFH_J_OBJ: {
 		const char *end = v->p + v->n - 1; /* the closing bracket */
-		return jws(v->p + 1, end) < end;
+		return fmt_jws(v->p + 1, end) < end;
 	}
 	}
 	return false;
@@ -191,7 +155,7 @@ static void py_dumps(struct atfh_out *o, const char *p, size_t n, struct atfh_ou
 	while (p < end) {
 		char c = *p;
 		if (c == '"') {
-			const char *q = jskip(p, end);
+			const char *q = fmt_jskip(p, end);
 			tmp->len = 0;
 			atfh_json_unescape(tmp, p + 1, (size_t)(q - p) - 2);
 			py_str(o, (const unsigned char *)tmp->buf, tmp->len);
@@ -281,7 +245,7 @@ static int put_envelope(struct fmt *f, const struct atfh_view *v, const char *ty
 		atfh_out_c(&name, '/');
 		struct atfh_out *keep = f->o;
 		f->o = &name;
-		int r = fmt_put_value(f, &v->body, "body");
+		int r = fmt_put_value_as_is(f, &v->body, "body");
 		f->o = keep;
 		if (r) {
 			atfh_out_free(&name);
@@ -346,8 +310,8 @@ static void put_langs(struct atfh_out *o, const struct atfh_jval *v, struct atfh
 	if (v && v->type == ATFH_J_ARR) {
 		const char *p = v->p + 1, *end = v->p + v->n - 1;
 		bool any = false;
-		while ((p = jws(p, end)) < end) {
-			const char *q = jskip(p, end);
+		while ((p = fmt_jws(p, end)) < end) {
+			const char *q = fmt_jskip(p, end);
 			if (*p == '"') {
 				tmp->len = 0;
 				atfh_json_unescape(tmp, p + 1, (size_t)(q - p) - 2);
@@ -370,7 +334,7 @@ static void put_langs(struct atfh_out *o, const struct atfh_jval *v, struct atfh
 					atfh_json_str(o, s, (size_t)(e - s));
 				}
 			}
-			p = jws(q, end);
+			p = fmt_jws(q, end);
 			if (p < end && *p == ',')
 				p++;
 		}
@@ -521,7 +485,7 @@ int fmt_put_cloudevents(struct fmt *f, const struct atfh_view *v)
 		} else if (v->record.cbor) {
 			struct atfh_out *keep = f->o;
 			f->o = &rtext;
-			r = fmt_put_value(f, &v->record, "record");
+			r = fmt_put_value_as_is(f, &v->record, "record");
 			f->o = keep;
 			if (r)
 				goto out;

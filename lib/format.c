@@ -3,8 +3,11 @@
  */
 #include "fmt.h"
 #include "cid.h"
+#include "evpath.h" /* atfh_json_canonical, atfh_json_unescape */
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -40,7 +43,7 @@ int fmt_fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where)
 	return -1;
 }
 
-int fmt_put_value(struct fmt *f, const struct atfh_value *v, const char *where)
+int fmt_put_value_as_is(struct fmt *f, const struct atfh_value *v, const char *where)
 {
 	if (v->json) {
 		atfh_out_put(f->o, v->json, v->json_len);
@@ -53,6 +56,163 @@ int fmt_put_value(struct fmt *f, const struct atfh_value *v, const char *where)
 	if (!r && c.p != c.end)
 		r = atfh_cbor_fail(&c, "trailing bytes after the value");
 	return r ? fmt_fail_cbor(f, &c, where) : 0;
+}
+
+/* Past the JSON value at P (valid JSON, checked by the caller's parse). */
+const char *fmt_jskip(const char *p, const char *end)
+{
+	if (p < end && *p == '"') {
+		for (p++; p < end && *p != '"'; p++)
+			if (*p == '\\')
+				p++;
+		return p < end ? p + 1 : end;
+	}
+	if (p < end && (*p == '[' || *p == '{')) {
+		int depth = 0;
+		for (; p < end; p++) {
+			if (*p == '"') {
+				p = fmt_jskip(p, end) - 1;
+			} else if (*p == '[' || *p == '{') {
+				depth++;
+			} else if (*p == ']' || *p == '}') {
+				if (--depth == 0)
+					return p + 1;
+			}
+		}
+		return end;
+	}
+	while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' &&
+	       *p != '\t' && *p != '\n' && *p != '\r')
+		p++;
+	return p;
+}
+
+const char *fmt_jws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* ---- --sort-keys ---------------------------------------------------------- */
+
+struct sort_entry {
+	const char *key, *val; /* the key's inside of the quotes, the value */
+	size_t key_n, val_n;
+	size_t raw_off, raw_n;  /* the unescaped key in the object's scratch */
+	const char *raw;
+	size_t index;
+};
+
+static int sort_cmp(const void *a, const void *b)
+{
+	const struct sort_entry *x = a, *y = b;
+	size_t n = x->raw_n < y->raw_n ? x->raw_n : y->raw_n;
+	int c = n ? memcmp(x->raw, y->raw, n) : 0;
+	if (c)
+		return c;
+	if (x->raw_n != y->raw_n)
+		return x->raw_n < y->raw_n ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The valid JSON value P with every object's members in the order of
+ * their keys' bytes (Go's encoding/json for a map), compact.  Nesting is
+ * bounded by the scanners that produced P (ATFH_MAX_JSON_DEPTH). */
+static void put_sorted(struct atfh_out *o, const char *p, size_t n)
+{
+	const char *end = p + n;
+	p = fmt_jws(p, end);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if (p >= end)
+		return;
+	if (*p == '[') {
+		atfh_out_c(o, '[');
+		const char *q = p + 1, *e = end - 1;
+		bool first = true;
+		while ((q = fmt_jws(q, e)) < e) {
+			const char *v = fmt_jskip(q, e);
+			if (!first)
+				atfh_out_c(o, ',');
+			first = false;
+			put_sorted(o, q, (size_t)(v - q));
+			q = fmt_jws(v, e);
+			if (q < e && *q == ',')
+				q++;
+		}
+		atfh_out_c(o, ']');
+		return;
+	}
+	if (*p != '{') {
+		atfh_json_canonical(o, p, (size_t)(end - p));
+		return;
+	}
+	struct sort_entry *ent = NULL;
+	size_t cnt = 0, cap = 0;
+	struct atfh_out raw = { .fd = -1 };
+	const char *q = p + 1, *e = end - 1;
+	while ((q = fmt_jws(q, e)) < e) {
+		const char *k = q, *ke = fmt_jskip(q, e); /* "key" */
+		q = fmt_jws(ke, e);
+		if (q < e && *q == ':')
+			q++;
+		q = fmt_jws(q, e);
+		const char *v = q, *ve = fmt_jskip(q, e);
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			ent = atfh_xrealloc(ent, cap * sizeof *ent);
+		}
+		size_t kn = ke - k >= 2 ? (size_t)(ke - k) - 2 : 0;
+		size_t off = raw.len;
+		atfh_json_unescape(&raw, k + 1, kn);
+		ent[cnt] = (struct sort_entry){ .key = k + 1, .key_n = kn, .val = v,
+						.val_n = (size_t)(ve - v), .raw_off = off,
+						.raw_n = raw.len - off, .index = cnt };
+		cnt++;
+		q = fmt_jws(ve, e);
+		if (q < e && *q == ',')
+			q++;
+	}
+	for (size_t i = 0; i < cnt; i++)
+		ent[i].raw = raw.buf + ent[i].raw_off;
+	if (cnt > 1)
+		qsort(ent, cnt, sizeof *ent, sort_cmp);
+	atfh_out_c(o, '{');
+	for (size_t i = 0; i < cnt; i++) {
+		if (i)
+			atfh_out_c(o, ',');
+		atfh_json_canonical(o, ent[i].key - 1, ent[i].key_n + 2);
+		atfh_out_c(o, ':');
+		put_sorted(o, ent[i].val, ent[i].val_n);
+	}
+	atfh_out_c(o, '}');
+	free(ent);
+	atfh_out_free(&raw);
+}
+
+int fmt_put_value(struct fmt *f, const struct atfh_value *v, const char *where)
+{
+	if (!f->opt->sort_keys)
+		return fmt_put_value_as_is(f, v, where);
+	const char *p = v->json;
+	size_t n = v->json_len;
+	struct atfh_out tmp = { .fd = -1 };
+	if (!p) {
+		struct atfh_out *keep = f->o;
+		f->o = &tmp;
+		int r = fmt_put_value_as_is(f, v, where);
+		f->o = keep;
+		if (r) {
+			atfh_out_free(&tmp);
+			return -1;
+		}
+		p = tmp.buf;
+		n = tmp.len;
+	}
+	put_sorted(f->o, p, n);
+	atfh_out_free(&tmp);
+	return 0;
 }
 
 /* "at://did/collection/rkey" (or "at://did" when COLLECTION is empty) */
@@ -356,7 +516,7 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 
 	if (atfh_jobj_parse(&top, line, n, err))
 		return -1;
-	if (opt->format == ATFH_FMT_JETSTREAM && !opt->no_record) {
+	if (opt->format == ATFH_FMT_JETSTREAM && !opt->no_record && !opt->sort_keys) {
 		atfh_out_put(o, line, n);
 		atfh_out_c(o, '\n');
 		return 0;

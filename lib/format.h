@@ -64,6 +64,7 @@ struct atfh_format_opts {
 	bool no_record;     /* leave records out */
 	bool expand_blocks; /* frame format: blocks as {cid: decoded} */
 	bool verify;        /* check block hashes */
+	bool sort_keys;     /* records and bodies with their keys sorted */
 	/* cloudevents: every event, not only the producer's six types */
 	bool ce_all;
 	const char *ce_source; /* CloudEvents source; NULL: ATFH_CE_SOURCE */

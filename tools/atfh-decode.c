@@ -16,6 +16,7 @@ enum {
 	OPT_CE_ALL,
 	OPT_CE_SOURCE,
 	OPT_ATKAFKA_ALL,
+	OPT_SORT_KEYS,
 };
 
 static const char *const block_modes[] = { "bytes", "expand", NULL };
@@ -35,6 +36,8 @@ static const struct atfh_option options[] = {
 	  "cloudevents: the source attribute (default the bsky.network firehose)" },
 	{ OPT_ATKAFKA_ALL, "atkafka-all", NULL, ATFH_ARG_NONE, NULL,
 	  "atkafka, osprey: keep the sync and error events at-kafka drops" },
+	{ OPT_SORT_KEYS, "sort-keys", NULL, ATFH_ARG_NONE, NULL,
+	  "records and bodies with sorted keys, as Go's JSON encoder writes maps" },
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -98,6 +101,9 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_ATKAFKA_ALL:
 		d->fmt.atkafka_all = true;
+		return 0;
+	case OPT_SORT_KEYS:
+		d->fmt.sort_keys = true;
 		return 0;
 	case 'o':
 		d->output = arg;
