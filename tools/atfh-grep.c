@@ -1,12 +1,14 @@
 /*
- * atfh-grep — keep the events that match every given selector; frames and
- * NDJSON pass through unchanged, byte for byte.
+ * atfh-grep — keep the events that match every given selector; NDJSON lines
+ * and wholly kept frames pass through byte for byte, a commit frame of
+ * which only some ops are kept is trimmed to them (lib/trim.c).
  */
 #include "cli.h"
 #include "didset.h"
 #include "loop.h"
 #include "outfile.h"
 #include "select.h"
+#include "trim.h"
 #include "util.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@ enum {
 	OPT_SAMPLE,
 	OPT_SAMPLE_SEED,
 	OPT_COUNT,
+	OPT_WHOLE_FRAMES,
 };
 
 static const char *const kind_names[] = {
@@ -59,6 +62,8 @@ static const struct atfh_option options[] = {
 	{ 'v', "invert-match", NULL, ATFH_ARG_NONE, NULL, "keep the events that do not match" },
 	{ 'm', "max-count", "N", ATFH_ARG_NUMBER, NULL, "stop after N kept events" },
 	{ OPT_COUNT, "count", NULL, ATFH_ARG_NONE, NULL, "print only the number of kept events" },
+	{ OPT_WHOLE_FRAMES, "whole-frames", NULL, ATFH_ARG_NONE, NULL,
+	  "frames: keep a commit whole when any of its ops is kept" },
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -69,8 +74,8 @@ static const struct atfh_program program = {
 	.name = "atfh-grep",
 	.args = "[FILE]...",
 	.summary = "Keep the events that match every given selector.\n"
-		   "Frames and NDJSON pass through unchanged; a commit frame is kept whole\n"
-		   "when any of its ops matches.  None or - reads stdin.",
+		   "Lines and wholly kept frames pass through unchanged; a commit frame of\n"
+		   "which some ops are kept is trimmed to them.  None or - reads stdin.",
 	.options = options,
 	.epilog = "Examples:\n"
 		  "  atfh-grep -D danish-dids.txt -c app.bsky.feed.post capture.atfh.zst\n"
@@ -86,8 +91,10 @@ struct grep {
 	struct atfh_out out;
 	struct atfh_jqexpr jq;
 	const char *output;
-	bool count_only;
-	uint64_t max_count, kept;
+	bool count_only, whole_frames;
+	uint64_t max_count, kept, written; /* events kept, records written */
+	struct atfh_trim trim;
+	struct atfh_out scratch; /* --count: trimmed frames are built, not written */
 	/* DID set and its sources, for live reload */
 	struct atfh_didset set;
 	bool have_dids;
@@ -214,6 +221,9 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_COUNT:
 		g->count_only = true;
 		return 0;
+	case OPT_WHOLE_FRAMES:
+		g->whole_frames = true;
+		return 0;
 	case 'o':
 		g->output = arg;
 		return 0;
@@ -304,14 +314,22 @@ static void maybe_reload(struct grep *g)
 
 /* ---- per record --------------------------------------------------------- */
 
-static int kept(struct grep *g)
+static int kept(struct grep *g, uint64_t events)
 {
-	g->kept++;
-	g->loop.stats.events++;
+	g->kept += events;
+	g->written++;
+	g->loop.stats.events += events;
 	atfh_out_event_done(&g->out);
 	if (g->max_count && g->kept >= g->max_count)
 		return ATFH_REC_STOP;
 	return ATFH_REC_OK;
+}
+
+static void put_frame(struct grep *g, const uint8_t *p, size_t n)
+{
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	atfh_out_put(&g->out, len, 4);
+	atfh_out_put(&g->out, p, n);
 }
 
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
@@ -323,20 +341,32 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 		return ATFH_REC_BAD;
 	}
 	int r = atfh_select_frame(&g->sel, &g->msg, err);
+	if (r == ATFH_SEL_SOME && g->whole_frames) {
+		r = ATFH_SEL_WHOLE;
+		g->sel.events = atfh_select_frame_events(&g->msg);
+	} else if (r > 0 && g->max_count) {
+		r = atfh_select_frame_limit(&g->sel, &g->msg, r, g->max_count - g->kept, err);
+	}
 	if (r < 0)
 		return ATFH_REC_BAD;
-	if (!r)
+	if (r == ATFH_SEL_NONE)
 		return ATFH_REC_OK;
 	if (!g->count_only) {
 		if (!g->tty_checked) {
 			g->tty_checked = true;
 			atfh_refuse_tty(g->out.fd, "pipe it into atfh-decode, or use -o FILE or --count");
 		}
-		uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
-		atfh_out_put(&g->out, len, 4);
-		atfh_out_put(&g->out, p, n);
+		if (r == ATFH_SEL_WHOLE)
+			put_frame(g, p, n);
+		else if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->out, err))
+			return ATFH_REC_BAD;
+	} else if (r == ATFH_SEL_SOME) {
+		/* counted only if it could be written */
+		g->scratch.len = 0;
+		if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->scratch, err))
+			return ATFH_REC_BAD;
 	}
-	return kept(g);
+	return kept(g, g->sel.events);
 }
 
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
@@ -352,7 +382,7 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 		atfh_out_put(&g->out, p, n);
 		atfh_out_c(&g->out, '\n');
 	}
-	return kept(g);
+	return kept(g, 1);
 }
 
 int main(int argc, char **argv)
@@ -398,9 +428,11 @@ int main(int argc, char **argv)
 	}
 	if (atfh_outfile_close(&of, &g.out) && status != ATFH_EXIT_FAIL)
 		status = ATFH_EXIT_FAIL;
-	if (status == ATFH_EXIT_OK && g.kept == 0)
+	if (status == ATFH_EXIT_OK && g.written == 0)
 		status = ATFH_EXIT_NONE;
 	atfh_msg_free(&g.msg);
+	atfh_trim_free(&g.trim);
+	atfh_out_free(&g.scratch);
 	atfh_select_free(&g.sel);
 	atfh_didset_free(&g.set);
 	if (g.sel.jq)
