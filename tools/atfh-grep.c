@@ -100,11 +100,20 @@ struct grep {
 	bool have_dids;
 	struct atfh_strv did_args;  /* -d DID, in order */
 	struct atfh_strv did_files; /* -D FILE, in order */
-	struct stat *did_stat;
+	struct did_src *did_src;    /* per -D FILE: what it was when last read */
 	double next_check;
 	const char *text_re;
 	bool icase;
 	bool tty_checked;
+};
+
+/* A -D file as last seen: its stat when it could be stat'ed, else the
+ * errno; a reload is attempted only when this changes (or on SIGHUP), so a
+ * file that vanished is reported once, not once a second. */
+struct did_src {
+	struct stat st;
+	bool have_st;
+	int stat_errno;
 };
 
 static volatile sig_atomic_t hup;
@@ -239,32 +248,42 @@ static void warn_line(void *ctx, const char *path, size_t line, const char *why)
 	atfh_err("%s: line %zu: %s (skipped)", path, line, why);
 }
 
-/* Build a set from every -d and -D.  0, or -1 after reporting. */
+/* Build a set from every -d and -D.  Every file's state is brought up to
+ * date even after one fails, so an unchanged failure is not retried.  0,
+ * or -1 after reporting. */
 static int build_set(struct grep *g, struct atfh_didset *set)
 {
+	bool failed = false;
 	atfh_didset_init(set);
 	for (size_t i = 0; i < g->did_args.n; i++)
 		atfh_didset_add(set, g->did_args.v[i], strlen(g->did_args.v[i]));
 	for (size_t i = 0; i < g->did_files.n; i++) {
-		if (stat(g->did_files.v[i], &g->did_stat[i]) < 0 ||
-		    atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0) {
+		struct did_src *src = &g->did_src[i];
+		src->have_st = stat(g->did_files.v[i], &src->st) == 0;
+		src->stat_errno = src->have_st ? 0 : errno;
+		if (!src->have_st || (!failed && atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0)) {
 			atfh_err("%s: %s", g->did_files.v[i], strerror(errno));
-			atfh_didset_free(set);
-			return -1;
+			failed = true;
 		}
 	}
-	return 0;
+	if (failed)
+		atfh_didset_free(set);
+	return failed ? -1 : 0;
 }
 
 static bool files_changed(struct grep *g)
 {
 	for (size_t i = 0; i < g->did_files.n; i++) {
 		struct stat st;
-		if (stat(g->did_files.v[i], &st) < 0)
-			return true; /* reload reports it */
-		const struct stat *o = &g->did_stat[i];
-		if (st.st_mtim.tv_sec != o->st_mtim.tv_sec || st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
-		    st.st_size != o->st_size || st.st_ino != o->st_ino)
+		const struct did_src *o = &g->did_src[i];
+		if (stat(g->did_files.v[i], &st) < 0) {
+			if (o->have_st || o->stat_errno != errno)
+				return true; /* gone (or differently so): reload reports it */
+			continue;
+		}
+		if (!o->have_st || st.st_mtim.tv_sec != o->st.st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != o->st.st_mtim.tv_nsec || st.st_size != o->st.st_size ||
+		    st.st_ino != o->st.st_ino)
 			return true;
 	}
 	return false;
@@ -274,8 +293,8 @@ static void reload(struct grep *g, const char *why)
 {
 	struct atfh_didset fresh;
 	if (build_set(g, &fresh)) {
-		/* keep the old set; the stat taken by build_set means a file that
-		 * is unreadable but unchanged is not retried every second */
+		/* keep the old set; build_set noted each file's state, so a file
+		 * that stays missing or unreadable is not retried every second */
 		atfh_err("reload (%s) failed: keeping the previous %zu DIDs", why, g->set.n);
 		return;
 	}
@@ -401,7 +420,7 @@ int main(int argc, char **argv)
 	if (g.sel.has_since && g.sel.has_until && g.sel.until_us <= g.sel.since_us)
 		atfh_err("warning: --until is not after --since: nothing can match");
 	if (g.did_args.n || g.did_files.n) {
-		g.did_stat = atfh_xcalloc(g.did_files.n + 1, sizeof *g.did_stat);
+		g.did_src = atfh_xcalloc(g.did_files.n + 1, sizeof *g.did_src);
 		if (build_set(&g, &g.set))
 			return ATFH_EXIT_FAIL;
 		g.sel.dids = &g.set;
@@ -438,7 +457,7 @@ int main(int argc, char **argv)
 	if (g.sel.jq)
 		atfh_jqexpr_free(&g.jq);
 	atfh_out_free(&g.out);
-	free(g.did_stat);
+	free(g.did_src);
 	atfh_strv_free(&g.did_args);
 	atfh_strv_free(&g.did_files);
 	return status;
