@@ -97,7 +97,8 @@ static int on_write(struct atfh_firehose *f, const struct atfh_fh_item *it)
 	k->bytes += it->n;
 	k->stats->events = k->frames; /* for the progress bar */
 	k->stats->bytes = k->bytes;
-	if (it->has_pos) {
+	if (it->has_pos && (!k->has_buffered || it->pos > k->buffered)) {
+		/* the highest written: a late seq below it does not move it back */
 		k->has_buffered = true;
 		k->buffered = it->pos;
 	}
