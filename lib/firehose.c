@@ -681,16 +681,23 @@ int atfh_fh_run(struct atfh_firehose *f)
 		if (stopping(f))
 			break;
 		/* a success is a connection that wrote something new */
-		if (f->advanced > advanced)
+		if (f->advanced > advanced) {
 			atfh_backoff_reset(&f->backoff);
-		else if (!f->reason[0])
-			snprintf(f->reason, sizeof f->reason, "the connection brought no new %s",
-				 pos_name(f));
+			f->failed_in_row = 0;
+		} else {
+			f->failed_in_row++;
+			if (!f->reason[0] || strncmp(f->reason, "connection lost: the server closed", 34) == 0)
+				snprintf(f->reason, sizeof f->reason,
+					 "the connection brought no new %s", pos_name(f));
+		}
 		if (f->max_retries >= 0 && f->backoff.failures >= (uint64_t)f->max_retries) {
-			atfh_err("giving up after %llu failed attempt%s in a row (--max-retries %lld); "
-				 "the last: %s",
-				 (unsigned long long)f->backoff.failures + 1,
-				 f->backoff.failures ? "s" : "", (long long)f->max_retries, f->reason);
+			if (f->failed_in_row)
+				atfh_err("giving up after %llu failed attempt%s in a row (--max-retries "
+					 "%lld); the last: %s", (unsigned long long)f->failed_in_row,
+					 f->failed_in_row == 1 ? "" : "s", (long long)f->max_retries,
+					 f->reason);
+			else
+				atfh_err("not reconnecting (--max-retries %lld)", (long long)f->max_retries);
 			status = ATFH_EXIT_FAIL;
 			break;
 		}

@@ -96,6 +96,7 @@ struct atfh_firehose {
 	bool asked, ignored_named;  /* this connection's ?cursor=, and a report of it ignored */
 	int64_t asked_pos;
 	char reason[400];           /* why the last attempt failed */
+	uint64_t failed_in_row;     /* attempts that wrote nothing new, since one that did */
 	double gap_window;          /* rate limit of gap reports */
 	unsigned gap_reports;
 	uint64_t gaps_quiet, missing_quiet;
