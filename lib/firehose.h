@@ -63,6 +63,8 @@ struct atfh_firehose {
 	/* position: the highest of the messages handed to write (or the start cursor) */
 	bool has_last;
 	int64_t last;
+	uint64_t start_after;       /* --replay: frames without a seq after the start's
+				     * frame that the output already holds */
 
 	/* write: ATFH_FH_GO_ON or ATFH_FH_STOP.  idle: about to block; returns
 	 * the longest it may block in ms, -1 for no limit, or
@@ -83,6 +85,11 @@ struct atfh_firehose {
 	uint64_t reconnects;        /* connections after the first */
 	uint64_t error_frames;
 	bool connected;
+	/* a replay's clock: event time clock_t0 was wall time clock_w0
+	 * (atfh_now), and it runs clock_speed times as fast */
+	bool clock;
+	int64_t clock_t0;
+	double clock_w0, clock_speed;
 
 	/* internal */
 	struct atfh_ws ws;

@@ -364,6 +364,7 @@ int main(int argc, char **argv)
 			   &f->last) < 0)
 		return ATFH_EXIT_FAIL;
 
+	f->start_after = s.sink.start_after;
 	f->wake_fd = wake_pipe[0];
 	f->stop_flag = &atfh_interrupted;
 	f->user_agent = "atfh-subscribe/" PACKAGE_VERSION;
