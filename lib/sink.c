@@ -213,7 +213,14 @@ int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_
 	uint64_t out_after;
 	if (open_output(k, lines, max_frame, &out_has_pos, &out_pos, &out_after) < 0)
 		return -1;
-	if (out_has_pos && k->cursor_file && *has_start && out_pos > *start) {
+	if (out_has_pos && k->cursor_file && !k->has_saved && (!*has_start || out_pos > *start)) {
+		/* an earlier run was killed before it first wrote the cursor file */
+		atfh_err("%s: holds messages up to %s %lld, and %s does not exist yet; resuming "
+			 "after them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
+			 k->cursor_file);
+		*has_start = true;
+		*start = out_pos;
+	} else if (out_has_pos && k->cursor_file && *has_start && out_pos > *start) {
 		/* written after the cursor file was last updated: not again */
 		atfh_err("%s: holds messages up to %s %lld, past the cursor %lld; resuming after "
 			 "them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
