@@ -3,6 +3,7 @@
  */
 #include "out.h"
 #include "util.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,4 +92,14 @@ int atfh_out_close(struct atfh_out *o)
 	}
 	o->fd = -1;
 	return o->broken_pipe ? 0 : rc;
+}
+
+bool atfh_out_report(struct atfh_out *o)
+{
+	if (!o->error)
+		return false;
+	if (!o->reported)
+		atfh_err("%s: write error: %s", o->name, strerror(o->error));
+	o->reported = true;
+	return true;
 }

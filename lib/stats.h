@@ -25,6 +25,7 @@ struct atfh_stats {
 	bool progress;            /* draw a bar */
 	int64_t total_size;       /* of the input, for the bar */
 
+	uint64_t metrics_writes, metrics_failures; /* the first failure is reported */
 	double t_start, t_last_print, t_last_metrics;
 	bool bar_drawn;
 
@@ -65,11 +66,10 @@ void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
 void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size);
 /* Called when atfh_stats_tick_flag is set. */
 void atfh_stats_tick(struct atfh_stats *s);
-/* Final report: clears the bar, prints --stats, writes metrics. */
-void atfh_stats_finish(struct atfh_stats *s);
+/* Final report: clears the bar, prints --stats, writes metrics.  -1 if
+ * any write of the metrics file failed (reported, with the count), else 0. */
+int atfh_stats_finish(struct atfh_stats *s);
 double atfh_now(void);
-/* Write FILE atomically: temp file in the same directory, fsync, rename. */
-int atfh_write_atomic(const char *path, const char *data, size_t n);
 
 static inline void atfh_stats_poll(struct atfh_stats *s)
 {

@@ -418,19 +418,21 @@ int main(int argc, char **argv)
 	int status = atfh_loop_run(&c.loop, argv + first, (size_t)(argc - first));
 
 	/* the final result; a window only if it holds anything */
-	if (!c.live && !c.out.broken_pipe && (!c.t.window_ms || atfh_tally_any(&c.t)))
+	if (!c.live && !c.out.broken_pipe && !c.loop.abandoned &&
+	    (!c.t.window_ms || atfh_tally_any(&c.t)))
 		emit(&c);
 	if (c.w.snapfile) {
-		if (c.write_failed && status != ATFH_EXIT_FAIL)
+		if (c.write_failed && status < 128)
 			status = ATFH_EXIT_FAIL;
-	} else if (atfh_outfile_close(&of, &c.out) && status != ATFH_EXIT_FAIL) {
-		status = ATFH_EXIT_FAIL;
+	} else {
+		status = atfh_outfile_finish(&of, &c.out, status);
 	}
 	if (c.jq_errors) {
 		atfh_err("%llu event%s not counted: the jq expression failed on %s",
 			 (unsigned long long)c.jq_errors, c.jq_errors == 1 ? "" : "s",
 			 c.jq_errors == 1 ? "it" : "them");
-		status = ATFH_EXIT_FAIL;
+		if (status < 128)
+			status = ATFH_EXIT_FAIL;
 	}
 
 	atfh_tally_free(&c.t);

@@ -142,8 +142,7 @@ int main(int argc, char **argv)
 	d.loop.on_frame = on_frame;
 	d.loop.on_line = on_line;
 	int status = atfh_loop_run(&d.loop, argv + first, (size_t)(argc - first));
-	if (atfh_outfile_close(&of, &d.out) && status != ATFH_EXIT_FAIL)
-		status = ATFH_EXIT_FAIL;
+	status = atfh_outfile_finish(&of, &d.out, status);
 	atfh_msg_free(&d.msg);
 	atfh_out_free(&d.out);
 	return status;

@@ -391,13 +391,12 @@ int main(int argc, char **argv)
 	g.loop.on_frame = on_frame;
 	g.loop.on_line = on_line;
 	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
-	if (g.count_only && !g.out.broken_pipe) {
+	if (g.count_only && !g.out.broken_pipe && !g.loop.abandoned) {
 		char buf[32];
 		int k = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)g.kept);
 		atfh_out_put(&g.out, buf, (size_t)k);
 	}
-	if (atfh_outfile_close(&of, &g.out) && status != ATFH_EXIT_FAIL)
-		status = ATFH_EXIT_FAIL;
+	status = atfh_outfile_finish(&of, &g.out, status);
 	if (status == ATFH_EXIT_OK && g.kept == 0)
 		status = ATFH_EXIT_NONE;
 	atfh_msg_free(&g.msg);
