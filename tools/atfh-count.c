@@ -85,10 +85,10 @@ static const struct atfh_program program = {
 		  "  atfh-subscribe | atfh-count --by did --top 20 --every 5s\n"
 		  "  atfh-subscribe | atfh-count --live --by did \\\n"
 		  "      --format '{did} has posted {count} times since startup'\n"
-		  "SIGUSR1 prints a snapshot; SIGINT, SIGTERM or the end of the input the\n"
-		  "final result.\n"
+		  "SIGUSR1 prints a snapshot; the end of the input, or SIGINT or SIGTERM\n"
+		  "on a live input (a pipe), the final result.\n"
 		  "Exit status: 0 ok, 2 usage or I/O error (or a jq error), 3 malformed\n"
-		  "records skipped.\n",
+		  "records skipped, 130/143 a finite input interrupted.\n",
 };
 
 struct count {

@@ -42,7 +42,8 @@ static const struct atfh_program program = {
 	.epilog = "Examples:\n"
 		  "  atfh-decode capture.atfh.zst | head\n"
 		  "  atfh-subscribe | atfh-decode -f cloudevents | atfh-emit -t bsky\n"
-		  "Exit status: 0 ok, 2 usage or I/O error, 3 malformed records skipped.\n",
+		  "Exit status: 0 ok, 2 usage or I/O error, 3 malformed records skipped,\n"
+		  "130/143 a finite input interrupted by SIGINT/SIGTERM.\n",
 };
 
 struct decode {

@@ -76,7 +76,7 @@ static const struct atfh_program program = {
 		  "  atfh-grep -D danish-dids.txt -c app.bsky.feed.post capture.atfh.zst\n"
 		  "  atfh-decode capture.atfh | atfh-grep -e '.commit.record.langs[0]? == \"da\"'\n"
 		  "Exit status: 0 kept some, 1 kept none, 2 usage or I/O error,\n"
-		  "3 malformed records skipped.\n",
+		  "3 malformed records skipped, 130/143 a finite input interrupted.\n",
 };
 
 struct grep {
