@@ -23,8 +23,6 @@ struct atfh_out {
 };
 
 void atfh_out_init(struct atfh_out *o, int fd, const char *name);
-/* Open PATH for writing (truncate), or stdout for NULL / "-". */
-int atfh_out_open(struct atfh_out *o, const char *path);
 void atfh_out_free(struct atfh_out *o);
 /* Write everything buffered.  Returns 0, or -1 (error / broken_pipe set). */
 int atfh_out_flush(struct atfh_out *o);

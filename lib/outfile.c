@@ -77,8 +77,9 @@ static enum kind classify(const char *path, char **target, struct stat *st, bool
 	return K_REPLACE;
 }
 
-/* A FIFO, device or socket, for writing.  -1 with errno. */
-static int open_in_place(const char *path, const struct stat *st)
+/* A FIFO, device or socket, for writing.  NONBLOCK: a FIFO without a
+ * reader fails (ENXIO) instead of waiting for one.  -1 with errno. */
+static int open_in_place(const char *path, const struct stat *st, bool nonblock)
 {
 	if (S_ISSOCK(st->st_mode)) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -100,7 +101,9 @@ static int open_in_place(const char *path, const struct stat *st)
 		return fd;
 	}
 	for (;;) { /* a FIFO waits for its reader */
-		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+		if (fd >= 0 && nonblock)
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		if (fd >= 0 || errno != EINTR || atfh_interrupted)
 			return fd;
 	}
@@ -162,7 +165,7 @@ int atfh_outfile_open(struct atfh_outfile *f, struct atfh_out *o, const char *pa
 	int fd = -1;
 	enum kind k = classify(path, &f->target, &st, &exists);
 	if (k == K_IN_PLACE)
-		fd = open_in_place(path, &st);
+		fd = open_in_place(path, &st, false);
 	else if (k == K_REPLACE)
 		fd = make_temp(f->target, &st, exists, &f->tmp);
 	if (fd < 0) {
@@ -223,7 +226,7 @@ int atfh_outfile_append(const char *path, bool *regular)
 			errno = EISDIR;
 			return -1;
 		}
-		return open_in_place(path, &st);
+		return open_in_place(path, &st, false);
 	}
 	*regular = true;
 	return open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -251,8 +254,8 @@ int atfh_write_atomic(const char *path, const char *data, size_t n)
 	enum kind k = classify(path, &target, &st, &exists);
 	if (k == K_ERROR)
 		return -1;
-	if (k == K_IN_PLACE) {
-		int fd = open_in_place(path, &st);
+	if (k == K_IN_PLACE) { /* never wait here for a FIFO's reader */
+		int fd = open_in_place(path, &st, true);
 		if (fd < 0)
 			return -1;
 		int rc = write_all(fd, data, n);
