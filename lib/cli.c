@@ -2,13 +2,13 @@
  * cli.c — see cli.h.
  */
 #include "cli.h"
+#include "outfile.h"
 #include "stats.h"
 #include "util.h"
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -46,6 +46,10 @@ int atfh_common_option(const struct atfh_common_opts *c, int id, const char *arg
 		c->stats->interval_ms = v;
 		return 1;
 	case ATFH_OPT_METRICS:
+		if (atfh_outfile_check(arg) < 0) { /* now, not at the first write */
+			atfh_err("--metrics: %s: %s", arg, strerror(errno));
+			return -1;
+		}
 		c->stats->metrics_path = arg;
 		return 1;
 	case ATFH_OPT_MAX_FRAME:
@@ -260,20 +264,4 @@ void atfh_refuse_tty(int fd, const char *hint)
 		fprintf(stderr, "%s: %s\n", atfh_progname, hint);
 		exit(ATFH_EXIT_FAIL);
 	}
-}
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	atfh_interrupted = 1;
-}
-
-void atfh_cli_signals(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	/* no SA_RESTART: a read blocked on a pipe returns and the run ends */
-	struct sigaction sa = { .sa_handler = on_interrupt };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }

@@ -138,8 +138,15 @@ int atfh_input_next_file(struct atfh_input *in)
 		in->fd = STDIN_FILENO;
 		in->name = "stdin";
 	} else {
-		in->fd = open(path, O_RDONLY | O_CLOEXEC);
 		in->name = path;
+		/* a FIFO waits for its writer: a handled signal (count's
+		 * SIGUSR1, the stats timer) must not end that wait */
+		while ((in->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+			if (atfh_interrupted)
+				return 0; /* SIGINT/SIGTERM: no more input */
+			if (in->on_idle)
+				in->on_idle(in->on_idle_arg);
+		}
 		if (in->fd < 0)
 			return fail(in, true, "%s", strerror(errno));
 	}

@@ -3,6 +3,7 @@
  */
 #include "loop.h"
 #include "cli.h"
+#include "signals.h"
 
 #include <stdio.h>
 
@@ -132,7 +133,9 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 	}
 	l->in.on_idle = idle_wait;
 	l->in.on_idle_arg = &l->stats;
-	atfh_stats_start(&l->stats, !l->quiet, atfh_input_total_size(files, nfiles));
+	int64_t total = atfh_input_total_size(files, nfiles);
+	bool finite = total >= 0; /* regular files only: no pipe, FIFO, socket, tty */
+	atfh_stats_start(&l->stats, !l->quiet, total);
 	for (;;) {
 		int r = atfh_input_next_file(&l->in);
 		if (r == 0)
@@ -149,12 +152,16 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 	atfh_input_free(&l->in);
 	if (l->out && !out_gone(l))
 		atfh_out_flush(l->out);
-	atfh_stats_finish(&l->stats);
-	if (l->out && l->out->error) {
-		atfh_err("%s: write error: %s", l->out->name, strerror(l->out->error));
+	bool metrics_failed = atfh_stats_finish(&l->stats) < 0;
+	if (l->out && atfh_out_report(l->out))
 		return ATFH_EXIT_FAIL;
+	/* A finite input stopped by SIGINT/SIGTERM before its end: the run is
+	 * abandoned (-o FILE stays as it was); a live one just stops there. */
+	if (finite && atfh_signal_status()) {
+		l->abandoned = true;
+		return atfh_signal_status();
 	}
-	if (l->io_failed)
+	if (l->io_failed || metrics_failed)
 		return ATFH_EXIT_FAIL;
 	if (l->stats.malformed) {
 		if (!l->strict && !(l->out && l->out->broken_pipe))

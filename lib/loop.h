@@ -5,7 +5,10 @@
  * with its position, counted and skipped (or stops the run with --strict),
  * output is flushed before blocking on input, a closed pipe ends the run
  * quietly, counters feed --stats/--metrics/progress — and turn the outcome
- * into the exit status.
+ * into the exit status.  SIGINT/SIGTERM stop the run at a record boundary:
+ * for input that is all regular files (finite) the run is abandoned with
+ * status 128 + the signal, so -o FILE is left as it was; for a pipe, FIFO,
+ * socket or terminal (live) it is a clean stop, as at the end of input.
  */
 #ifndef ATFH_LOOP_H
 #define ATFH_LOOP_H
@@ -29,6 +32,8 @@ struct atfh_loop {
 	void *ctx;
 	bool io_failed;         /* an input could not be read: exit 2 */
 	bool stopped;
+	bool abandoned;         /* SIGINT/SIGTERM before the end of a finite
+				 * input: the status is 128 + the signal */
 	/* set while a callback runs */
 	bool in_lines;
 };

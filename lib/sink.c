@@ -4,6 +4,7 @@
 #include "sink.h"
 #include "cli.h"
 #include "cursor.h"
+#include "outfile.h"
 #include "resume.h"
 
 #include <errno.h>
@@ -141,12 +142,10 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 			atfh_refuse_tty(STDOUT_FILENO,
 					"pipe it into atfh-decode, or write to a file with -o");
 	} else {
-		/* created by this run: removed again if the run fails before
-		 * writing anything (atfh_sink_finish) */
-		int fd = open(k->path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0666);
-		k->created = fd >= 0;
-		if (fd < 0 && errno == EEXIST)
-			fd = open(k->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		/* k->created: made by this run, removed again if the run fails
+		 * before writing anything (atfh_sink_finish) */
+		bool regular; /* a FIFO or device is opened write-only, written in place */
+		int fd = atfh_outfile_append(k->path, &regular, &k->created);
 		if (fd < 0) {
 			atfh_err("%s: %s", k->path, strerror(errno));
 			return -1;
@@ -160,7 +159,7 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 		char err[200];
 		struct stat st;
 		int rc = 0;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) /* not /dev/null, a FIFO... */
+		if (regular && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			rc = lines ? atfh_resume_lines(fd, &r, err, sizeof err)
 				   : atfh_resume_frames(fd, max_frame, ATFH_RESUME_FORWARD_MAX, &r,
 							err, sizeof err);
@@ -249,8 +248,7 @@ void atfh_sink_attach(struct atfh_sink *k, struct atfh_firehose *f)
 int atfh_sink_finish(struct atfh_sink *k, int status)
 {
 	bool saved = save_cursor(k);
-	if (k->out.error) {
-		atfh_err("%s: write error: %s", k->out.name, strerror(k->out.error));
+	if (atfh_out_report(&k->out)) {
 		status = ATFH_EXIT_FAIL;
 	} else if (!saved && !k->out.broken_pipe) {
 		status = ATFH_EXIT_FAIL;

@@ -384,7 +384,8 @@ int main(int argc, char **argv)
 			      : atfh_fh_run(f);
 
 	status = atfh_sink_finish(&s.sink, status);
-	atfh_stats_finish(&s.stats);
+	if (atfh_stats_finish(&s.stats) < 0)
+		status = ATFH_EXIT_FAIL;
 	if (status == ATFH_EXIT_OK && f->malformed && !atfh_interrupted) {
 		atfh_err("%llu malformed message%s skipped", (unsigned long long)f->malformed,
 			 f->malformed == 1 ? "" : "s");
