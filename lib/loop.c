@@ -64,10 +64,17 @@ static void run_file(struct atfh_loop *l)
 			l->io_failed = true;
 			return;
 		}
+		if (!in->err[0]) {
+			/* a file that is not a stream at all (a text file given by
+			 * mistake) is an input error like a missing one, not a
+			 * malformed record */
+			atfh_err("%s: not an atfh stream (neither frames, NDJSON nor zstd)",
+				 in->name);
+			l->io_failed = true;
+			return;
+		}
 		l->stats.malformed++;
-		atfh_err("%s: %s", in->name,
-			 in->err[0] ? in->err
-				    : "not an atfh stream (neither frames, NDJSON nor zstd)");
+		atfh_err("%s: %s", in->name, in->err);
 		if (l->strict)
 			l->stopped = true;
 		return;
