@@ -31,6 +31,8 @@ struct atfh_input {
 	const char *name; /* current file, "stdin" for - */
 	int fd;
 	bool is_reg, zstd, zstd_mid, eof;
+	bool ztrunc;       /* the zstd stream ended mid-frame: not yet reported */
+	bool to_lines;     /* NDJSON follows frames: read lines from here on */
 	off_t size;        /* of a regular file, else -1 */
 	uint64_t raw_read; /* bytes read from the current file (compressed) */
 	uint64_t raw_total;/* over all files */

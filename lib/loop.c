@@ -111,6 +111,15 @@ static void run_file(struct atfh_loop *l)
 				l->io_failed = true;
 				return;
 			}
+			if (in->to_lines && l->on_line) {
+				/* NDJSON after frames: said once, then read as lines,
+				 * counted from there */
+				in->to_lines = false;
+				atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
+				l->in_lines = true;
+				in->index = 0;
+				continue;
+			}
 			if (!malformed(l, in->err))
 				return;
 			continue;

@@ -34,6 +34,8 @@ msgs = A.parse_frames(sample)
 step = max(1, len(msgs) // 150)
 picked = msgs[::step]
 streams.append(A.frames(picked[:20]))
+# a corrupt length prefix and junk between good frames (resync)
+streams.append(streams[0][:600] + b"\xff\xff\xff\xff" + bytes(range(7, 250)) + streams[0][600:])
 for s in streams:
     put("input", s)
     put("input", subprocess.run(["zstd", "-qc"], input=s, capture_output=True).stdout)
