@@ -487,8 +487,15 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 	const uint8_t *b = in->buf + in->start;
 	uint32_t len = be32(b);
 	in->index++;
-	if (len > in->max_frame) {
+	if (len > in->max_frame || len < 4) {
 		uint64_t skipped;
+		char why[100];
+		if (len < 4) /* zeros, say: not even room for a header */
+			snprintf(why, sizeof why, "frame length %u is too small for a frame", len);
+		else
+			snprintf(why, sizeof why,
+				 "frame length %u exceeds the maximum frame size %zu (--max-frame)",
+				 len, in->max_frame);
 		if (b[0] == '{') {
 			/* NDJSON after frames (cat a.atfh b.ndjson): the caller
 			 * goes on reading lines from here */
@@ -500,7 +507,7 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 			return -1;
 		have = in->end - in->start;
 		b = in->buf + in->start;
-		if (len <= ATFH_MAX_FRAME_LIMIT &&
+		if (len >= 4 && len <= ATFH_MAX_FRAME_LIMIT &&
 		    plausible_header(b + 4, have - 4 < len ? have - 4 : len)) {
 			/* a real record, only larger than allowed: step over it */
 			consume(in, 4);
@@ -517,15 +524,10 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 		if (r < 0)
 			return -1;
 		if (r == 0)
-			return fail(in, false,
-				    "frame length %u exceeds the maximum frame size %zu (--max-frame) and "
-				    "no frame follows: %llu bytes skipped to the end%s",
-				    len, in->max_frame, (unsigned long long)skipped, ztrunc_note(in));
-		return fail(in, false,
-			    "frame length %u exceeds the maximum frame size %zu (--max-frame): "
-			    "%llu bytes skipped to the next frame at byte %llu",
-			    len, in->max_frame, (unsigned long long)skipped,
-			    (unsigned long long)in->next_offset);
+			return fail(in, false, "%s and no frame follows: %llu bytes skipped to the end%s",
+				    why, (unsigned long long)skipped, ztrunc_note(in));
+		return fail(in, false, "%s: %llu bytes skipped to the next frame at byte %llu", why,
+			    (unsigned long long)skipped, (unsigned long long)in->next_offset);
 	}
 	r = want(in, 4 + (size_t)len);
 	if (r < 0)

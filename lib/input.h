@@ -59,7 +59,7 @@ struct atfh_input {
 	void (*on_wake)(void *);
 	void *on_wake_arg;
 
-	char err[160];     /* message of the last -1 */
+	char err[256];     /* message of the last -1 */
 	bool fatal;        /* the error was I/O, not malformed input */
 };
 
