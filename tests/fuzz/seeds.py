@@ -5,7 +5,7 @@ whole streams for `input`, single messages for `event`, record blocks for
 `dagcbor`, CAR archives for `car`, binary CIDs for `cid`, jetstream lines
 for `ndjson`, DID lists for `didset`, a path and an event for `evpath`,
 collection globs and names for `glob`, a jq program and an event for
-`jqhint`."""
+`jqhint`, a keep-mask byte and a commit of several ops for `trim`."""
 import hashlib, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +45,20 @@ for s in streams:
             put("event", m)
     except ValueError:
         pass
+fixture_msgs = []
+for s in streams:
+    try:
+        fixture_msgs += A.parse_frames(s)
+    except ValueError:
+        pass
+for m in msgs + fixture_msgs:
+    try:
+        h, b = A.parse_message(m, strict=False)
+    except Exception:
+        continue
+    if isinstance(b, dict) and isinstance(b.get("ops"), list) and len(b["ops"]) > 1:
+        for mask in (0x00, 0x5a, 0xff):
+            put("trim", bytes([mask]) + m)
 for m in picked:
     put("event", m)
     try:
@@ -65,6 +79,10 @@ js = subprocess.run([os.path.join(os.environ.get("top_builddir", top), "tools/at
 for line in js.splitlines()[:200]:
     put("ndjson", line)
 put("ndjson", b'{"kind":"info","info":{"name":"x"}}')
+# the cloudevents payloads read the record: langs, reply, embeds, facets
+put("ndjson", '{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"text":"t","langs":[" EN ","",1],"reply":{"parent":{"uri":"at://p"},"root":"x"},"embed":{"$type":"app.bsky.embed.recordWithMedia","record":{"record":{"uri":"at://q"}}},"facets":[{"features":[{"tag":"\\u00e9\\ud83d\\ude00 \\"\\n"}],"index":{"byteStart":0}}],"tags":["a"]},"cid":"bafy"}}'.encode())
+put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.like","rkey":"k","record":{"subject":{"uri":"u","cid":"c"}},"cid":"bafy"}}')
+put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"update","collection":"app.bsky.actor.profile","rkey":"self","record":{"displayName":"n","avatar":{"ref":{"$link":"bafy"}}},"cid":"bafy"}}')
 put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"c","rkey":"k","record":{"a":[1,2,{"b":null}]},"cid":"bafy"}}')
 
 # didset: DID lists as users write them (comments, blanks, CRLF, junk)
