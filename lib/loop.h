@@ -19,6 +19,8 @@
 
 enum { ATFH_REC_OK = 0, ATFH_REC_BAD = -1, ATFH_REC_STOP = 1 };
 
+#define ATFH_ERRORS_SHOWN 20 /* messages per kind of malformed record */
+
 struct atfh_loop {
 	struct atfh_input in;
 	struct atfh_stats stats;
@@ -31,6 +33,13 @@ struct atfh_loop {
 	int (*on_line)(struct atfh_loop *l, const char *p, size_t n, const char **err);
 	void *ctx;
 	bool io_failed;         /* an input could not be read: exit 2 */
+	/* malformed records by kind of message (its text up to the first
+	 * number, quote or colon): the first ATFH_ERRORS_SHOWN of a kind are
+	 * printed, then one line saying the rest are not; the count at the
+	 * end covers them all */
+	struct { char key[64]; uint64_t n; } err_kinds[16];
+	size_t n_err_kinds;
+	uint64_t err_hidden;
 	bool stopped;
 	bool abandoned;         /* SIGINT/SIGTERM before the end of a finite
 				 * input: the status is 128 + the signal */

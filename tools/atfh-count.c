@@ -136,8 +136,12 @@ static int number(const char *opt, const char *arg, uint64_t lo, uint64_t hi, ui
 
 static int duration(const char *opt, const char *arg, uint64_t *ms)
 {
-	if (atfh_parse_duration_ms(arg, ms) || *ms == 0 || *ms > 366ull * 86400000) {
+	if (atfh_parse_duration_ms(arg, ms) || *ms == 0) {
 		atfh_err("%s: '%s' is not a duration (e.g. 10s, 500ms, 5m, 1h)", opt, arg);
+		return -1;
+	}
+	if (*ms > 366ull * 86400000) {
+		atfh_err("%s: '%s' exceeds the limit of 366d", opt, arg);
 		return -1;
 	}
 	return 0;

@@ -168,7 +168,13 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_SINCE:
 	case OPT_UNTIL: {
 		int64_t us;
-		if (atfh_parse_when(arg, &us)) {
+		int r = atfh_parse_when(arg, &us);
+		if (r == -2) {
+			atfh_err("--%s: '%s' is out of range (before the year 0000)",
+				 id == OPT_SINCE ? "since" : "until", arg);
+			return -1;
+		}
+		if (r) {
 			atfh_err("--%s: '%s' is not a time (RFC 3339, YYYY-MM-DD or -DURATION)",
 				 id == OPT_SINCE ? "since" : "until", arg);
 			return -1;
@@ -204,7 +210,7 @@ static int on_option(int id, const char *arg, void *ctx)
 		char *end;
 		errno = 0;
 		double rate = strtod(arg, &end);
-		if (errno || *end || !(rate >= 0 && rate <= 1)) {
+		if (errno || end == arg || *end || !(rate >= 0 && rate <= 1)) {
 			atfh_err("--sample: '%s' is not a rate between 0 and 1", arg);
 			return -1;
 		}
