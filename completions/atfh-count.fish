@@ -13,6 +13,7 @@ complete -c atfh-count -l approx -d 'bounded memory: keep N counters (Space-Savi
 complete -c atfh-count -l every -d 'print a snapshot every DUR of wall-clock time while reading' -x
 complete -c atfh-count -l reset -d 'start again from zero after each snapshot'
 complete -c atfh-count -s w -l window -d 'tumbling windows of DUR by event time, each printed when it closes' -x
+complete -c atfh-count -l max-future -d 'with --window: an event more than DUR ahead of the watermark (live: of the clock) is counted as future, not in a window (default 10m)' -x
 complete -c atfh-count -s l -l live -d 'one line per event with the running count of its key'
 complete -c atfh-count -l format -d 'write each line from TEMPLATE: {PATH}, {count}, {distinct}, ...' -x
 complete -c atfh-count -s t -l table -d 'aligned table (the default when stdout is a terminal)'

@@ -157,21 +157,32 @@ int atfh_input_next_file(struct atfh_input *in)
 	return 1;
 }
 
-/* read(2) with the flush-before-blocking policy. */
+/* read(2) with the flush-before-blocking policy; a pipe or terminal is
+ * waited for in poll(2), in steps the on_idle hook sets. */
 static ssize_t read_some(struct atfh_input *in, void *dst, size_t n)
 {
-	if (!in->is_reg && in->before_block) {
-		struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
-		if (poll(&pfd, 1, 0) == 0)
-			in->before_block(in->before_block_arg);
-	}
 	for (;;) {
 		if (atfh_interrupted)
 			return 0;
+		if (!in->is_reg && (in->before_block || in->on_idle)) {
+			struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+			int r = poll(&pfd, 1, 0);
+			if (r == 0) {
+				/* again after each wake-up: a tick may have written */
+				if (in->before_block)
+					in->before_block(in->before_block_arg);
+				int ms = in->on_idle ? in->on_idle(in->on_idle_arg) : -1;
+				if (atfh_interrupted)
+					return 0;
+				r = poll(&pfd, 1, ms);
+			}
+			if (r == 0 || (r < 0 && errno == EINTR))
+				continue; /* a deadline or a signal: see what is due */
+		}
 		ssize_t r = read(in->fd, dst, n);
 		if (r < 0 && errno == EINTR) {
-			if (in->on_wake)
-				in->on_wake(in->on_wake_arg);
+			if (in->on_idle)
+				in->on_idle(in->on_idle_arg);
 			continue;
 		}
 		if (r > 0) {

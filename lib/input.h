@@ -5,7 +5,9 @@
  * (4-byte big-endian length records, newline-terminated lines), the
  * --max-frame limit, and the position of every record (file, frame index,
  * byte offset) for error messages.  Before a read that could block on a
- * pipe it calls a hook so output can be flushed.
+ * pipe it calls a hook so output can be flushed, and it waits for input
+ * in poll(2) with the timeout another hook gives, so periodic work goes
+ * on while the input is quiet.
  */
 #ifndef ATFH_INPUT_H
 #define ATFH_INPUT_H
@@ -52,10 +54,12 @@ struct atfh_input {
 
 	void (*before_block)(void *);
 	void *before_block_arg;
-	/* called when a signal interrupts a blocking read, before it is
-	 * retried (timers and signals that must act while input is idle) */
-	void (*on_wake)(void *);
-	void *on_wake_arg;
+	/* called while the input is quiet, before each wait and after each
+	 * wake-up (a signal, a deadline): does what is due (timers, signals
+	 * that must act while input is idle) and returns how long the next
+	 * wait may be in milliseconds, -1 for as long as it takes */
+	int (*on_idle)(void *);
+	void *on_idle_arg;
 
 	char err[160];     /* message of the last -1 */
 	bool fatal;        /* the error was I/O, not malformed input */

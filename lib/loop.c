@@ -25,11 +25,11 @@ static void flush_before_block(void *arg)
 	atfh_out_flush(o);
 }
 
-/* A signal woke a blocked read: timers still tick while input is idle. */
-static void poll_on_wake(void *arg)
+/* The input is quiet: timers still run, on time, and say how long the
+ * reader may wait. */
+static int idle_wait(void *arg)
 {
-	struct atfh_stats *s = arg;
-	atfh_stats_poll(s);
+	return atfh_stats_wait_ms(arg);
 }
 
 /* Report a malformed record; false when the run must stop (--strict). */
@@ -130,8 +130,8 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 		l->in.before_block = flush_before_block;
 		l->in.before_block_arg = l->out;
 	}
-	l->in.on_wake = poll_on_wake;
-	l->in.on_wake_arg = &l->stats;
+	l->in.on_idle = idle_wait;
+	l->in.on_idle_arg = &l->stats;
 	atfh_stats_start(&l->stats, !l->quiet, atfh_input_total_size(files, nfiles));
 	for (;;) {
 		int r = atfh_input_next_file(&l->in);

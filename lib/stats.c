@@ -15,7 +15,9 @@
 
 volatile sig_atomic_t atfh_stats_tick_flag;
 
-#define TICK_MS 200
+#define BAR_PERIOD 0.2     /* seconds between progress bar redraws */
+#define METRICS_PERIOD 1.0 /* seconds between --metrics rewrites */
+#define BACKSTOP_US 100000 /* the timer again after a deadline nobody saw */
 
 double atfh_now(void)
 {
@@ -30,19 +32,73 @@ static void on_alarm(int sig)
 	atfh_stats_tick_flag = 1;
 }
 
+/* The earliest deadline, 0 if there is none. */
+static double next_deadline(const struct atfh_stats *s)
+{
+	const double d[] = { s->next_print, s->next_metrics, s->next_bar, s->due };
+	double m = 0;
+	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+		if (d[i] > 0 && (m == 0 || d[i] < m))
+			m = d[i];
+	return m;
+}
+
+/* Arm the timer for the earliest deadline (or stop it). */
+static void arm(struct atfh_stats *s, double now)
+{
+	double d = next_deadline(s);
+	if (d == 0 && !s->armed)
+		return;
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	if (d > 0) {
+		double left = d - now;
+		if (left < 1e-6)
+			left = 1e-6; /* 0 would stop the timer */
+		if (left > 1e8)
+			left = 1e8;
+		it.it_value.tv_sec = (time_t)left;
+		it.it_value.tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6);
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		/* a backstop: should the flag be missed (raised just before a
+		 * wait that does not look at it), it is raised again; each tick
+		 * arms the timer afresh, so this costs nothing otherwise */
+		it.it_interval.tv_usec = BACKSTOP_US;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	s->armed = d > 0;
+}
+
+/* Move deadline *D on by whole periods P past NOW: missed periods are
+ * skipped, never caught up in a burst, and the phase stays that of the
+ * start. */
+static void advance(double *d, double p, double now)
+{
+	if (*d > now)
+		return;
+	double k = (double)(uint64_t)((now - *d) / p) + 1; /* now >= *d */
+	*d += k * p;
+	if (*d <= now) /* rounding */
+		*d += p;
+}
+
 void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size)
 {
-	s->t_start = s->t_last_print = s->t_last_metrics = atfh_now();
+	double now = atfh_now();
+	s->t_start = now;
 	s->total_size = total_size;
 	s->progress = progress_ok && total_size > 0 && isatty(STDERR_FILENO);
-	if (!s->progress && !s->interval_ms && !s->metrics_path && !s->timer)
+	s->next_print = s->interval_ms ? now + (double)s->interval_ms / 1000 : 0;
+	s->next_metrics = s->metrics_path ? now + METRICS_PERIOD : 0;
+	s->next_bar = s->progress ? now + BAR_PERIOD : 0;
+	if (!next_deadline(s))
 		return;
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = s->wake ? 0 : SA_RESTART };
+	/* SA_RESTART: a blocked write goes on; readers wait in poll(2),
+	 * which the signal interrupts anyway */
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	unsigned ms = s->tick_ms && s->tick_ms < TICK_MS ? s->tick_ms : TICK_MS;
-	struct itimerval it = { { 0, (suseconds_t)ms * 1000 }, { 0, (suseconds_t)ms * 1000 } };
-	setitimer(ITIMER_REAL, &it, NULL);
+	arm(s, now);
 }
 
 static void human_bytes(char *buf, size_t n, double v)
@@ -207,24 +263,46 @@ void atfh_stats_tick(struct atfh_stats *s)
 {
 	atfh_stats_tick_flag = 0;
 	double now = atfh_now();
-	if (s->interval_ms && (now - s->t_last_print) * 1000 >= (double)s->interval_ms) {
-		s->t_last_print = now;
+	if (s->next_print && now >= s->next_print) {
+		advance(&s->next_print, (double)s->interval_ms / 1000, now);
 		print_stats(s, now, false);
 	}
-	if (s->metrics_path && (now - s->t_last_metrics) >= 1.0) {
-		s->t_last_metrics = now;
+	if (s->next_metrics && now >= s->next_metrics) {
+		advance(&s->next_metrics, METRICS_PERIOD, now);
 		write_metrics(s);
 	}
-	if (s->progress)
+	if (s->next_bar && now >= s->next_bar) {
+		advance(&s->next_bar, BAR_PERIOD, now);
 		draw_bar(s, now);
+	}
 	if (s->on_tick)
 		s->on_tick(s->on_tick_arg);
+	if (s->armed || next_deadline(s))
+		arm(s, atfh_now());
+}
+
+int atfh_stats_wait_ms(struct atfh_stats *s)
+{
+	double d = next_deadline(s);
+	if (atfh_stats_tick_flag || (d > 0 && atfh_now() >= d)) {
+		atfh_stats_tick(s);
+		d = next_deadline(s);
+	}
+	if (d == 0)
+		return -1;
+	double left = (d - atfh_now()) * 1000;
+	if (left <= 0)
+		return 0;
+	if (left > 86400000)
+		return 86400000;
+	int ms = (int)left;
+	return (double)ms < left ? ms + 1 : ms;
 }
 
 void atfh_stats_finish(struct atfh_stats *s)
 {
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	setitimer(ITIMER_REAL, &off, NULL);
+	s->next_print = s->next_metrics = s->next_bar = s->due = 0;
+	arm(s, atfh_now());
 	clear_bar(s);
 	if (s->print_at_end)
 		print_stats(s, atfh_now(), true);

@@ -1,9 +1,14 @@
 /*
  * stats.h — run counters and how they are shown: --stats (stderr at the
  * end), --stats-interval (stderr while running), --metrics FILE (Prometheus
- * text, replaced atomically) and the progress bar on a terminal.  A
- * SIGALRM timer raises a flag; the main loop polls it once per record, so
- * nothing is done per event but a load and a branch.
+ * text, replaced atomically) and the progress bar on a terminal, and when
+ * each is due.  Every periodic job has an absolute deadline on the
+ * monotonic clock that moves on by whole periods, so a period is kept
+ * exactly and never drifts.  A SIGALRM timer, armed for the
+ * earliest deadline, raises a flag; the main loop polls it once per
+ * record, so nothing is done per event but a load and a branch.  A reader
+ * that would block asks atfh_stats_wait_ms how long it may sleep, so the
+ * jobs run on time while the input is quiet too.
  */
 #ifndef ATFH_STATS_H
 #define ATFH_STATS_H
@@ -25,17 +30,18 @@ struct atfh_stats {
 	bool progress;            /* draw a bar */
 	int64_t total_size;       /* of the input, for the bar */
 
-	double t_start, t_last_print, t_last_metrics;
-	bool bar_drawn;
+	double t_start;
+	/* deadlines on the atfh_now() clock, 0 = none */
+	double next_print, next_metrics, next_bar;
+	bool bar_drawn, armed;
 
 	/* A program's own periodic work (atfh-count --every, SIGUSR1):
-	 * called from atfh_stats_tick, that is when the timer — or the
-	 * program's own signal handler — sets atfh_stats_tick_flag. */
+	 * called from atfh_stats_tick, that is when a deadline passes or the
+	 * program's own signal handler sets atfh_stats_tick_flag.  due is
+	 * its next deadline (atfh_now() clock, 0 = none); on_tick moves it. */
 	void (*on_tick)(void *arg);
 	void *on_tick_arg;
-	bool timer;               /* run the timer even if nothing above needs it */
-	bool wake;                /* the timer interrupts blocking reads (no SA_RESTART) */
-	unsigned tick_ms;         /* a finer tick than the default 200 ms, 0 = default */
+	double due;
 
 	/* A program with counters of its own replaces the default report:
 	 * print writes its lines to stderr (--stats, --stats-interval);
@@ -60,11 +66,16 @@ struct atfh_metrics_buf {
 void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
 		 const char *help, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Start the timer if anything periodic is on.  PROGRESS_OK: the caller
+/* Set the deadlines and start the timer if anything periodic is on.  PROGRESS_OK: the caller
  * allows a bar (not -q); it is drawn only on a terminal with known size. */
 void atfh_stats_start(struct atfh_stats *s, bool progress_ok, int64_t total_size);
-/* Called when atfh_stats_tick_flag is set. */
+/* Run what is due (called when atfh_stats_tick_flag is set) and arm the
+ * timer for the next deadline. */
 void atfh_stats_tick(struct atfh_stats *s);
+/* For a reader about to block: run what is due, then return how many
+ * milliseconds it may wait for input before the next deadline (-1: no
+ * deadline, wait as long as it takes). */
+int atfh_stats_wait_ms(struct atfh_stats *s);
 /* Final report: clears the bar, prints --stats, writes metrics. */
 void atfh_stats_finish(struct atfh_stats *s);
 double atfh_now(void);

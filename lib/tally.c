@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <xxhash.h>
 
 int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *err,
@@ -95,7 +96,7 @@ void atfh_tally_clear(struct atfh_tally *t)
 				atfh_hll_free(&t->hll[i]);
 		atfh_counter_reset(&t->exact);
 	}
-	t->late = 0;
+	t->late = t->future = 0;
 }
 
 bool atfh_tally_any(const struct atfh_tally *t)
@@ -134,17 +135,76 @@ static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64
 	}
 }
 
-/* Window bookkeeping for an event at time T: false if it is late. */
+static int64_t wall_clock_us(void)
+{
+	struct timespec ts;
+#ifdef CLOCK_REALTIME_COARSE
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* The watermark rule: an event more than --max-future ahead of the
+ * watermark is not taken as the time of the stream.  Reading a file, the
+ * watermark is the latest event time accepted (the first event sets it);
+ * reading live it also moves on with the clock while nothing newer comes,
+ * and before the first event it is the clock.  False for a future event. */
+static bool watermark_admit(struct atfh_tally *t, int64_t time)
+{
+	int64_t mf = (int64_t)t->max_future_ms * 1000;
+	if (t->have_wm && time <= sat_add(t->wm, mf)) {
+		if (time > t->wm) {
+			t->wm = time;
+			if (t->live)
+				t->wm_clock = wall_clock_us();
+		}
+		return true;
+	}
+	int64_t now = t->live ? wall_clock_us() : 0, ref;
+	if (t->have_wm)
+		ref = t->live ? sat_add(t->wm, now - t->wm_clock) : t->wm;
+	else if (t->live)
+		ref = now;
+	else
+		ref = time; /* nothing to compare with yet */
+	if (time > sat_add(ref, mf)) {
+		t->future++;
+		if (t->on_future)
+			t->on_future(t->ctx, time, ref);
+		return false;
+	}
+	if (!t->have_wm || time > t->wm) {
+		t->wm = time;
+		t->wm_clock = now;
+		t->have_wm = true;
+	}
+	return true;
+}
+
+/* Window bookkeeping for an event at time T: false if it is late or
+ * future.  The watermark closes a window: an event at or past its end. */
 static bool window_admit(struct atfh_tally *t, int64_t time)
 {
 	int64_t d = (int64_t)t->window_ms * 1000;
-	if (t->win_open && time >= t->win_start && time < t->win_end)
-		return true;
 	if (t->win_open && time < t->win_start) {
 		t->late++;
 		return false;
 	}
-	if (t->win_open) { /* time is past the window: it closes */
+	if (!watermark_admit(t, time))
+		return false;
+	if (t->win_open && time < t->win_end)
+		return true;
+	if (t->win_open) { /* the watermark is past the window: it closes */
 		t->on_window_end(t->ctx);
 		atfh_tally_clear(t);
 	}

@@ -4,7 +4,8 @@
  * expression, one key per combination, the values joined by NUL bytes:
  * compact JSON never holds one), counting keys exactly (lib/counter, with
  * a HyperLogLog per key for --distinct) or in bounded memory (lib/topk),
- * tumbling windows by event time, and the result set: rows sorted by count
+ * tumbling windows by event time with their watermark (late and future
+ * events), and the result set: rows sorted by count
  * (then key), --min and --top applied.  Printing them is lib/tally_out's.
  */
 #ifndef ATFH_TALLY_H
@@ -39,6 +40,8 @@ struct atfh_tally {
 	struct atfh_evpath distinct;
 	bool has_distinct;
 	uint64_t top, min, approx, window_ms;
+	uint64_t max_future_ms;  /* --max-future */
+	bool live;               /* reading a pipe: the watermark keeps up with the clock */
 	void *ctx;
 	/* --live: each key as it is counted (with its distinct estimate) */
 	void (*on_key)(void *ctx, const struct atfh_tally_row *r);
@@ -46,6 +49,9 @@ struct atfh_tally {
 	void (*on_jq_error)(void *ctx, const char *err);
 	/* the window is about to close (and the counts to start again) */
 	void (*on_window_end)(void *ctx);
+	/* an event at TIME is too far ahead of REF, the watermark (or the
+	 * clock): counted as future, not in a window */
+	void (*on_future)(void *ctx, int64_t time, int64_t ref);
 
 	struct atfh_counter exact;
 	struct atfh_hll *hll;   /* parallel to exact's indexes */
@@ -56,7 +62,11 @@ struct atfh_tally {
 
 	bool win_open;
 	int64_t win_start, win_end;
-	uint64_t late;
+	uint64_t late, future;   /* in the open window */
+	/* the watermark: the latest event time accepted, and (live) the
+	 * wall-clock time in microseconds when it was reached */
+	bool have_wm;
+	int64_t wm, wm_clock;
 };
 
 /* Add a --by PATH or --by-jq EXPR, either as NAME=…; 0, or -1 with ERR. */

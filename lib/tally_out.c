@@ -40,7 +40,7 @@ static struct atfh_tally_tpiece tmpl_field(const struct atfh_tally *t, const cha
 		{ "count", ATFH_T_COUNT },          { "error", ATFH_T_ERROR },
 		{ "distinct", ATFH_T_DISTINCT },    { "window_start", ATFH_T_WSTART },
 		{ "window_end", ATFH_T_WEND },      { "late", ATFH_T_LATE },
-		{ "snapshot", ATFH_T_SNAPSHOT },
+		{ "future", ATFH_T_FUTURE },        { "snapshot", ATFH_T_SNAPSHOT },
 	};
 	struct atfh_tally_tpiece p = { .kind = ATFH_T_PATH };
 	bool found = false;
@@ -67,7 +67,8 @@ static struct atfh_tally_tpiece tmpl_field(const struct atfh_tally *t, const cha
 		atfh_usage_error("--format: {error} needs --approx");
 	if (p.kind == ATFH_T_DISTINCT && !t->has_distinct)
 		atfh_usage_error("--format: {distinct} needs --distinct");
-	if ((p.kind == ATFH_T_WSTART || p.kind == ATFH_T_WEND || p.kind == ATFH_T_LATE) &&
+	if ((p.kind == ATFH_T_WSTART || p.kind == ATFH_T_WEND || p.kind == ATFH_T_LATE ||
+	     p.kind == ATFH_T_FUTURE) &&
 	    !t->window_ms)
 		atfh_usage_error("--format: {%s} needs --window", name);
 	return p;
@@ -226,7 +227,7 @@ static void put_bound(struct atfh_out *o, const struct atfh_tally *t, int64_t v)
 enum numfmt { NUM_MEMBERS, NUM_CELLS, NUM_NAMES };
 
 /* What follows a row's key, the same in every line format: count, then
- * error, distinct and late where the run has them.  SEP goes first. */
+ * error, distinct, late and future where the run has them.  SEP goes first. */
 static void put_numbers(struct atfh_out *o, const struct atfh_tally *t,
 			const struct atfh_tally_row *r, const char *sep, enum numfmt f)
 {
@@ -239,6 +240,7 @@ static void put_numbers(struct atfh_out *o, const struct atfh_tally *t,
 		{ "error", t->approx != 0, r ? r->error : 0 },
 		{ "distinct", t->has_distinct, r ? r->distinct : 0 },
 		{ "late", t->window_ms != 0, t->late },
+		{ "future", t->window_ms != 0, t->future },
 	};
 	for (size_t i = 0; i < sizeof num / sizeof num[0]; i++) {
 		if (!num[i].on)
@@ -280,6 +282,7 @@ static void put_tmpl(struct atfh_tally_out *w, struct atfh_out *o, const struct 
 		case ATFH_T_WSTART: put_bound(o, t, t->win_start); break;
 		case ATFH_T_WEND: put_bound(o, t, t->win_end); break;
 		case ATFH_T_LATE: atfh_json_u64(o, t->late); break;
+		case ATFH_T_FUTURE: atfh_json_u64(o, t->future); break;
 		case ATFH_T_SNAPSHOT:
 			if (w->snapshot)
 				put_str(o, w->snapshot);
@@ -439,9 +442,15 @@ static void put_title(struct atfh_tally_out *w, struct atfh_out *o, uint64_t eve
 		put_str(o, a);
 		atfh_out_lit(o, " .. ");
 		put_str(o, b);
-		if (t->late) {
-			char l[48];
-			snprintf(l, sizeof l, "  (%llu late)", (unsigned long long)t->late);
+		if (t->late || t->future) {
+			char l[80];
+			if (t->late && t->future)
+				snprintf(l, sizeof l, "  (%llu late, %llu future)",
+					 (unsigned long long)t->late, (unsigned long long)t->future);
+			else
+				snprintf(l, sizeof l, "  (%llu %s)",
+					 (unsigned long long)(t->late ? t->late : t->future),
+					 t->late ? "late" : "future");
 			put_str(o, l);
 		}
 	} else if (t->window_ms) {

@@ -32,6 +32,7 @@ enum {
 	OPT_TSV,
 	OPT_NDJSON,
 	OPT_DISTINCT, /* no -d: atfh-grep and atfh-subscribe use it for --did */
+	OPT_MAX_FUTURE,
 };
 
 static const struct atfh_option options[] = {
@@ -55,6 +56,9 @@ static const struct atfh_option options[] = {
 	  "start again from zero after each snapshot" },
 	{ 'w', "window", "DUR", ATFH_ARG_DURATION, NULL,
 	  "tumbling windows of DUR by event time, each printed when it closes" },
+	{ OPT_MAX_FUTURE, "max-future", "DUR", ATFH_ARG_DURATION, NULL,
+	  "with --window: an event more than DUR ahead of the watermark (live: "
+	  "of the clock) is counted as future, not in a window (default 10m)" },
 	{ 'l', "live", NULL, ATFH_ARG_NONE, NULL,
 	  "one line per event with the running count of its key" },
 	{ OPT_FORMAT, "format", "TEMPLATE", ATFH_ARG_STRING, NULL,
@@ -108,6 +112,8 @@ struct count {
 	double next_every;
 	uint64_t jq_errors;
 	bool write_failed;
+	bool max_future_set;
+	uint64_t futures;     /* events counted as future, over the run */
 };
 
 static volatile sig_atomic_t usr1;
@@ -173,6 +179,9 @@ static int on_option(int id, const char *arg, void *ctx)
 		return duration("--every", arg, &c->every_ms);
 	case 'w':
 		return duration("--window", arg, &c->t.window_ms);
+	case OPT_MAX_FUTURE:
+		c->max_future_set = true;
+		return duration("--max-future", arg, &c->t.max_future_ms);
 	case OPT_RESET:
 		c->reset = true;
 		return 0;
@@ -263,6 +272,7 @@ static void on_tick(void *arg)
 			while (c->next_every <= now)
 				c->next_every += (double)c->every_ms / 1000;
 		}
+		c->loop.stats.due = c->next_every;
 	}
 	if (out_gone(c))
 		atfh_interrupted = 1; /* nobody reads: stop waiting for input */
@@ -298,11 +308,29 @@ static void on_window_end(void *ctx)
 	emit(ctx);
 }
 
+static void on_future(void *ctx, int64_t time, int64_t ref)
+{
+	struct count *c = ctx;
+	char a[48], b[48];
+	if (c->futures++ >= 5) {
+		if (c->futures == 6)
+			atfh_err("further future events are not shown");
+		return;
+	}
+	atfh_tally_fmt_time(a, sizeof a, time);
+	atfh_tally_fmt_time(b, sizeof b, ref);
+	atfh_input_error(&c->loop.in, c->loop.in_lines,
+			 "event time %s is more than --max-future ahead of the watermark %s: "
+			 "counted as future, not in a window",
+			 a, b);
+}
+
 /* Count the current event (c->ev).  0, or -1 with *err when a frame
  * cannot be decoded as far as the keys need. */
 static int count_event(struct count *c, const char **err)
 {
 	c->loop.stats.events++;
+	c->t.live = !c->loop.in.is_reg;
 	return atfh_tally_event(&c->t, &c->ev, err);
 }
 
@@ -348,6 +376,8 @@ static void check_usage(struct count *c)
 		atfh_usage_error("--live prints every event: it takes neither --every nor --window");
 	if (c->every_ms && c->t.window_ms)
 		atfh_usage_error("--every and --window cannot be combined");
+	if (c->max_future_set && !c->t.window_ms)
+		atfh_usage_error("--max-future is for --window");
 	if (c->reset && c->t.window_ms)
 		atfh_usage_error("--reset is for snapshots; windows always start from zero");
 	if (c->t.approx && c->t.has_distinct)
@@ -369,6 +399,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 
 	atfh_loop_init(&c.loop, "atfh_count");
+	c.t.max_future_ms = 10 * 60 * 1000;
 	c.w.t = &c.t;
 	int first = atfh_cli_parse(&program, argc, argv, on_option, &c);
 	check_usage(&c);
@@ -400,6 +431,7 @@ int main(int argc, char **argv)
 	c.t.on_key = c.live ? on_live_key : NULL;
 	c.t.on_jq_error = on_jq_error;
 	c.t.on_window_end = on_window_end;
+	c.t.on_future = on_future;
 	atfh_tally_start(&c.t);
 
 	c.loop.out = c.w.snapfile ? NULL : &c.out;
@@ -409,11 +441,8 @@ int main(int argc, char **argv)
 	c.loop.stats.on_tick = on_tick;
 	c.loop.stats.on_tick_arg = &c;
 	if (c.every_ms) {
-		c.loop.stats.timer = true;
-		c.loop.stats.wake = true;
-		/* snapshots land within a tenth of the period (10 ms at best) */
-		c.loop.stats.tick_ms = (unsigned)(c.every_ms / 10 < 10 ? 10 : c.every_ms / 10);
 		c.next_every = atfh_now() + (double)c.every_ms / 1000;
+		c.loop.stats.due = c.next_every;
 	}
 	int status = atfh_loop_run(&c.loop, argv + first, (size_t)(argc - first));
 
@@ -426,6 +455,9 @@ int main(int argc, char **argv)
 	} else if (atfh_outfile_close(&of, &c.out) && status != ATFH_EXIT_FAIL) {
 		status = ATFH_EXIT_FAIL;
 	}
+	if (c.futures)
+		atfh_err("%llu event%s more than --max-future ahead: counted as future, not in a window",
+			 (unsigned long long)c.futures, c.futures == 1 ? "" : "s");
 	if (c.jq_errors) {
 		atfh_err("%llu event%s not counted: the jq expression failed on %s",
 			 (unsigned long long)c.jq_errors, c.jq_errors == 1 ? "" : "s",
