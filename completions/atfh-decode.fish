@@ -8,6 +8,10 @@ complete -c atfh-decode -s f -l format -d 'output shape: jetstream (default), fr
 complete -c atfh-decode -l blocks -d 'frame format: blocks as $bytes (default) or expand into {cid: record}' -x -a 'bytes expand'
 complete -c atfh-decode -l verify -d 'check every block\'s sha256 against its CID; a mismatch is malformed'
 complete -c atfh-decode -l no-record -d 'leave records out (faster; no CAR decoding)'
+complete -c atfh-decode -l ce-all -d 'cloudevents: every event, not only the producer\'s six types'
+complete -c atfh-decode -l ce-source -d 'cloudevents: the source attribute (default the bsky.network firehose)' -x
+complete -c atfh-decode -l atkafka-all -d 'atkafka, osprey: keep the sync and error events at-kafka drops'
+complete -c atfh-decode -l sort-keys -d 'records and bodies with sorted keys, as Go\'s JSON encoder writes maps'
 complete -c atfh-decode -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
 complete -c atfh-decode -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-decode -l max-frame -d 'largest record accepted (default 16M)' -x

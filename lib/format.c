@@ -1,12 +1,13 @@
 /*
  * format.c — output shapes; see format.h.
  */
-#include "format.h"
-#include "dagcbor.h"
+#include "fmt.h"
 #include "cid.h"
-#include "json.h"
+#include "evpath.h" /* atfh_json_canonical, atfh_json_unescape */
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -22,14 +23,6 @@ int atfh_format_lookup(const char *name)
 	return -1;
 }
 
-/* Formatting state for one call; errors carry a static or buffered text. */
-struct fmt {
-	struct atfh_out *o;
-	const struct atfh_format_opts *opt;
-	const char *err;
-	char errbuf[120];
-};
-
 /* The error of a finished call: F lives on the caller's stack, so a
  * buffered text is copied out before F goes away. */
 static const char *fmt_error(const struct fmt *f)
@@ -43,14 +36,14 @@ static const char *fmt_error(const struct fmt *f)
 	return kept;
 }
 
-static int fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where)
+int fmt_fail_cbor(struct fmt *f, struct atfh_cbor *c, const char *where)
 {
 	snprintf(f->errbuf, sizeof f->errbuf, "%s: %s", where, c->err);
 	f->err = f->errbuf;
 	return -1;
 }
 
-static int put_value(struct fmt *f, const struct atfh_value *v, const char *where)
+int fmt_put_value_as_is(struct fmt *f, const struct atfh_value *v, const char *where)
 {
 	if (v->json) {
 		atfh_out_put(f->o, v->json, v->json_len);
@@ -62,37 +55,168 @@ static int put_value(struct fmt *f, const struct atfh_value *v, const char *wher
 			    : atfh_cbor_to_json(&c, f->o);
 	if (!r && c.p != c.end)
 		r = atfh_cbor_fail(&c, "trailing bytes after the value");
-	return r ? fail_cbor(f, &c, where) : 0;
+	return r ? fmt_fail_cbor(f, &c, where) : 0;
 }
 
-static bool has_value(const struct atfh_value *v)
+/* Past the JSON value at P (valid JSON, checked by the caller's parse). */
+const char *fmt_jskip(const char *p, const char *end)
 {
-	return v->json || v->cbor;
+	if (p < end && *p == '"') {
+		for (p++; p < end && *p != '"'; p++)
+			if (*p == '\\')
+				p++;
+		return p < end ? p + 1 : end;
+	}
+	if (p < end && (*p == '[' || *p == '{')) {
+		int depth = 0;
+		for (; p < end; p++) {
+			if (*p == '"') {
+				p = fmt_jskip(p, end) - 1;
+			} else if (*p == '[' || *p == '{') {
+				depth++;
+			} else if (*p == ']' || *p == '}') {
+				if (--depth == 0)
+					return p + 1;
+			}
+		}
+		return end;
+	}
+	while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' &&
+	       *p != '\t' && *p != '\n' && *p != '\r')
+		p++;
+	return p;
 }
 
-static void put_str(struct atfh_out *o, struct atfh_str s)
+const char *fmt_jws(const char *p, const char *end)
 {
-	atfh_json_astr(o, s);
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
 }
 
-/* KEY_LIT (the punctuation and key, e.g. ",\"rkey\":") then the string S */
-#define put_key_str(o, key_lit, s) (atfh_out_lit((o), key_lit), put_str((o), (s)))
+/* ---- --sort-keys ---------------------------------------------------------- */
 
-static void put_cid(struct atfh_out *o, const struct atfh_view *v)
+struct sort_entry {
+	const char *key, *val; /* the key's inside of the quotes, the value */
+	size_t key_n, val_n;
+	size_t raw_off, raw_n;  /* the unescaped key in the object's scratch */
+	const char *raw;
+	size_t index;
+};
+
+static int sort_cmp(const void *a, const void *b)
 {
-	if (v->cid_str.p)
-		put_str(o, v->cid_str);
-	else
-		atfh_json_cid(o, v->cid, v->cid_len);
+	const struct sort_entry *x = a, *y = b;
+	size_t n = x->raw_n < y->raw_n ? x->raw_n : y->raw_n;
+	int c = n ? memcmp(x->raw, y->raw, n) : 0;
+	if (c)
+		return c;
+	if (x->raw_n != y->raw_n)
+		return x->raw_n < y->raw_n ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static bool has_cid(const struct atfh_view *v)
+/* The valid JSON value P with every object's members in the order of
+ * their keys' bytes (Go's encoding/json for a map), compact.  Nesting is
+ * bounded by the scanners that produced P (ATFH_MAX_JSON_DEPTH). */
+static void put_sorted(struct atfh_out *o, const char *p, size_t n)
 {
-	return v->cid_str.p || v->cid;
+	const char *end = p + n;
+	p = fmt_jws(p, end);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if (p >= end)
+		return;
+	if (*p == '[') {
+		atfh_out_c(o, '[');
+		const char *q = p + 1, *e = end - 1;
+		bool first = true;
+		while ((q = fmt_jws(q, e)) < e) {
+			const char *v = fmt_jskip(q, e);
+			if (!first)
+				atfh_out_c(o, ',');
+			first = false;
+			put_sorted(o, q, (size_t)(v - q));
+			q = fmt_jws(v, e);
+			if (q < e && *q == ',')
+				q++;
+		}
+		atfh_out_c(o, ']');
+		return;
+	}
+	if (*p != '{') {
+		atfh_json_canonical(o, p, (size_t)(end - p));
+		return;
+	}
+	struct sort_entry *ent = NULL;
+	size_t cnt = 0, cap = 0;
+	struct atfh_out raw = { .fd = -1 };
+	const char *q = p + 1, *e = end - 1;
+	while ((q = fmt_jws(q, e)) < e) {
+		const char *k = q, *ke = fmt_jskip(q, e); /* "key" */
+		q = fmt_jws(ke, e);
+		if (q < e && *q == ':')
+			q++;
+		q = fmt_jws(q, e);
+		const char *v = q, *ve = fmt_jskip(q, e);
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			ent = atfh_xrealloc(ent, cap * sizeof *ent);
+		}
+		size_t kn = ke - k >= 2 ? (size_t)(ke - k) - 2 : 0;
+		size_t off = raw.len;
+		atfh_json_unescape(&raw, k + 1, kn);
+		ent[cnt] = (struct sort_entry){ .key = k + 1, .key_n = kn, .val = v,
+						.val_n = (size_t)(ve - v), .raw_off = off,
+						.raw_n = raw.len - off, .index = cnt };
+		cnt++;
+		q = fmt_jws(ve, e);
+		if (q < e && *q == ',')
+			q++;
+	}
+	for (size_t i = 0; i < cnt; i++)
+		ent[i].raw = raw.buf + ent[i].raw_off;
+	if (cnt > 1)
+		qsort(ent, cnt, sizeof *ent, sort_cmp);
+	atfh_out_c(o, '{');
+	for (size_t i = 0; i < cnt; i++) {
+		if (i)
+			atfh_out_c(o, ',');
+		atfh_json_canonical(o, ent[i].key - 1, ent[i].key_n + 2);
+		atfh_out_c(o, ':');
+		put_sorted(o, ent[i].val, ent[i].val_n);
+	}
+	atfh_out_c(o, '}');
+	free(ent);
+	atfh_out_free(&raw);
+}
+
+int fmt_put_value(struct fmt *f, const struct atfh_value *v, const char *where)
+{
+	if (!f->opt->sort_keys)
+		return fmt_put_value_as_is(f, v, where);
+	const char *p = v->json;
+	size_t n = v->json_len;
+	struct atfh_out tmp = { .fd = -1 };
+	if (!p) {
+		struct atfh_out *keep = f->o;
+		f->o = &tmp;
+		int r = fmt_put_value_as_is(f, v, where);
+		f->o = keep;
+		if (r) {
+			atfh_out_free(&tmp);
+			return -1;
+		}
+		p = tmp.buf;
+		n = tmp.len;
+	}
+	put_sorted(f->o, p, n);
+	atfh_out_free(&tmp);
+	return 0;
 }
 
 /* "at://did/collection/rkey" (or "at://did" when COLLECTION is empty) */
-static void put_uri(struct atfh_out *o, const struct atfh_view *v, bool with_path)
+void fmt_put_uri(struct atfh_out *o, const struct atfh_view *v, bool with_path)
 {
 	atfh_out_lit(o, "\"at://");
 	atfh_json_part(o, v->did);
@@ -105,7 +229,7 @@ static void put_uri(struct atfh_out *o, const struct atfh_view *v, bool with_pat
 	atfh_out_c(o, '"');
 }
 
-static const char *kind_name(const struct atfh_view *v, size_t *n)
+const char *fmt_kind_name(const struct atfh_view *v, size_t *n)
 {
 	if (v->kind == ATFH_K_OTHER && v->kind_name.p) {
 		*n = v->kind_name.n;
@@ -121,7 +245,7 @@ static int put_jetstream(struct fmt *f, const struct atfh_view *v)
 {
 	struct atfh_out *o = f->o;
 	size_t kn;
-	const char *kind = kind_name(v, &kn);
+	const char *kind = fmt_kind_name(v, &kn);
 	char sep = '{';
 
 	if (v->did.p) {
@@ -149,272 +273,18 @@ static int put_jetstream(struct fmt *f, const struct atfh_view *v)
 		put_key_str(o, ",\"operation\":", v->operation);
 		put_key_str(o, ",\"collection\":", v->collection);
 		put_key_str(o, ",\"rkey\":", v->rkey);
-		if (has_value(&v->record)) {
+		if (fmt_has_value(&v->record)) {
 			atfh_out_lit(o, ",\"record\":");
-			if (put_value(f, &v->record, "record"))
+			if (fmt_put_value(f, &v->record, "record"))
 				return -1;
 		}
-		if (has_cid(v)) {
+		if (fmt_has_cid(v)) {
 			atfh_out_lit(o, ",\"cid\":");
-			put_cid(o, v);
+			fmt_put_cid(o, v);
 		}
 		atfh_out_c(o, '}');
-	} else if (put_value(f, &v->body, "body")) {
+	} else if (fmt_put_value(f, &v->body, "body")) {
 		return -1;
-	}
-	atfh_out_lit(o, "}\n");
-	return 0;
-}
-
-/* ---- atkafka / osprey --------------------------------------------------- */
-
-static void put_timestamp(struct atfh_out *o, const struct atfh_view *v)
-{
-	if (v->time.p)
-		put_str(o, v->time);
-	else
-		atfh_out_lit(o, "\"\"");
-}
-
-static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
-{
-	struct atfh_out *o = f->o;
-	atfh_out_lit(o, "{\"did\":");
-	if (v->did.p)
-		put_str(o, v->did);
-	else
-		atfh_out_lit(o, "\"\"");
-	atfh_out_lit(o, ",\"timestamp\":");
-	put_timestamp(o, v);
-	switch (v->kind) {
-	case ATFH_K_COMMIT:
-		put_key_str(o, ",\"operation\":{\"action\":", v->operation);
-		put_key_str(o, ",\"collection\":", v->collection);
-		put_key_str(o, ",\"rkey\":", v->rkey);
-		atfh_out_lit(o, ",\"uri\":");
-		put_uri(o, v, true);
-		atfh_out_lit(o, ",\"cid\":");
-		if (has_cid(v))
-			put_cid(o, v);
-		else
-			atfh_out_lit(o, "\"\"");
-		atfh_out_lit(o, ",\"path\":\"");
-		atfh_json_part(o, v->collection);
-		atfh_out_c(o, '/');
-		atfh_json_part(o, v->rkey);
-		atfh_out_lit(o, "\",\"record\":");
-		if (has_value(&v->record)) {
-			if (put_value(f, &v->record, "record"))
-				return -1;
-		} else {
-			atfh_out_lit(o, "null");
-		}
-		atfh_out_c(o, '}');
-		break;
-	case ATFH_K_ACCOUNT:
-		atfh_out_lit(o, ",\"account\":{\"active\":");
-		if (v->active)
-			atfh_out_lit(o, "true");
-		else
-			atfh_out_lit(o, "false");
-		atfh_out_lit(o, ",\"seq\":");
-		atfh_json_i64(o, v->seq);
-		if (v->has_status) {
-			put_key_str(o, ",\"status\":", v->status);
-		}
-		atfh_out_c(o, '}');
-		break;
-	case ATFH_K_IDENTITY:
-		atfh_out_lit(o, ",\"identity\":{\"seq\":");
-		atfh_json_i64(o, v->seq);
-		atfh_out_lit(o, ",\"handle\":");
-		if (v->has_handle)
-			put_str(o, v->handle);
-		else
-			atfh_out_lit(o, "\"\"");
-		atfh_out_c(o, '}');
-		break;
-	case ATFH_K_INFO:
-		put_key_str(o, ",\"info\":{\"name\":", v->name);
-		if (v->has_message) {
-			put_key_str(o, ",\"message\":", v->message);
-		}
-		atfh_out_c(o, '}');
-		break;
-	default: {
-		size_t kn;
-		const char *kind = kind_name(v, &kn);
-		atfh_out_c(o, ',');
-		atfh_json_str(o, kind, kn);
-		atfh_out_c(o, ':');
-		if (put_value(f, &v->body, "body"))
-			return -1;
-	}
-	}
-	atfh_out_c(o, '}');
-	return 0;
-}
-
-static int put_atkafka(struct fmt *f, const struct atfh_view *v)
-{
-	if (put_atkafka_event(f, v))
-		return -1;
-	atfh_out_c(f->o, '\n');
-	return 0;
-}
-
-static int put_osprey(struct fmt *f, const struct atfh_view *v)
-{
-	struct atfh_out *o = f->o;
-	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-	atfh_out_lit(o, "{\"data\":{\"action_name\":\"");
-	if (v->kind == ATFH_K_COMMIT) {
-		atfh_out_lit(o, "operation#");
-		atfh_json_part(o, v->operation);
-	} else {
-		size_t kn;
-		const char *kind = kind_name(v, &kn);
-		atfh_json_part(o, (struct atfh_str){ kind, kn, false });
-	}
-	/* seq is unique per relay; ops of one commit take the low digits */
-	atfh_out_lit(o, "\",\"action_id\":");
-	int64_t id = 0;
-	if (v->has_seq && (__builtin_mul_overflow(v->seq, ATFH_MAX_OPS, &id) ||
-			   __builtin_add_overflow(id, (int64_t)v->op_index, &id)))
-		id = v->seq; /* a seq this large is not a relay's; keep it unique-ish */
-	atfh_json_i64(o, id);
-	atfh_out_lit(o, ",\"data\":");
-	if (put_atkafka_event(f, v))
-		return -1;
-	atfh_out_lit(o, ",\"timestamp\":");
-	put_timestamp(o, v);
-	atfh_out_lit(o, ",\"secret_data\":{},\"encoding\":\"UTF8\"},\"send_time\":\"");
-	atfh_out_put(o, now, strlen(now));
-	atfh_out_lit(o, "\"}\n");
-	return 0;
-}
-
-/* ---- cloudevents -------------------------------------------------------- */
-
-/* app.bsky.feed.post → Bluesky.Feed.Post; chat.bsky.convo.x →
- * Bluesky.Chat.Convo.X; any other NSID stays as it is. */
-static void put_ce_type(struct atfh_out *o, struct atfh_str nsid)
-{
-	const char *p = nsid.p, *e = nsid.p + nsid.n;
-	bool chat = false;
-	if (nsid.n > 9 && memcmp(p, "app.bsky.", 9) == 0)
-		p += 9;
-	else if (nsid.n > 10 && memcmp(p, "chat.bsky.", 10) == 0)
-		p += 10, chat = true;
-	else {
-		atfh_json_astr(o, nsid);
-		return;
-	}
-	atfh_out_lit(o, "\"Bluesky.");
-	if (chat)
-		atfh_out_lit(o, "Chat.");
-	bool up = true;
-	for (; p < e; p++) {
-		char c = *p;
-		if (up && c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		up = c == '.';
-		if (c == '"' || c == '\\' || (unsigned char)c < 0x20)
-			continue; /* NSIDs never hold these; keep the output valid */
-		atfh_out_c(o, c);
-	}
-	atfh_out_c(o, '"');
-}
-
-static int put_cloudevents(struct fmt *f, const struct atfh_view *v)
-{
-	static const char *const ce_kind[] = {
-		"Bluesky.Commit", "Bluesky.Identity", "Bluesky.Account",
-		"Bluesky.Sync", "Bluesky.Info", "Bluesky.Error", "Bluesky.Other",
-	};
-	struct atfh_out *o = f->o;
-	atfh_out_lit(o, "{\"specversion\":\"1.0\",\"id\":\"");
-	if (v->has_seq) {
-		atfh_json_i64(o, v->seq);
-		if (v->kind == ATFH_K_COMMIT) {
-			atfh_out_c(o, '-');
-			atfh_json_u64(o, v->op_index);
-		}
-	} else {
-		/* info and error frames have no seq: name them by their JSON
-		 * content, so frames and NDJSON input give the same id */
-		char hex[20];
-		struct atfh_out tmp = { .fd = -1 };
-		struct fmt tf = { .o = &tmp, .opt = f->opt };
-		if (put_value(&tf, &v->body, "body")) {
-			atfh_out_free(&tmp);
-			f->err = tf.err;
-			if (tf.err == tf.errbuf) { /* tf goes away with this block */
-				memcpy(f->errbuf, tf.errbuf, sizeof f->errbuf);
-				f->err = f->errbuf;
-			}
-			return -1;
-		}
-		uint64_t h = XXH3_64bits(tmp.buf, tmp.len);
-		atfh_out_free(&tmp);
-		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
-		atfh_out_put(o, atfh_kind_names[v->kind], strlen(atfh_kind_names[v->kind]));
-		atfh_out_c(o, '-');
-		atfh_out_put(o, hex, 16);
-	}
-	atfh_out_lit(o, "\",\"source\":");
-	if (v->did.p)
-		put_uri(o, v, false);
-	else
-		atfh_out_lit(o, "\"urn:atproto:firehose\"");
-	atfh_out_lit(o, ",\"type\":");
-	if (v->kind == ATFH_K_COMMIT)
-		put_ce_type(o, v->collection);
-	else {
-		atfh_out_c(o, '"');
-		atfh_out_put(o, ce_kind[v->kind], strlen(ce_kind[v->kind]));
-		atfh_out_c(o, '"');
-	}
-	if (v->did.p) {
-		atfh_out_lit(o, ",\"subject\":");
-		put_uri(o, v, v->kind == ATFH_K_COMMIT);
-	}
-	if (v->time.p) {
-		put_key_str(o, ",\"time\":", v->time);
-	}
-	atfh_out_lit(o, ",\"datacontenttype\":\"application/json\"");
-	if (v->kind == ATFH_K_COMMIT) {
-		put_key_str(o, ",\"operation\":", v->operation);
-		atfh_out_lit(o, ",\"data\":{\"uri\":");
-		put_uri(o, v, true);
-		if (has_cid(v)) {
-			atfh_out_lit(o, ",\"cid\":");
-			put_cid(o, v);
-		}
-		put_key_str(o, ",\"did\":", v->did);
-		put_key_str(o, ",\"collection\":", v->collection);
-		put_key_str(o, ",\"rkey\":", v->rkey);
-		put_key_str(o, ",\"operation\":", v->operation);
-		put_key_str(o, ",\"rev\":", v->rev);
-		if (v->has_seq) {
-			atfh_out_lit(o, ",\"seq\":");
-			atfh_json_i64(o, v->seq);
-		}
-		if (has_value(&v->record)) {
-			atfh_out_lit(o, ",\"record\":");
-			if (put_value(f, &v->record, "record"))
-				return -1;
-		}
-		atfh_out_c(o, '}');
-	} else {
-		atfh_out_lit(o, ",\"data\":");
-		if (put_value(f, &v->body, "body"))
-			return -1;
 	}
 	atfh_out_lit(o, "}\n");
 	return 0;
@@ -424,9 +294,9 @@ static int put_view(struct fmt *f, const struct atfh_view *v)
 {
 	switch (f->opt->format) {
 	case ATFH_FMT_JETSTREAM: return put_jetstream(f, v);
-	case ATFH_FMT_ATKAFKA: return put_atkafka(f, v);
-	case ATFH_FMT_OSPREY: return put_osprey(f, v);
-	case ATFH_FMT_CLOUDEVENTS: return put_cloudevents(f, v);
+	case ATFH_FMT_ATKAFKA: return fmt_put_atkafka(f, v);
+	case ATFH_FMT_OSPREY: return fmt_put_osprey(f, v);
+	case ATFH_FMT_CLOUDEVENTS: return fmt_put_cloudevents(f, v);
 	case ATFH_FMT_FRAME: break;
 	}
 	f->err = "the frame format needs frame input";
@@ -453,7 +323,7 @@ static int put_blocks_expanded(struct fmt *f, struct atfh_msg *m)
 			struct atfh_cbor c;
 			atfh_cbor_init(&c, b->data, b->len);
 			if (atfh_cbor_to_json(&c, o))
-				return fail_cbor(f, &c, "block");
+				return fmt_fail_cbor(f, &c, "block");
 			if (c.p != c.end) {
 				f->err = "block: trailing bytes after the value";
 				return -1;
@@ -481,27 +351,27 @@ static int put_frame(struct fmt *f, struct atfh_msg *m)
 	atfh_out_lit(o, "{\"header\":");
 	atfh_cbor_init(&c, m->header, m->header_len);
 	if (atfh_cbor_to_json(&c, o))
-		return fail_cbor(f, &c, "header");
+		return fmt_fail_cbor(f, &c, "header");
 	atfh_out_lit(o, ",\"body\":");
 	atfh_cbor_init(&c, m->body, m->body_len);
 	if (atfh_cbor_next(&c, &it))
-		return fail_cbor(f, &c, "body");
+		return fmt_fail_cbor(f, &c, "body");
 	atfh_out_c(o, '{');
 	for (uint64_t i = 0; i < it.count; i++) {
 		struct atfh_str key;
 		if (atfh_cbor_text(&c, &key, "body key"))
-			return fail_cbor(f, &c, "body");
+			return fmt_fail_cbor(f, &c, "body");
 		if (i)
 			atfh_out_c(o, ',');
 		atfh_json_str(o, key.p, key.n);
 		atfh_out_c(o, ':');
 		if (f->opt->expand_blocks && ATFH_STR_IS(key, "blocks")) {
 			if (atfh_cbor_skip(&c))
-				return fail_cbor(f, &c, "blocks");
+				return fmt_fail_cbor(f, &c, "blocks");
 			if (put_blocks_expanded(f, m))
 				return -1;
 		} else if (atfh_cbor_to_json(&c, o)) {
-			return fail_cbor(f, &c, "body");
+			return fmt_fail_cbor(f, &c, "body");
 		}
 	}
 	atfh_out_lit(o, "}}\n");
@@ -539,7 +409,7 @@ static void view_from_msg(struct atfh_view *v, const struct atfh_msg *m)
 }
 
 int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
-		    const struct atfh_format_opts *opt, const char **err)
+		    struct atfh_format_opts *opt, const char **err)
 {
 	struct fmt f = { .o = o, .opt = opt };
 	struct atfh_view v;
@@ -617,21 +487,23 @@ static const struct atfh_jval *jget(const struct atfh_jobj *o, const char *key, 
 	return v && v->type == t ? v : NULL;
 }
 
-/* RFC 3339 text for a jetstream time_us (it carries no time string). */
-static size_t format_time_us(char *buf, size_t size, int64_t us)
+size_t fmt_time_us(char *buf, size_t size, int64_t us, bool micro)
 {
 	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	int64_t frac = us - secs * 1000000;
 	time_t t = (time_t)secs;
 	struct tm tm;
-	if (!gmtime_r(&t, &tm))
+	if (!gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900 || tm.tm_year < -1900)
 		return 0;
 	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac % 1000 == 0)
-		n += (size_t)snprintf(buf + n, size - n, ".%03dZ", (int)(frac / 1000));
+	if (!n)
+		return 0;
+	int k;
+	if (!micro && frac % 1000 == 0)
+		k = snprintf(buf + n, size - n, ".%03dZ", (int)(frac / 1000));
 	else
-		n += (size_t)snprintf(buf + n, size - n, ".%06dZ", (int)frac);
-	return n;
+		k = snprintf(buf + n, size - n, ".%06dZ", (int)frac);
+	return k > 0 && (size_t)k < size - n ? n + (size_t)k : 0;
 }
 
 int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
@@ -644,7 +516,7 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 
 	if (atfh_jobj_parse(&top, line, n, err))
 		return -1;
-	if (opt->format == ATFH_FMT_JETSTREAM && !opt->no_record) {
+	if (opt->format == ATFH_FMT_JETSTREAM && !opt->no_record && !opt->sort_keys) {
 		atfh_out_put(o, line, n);
 		atfh_out_c(o, '\n');
 		return 0;
@@ -662,7 +534,7 @@ int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 	const struct atfh_jval *jv;
 	if ((jv = atfh_jobj_get(&top, "time_us")) && atfh_jval_i64(jv, &v.time_us)) {
 		v.has_time = true;
-		size_t tn = format_time_us(timebuf, sizeof timebuf, v.time_us);
+		size_t tn = fmt_time_us(timebuf, sizeof timebuf, v.time_us, false);
 		if (tn)
 			v.time = (struct atfh_str){ timebuf, tn, false };
 	}

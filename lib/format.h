@@ -1,8 +1,10 @@
 /*
  * format.h — the output shapes of atfh-decode: jetstream (DESIGN.md),
  * frame (lossless), atkafka and osprey (the at-kafka service), and
- * cloudevents (CloudEvents 1.0 structured JSON).  Every shape is written
- * from an atfh_view — one output event, whose record and body are either
+ * cloudevents (CloudEvents 1.0 structured JSON of the Bluesky Firehose
+ * Producer).  format.c builds the views and writes jetstream and frame;
+ * fmt_atkafka.c and fmt_cloudevents.c write their shapes (lib/fmt.h).
+ * Every shape is written from an atfh_view — one output event, whose record and body are either
  * DAG-CBOR from a frame or JSON text from an NDJSON line — so frames and
  * jetstream NDJSON convert through the same code.
  */
@@ -20,6 +22,9 @@ enum atfh_format {
 	ATFH_FMT_OSPREY,
 	ATFH_FMT_CLOUDEVENTS,
 };
+
+/* The Bluesky Firehose Producer's default CloudEvents source. */
+#define ATFH_CE_SOURCE "wss://bsky.network/xrpc/com.atproto.sync.subscribeRepos"
 
 extern const char *const atfh_format_names[];
 int atfh_format_lookup(const char *name); /* -1 if unknown */
@@ -59,6 +64,13 @@ struct atfh_format_opts {
 	bool no_record;     /* leave records out */
 	bool expand_blocks; /* frame format: blocks as {cid: decoded} */
 	bool verify;        /* check block hashes */
+	bool sort_keys;     /* records and bodies with their keys sorted */
+	/* cloudevents: every event, not only the producer's six types */
+	bool ce_all;
+	const char *ce_source; /* CloudEvents source; NULL: ATFH_CE_SOURCE */
+	/* atkafka/osprey: keep sync, error and unknown kinds at-kafka drops */
+	bool atkafka_all;
+	int64_t osprey_last_id; /* action_ids stay increasing and unique */
 	/* NDJSON input: the ops of one commit are consecutive lines with the
 	 * same seq; counting them recovers each op's index */
 	int64_t json_last_seq;
@@ -70,7 +82,7 @@ struct atfh_format_opts {
  * ATFH_MAX_EXPANSION times the frame's length are an error: memory stays
  * proportional to the input. */
 int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
-		    const struct atfh_format_opts *opt, const char **err);
+		    struct atfh_format_opts *opt, const char **err);
 /* Write the output line of one jetstream NDJSON event.  LINE is copied as
  * is when the format is jetstream. */
 int atfh_format_json(struct atfh_out *o, const char *line, size_t n,

@@ -22,9 +22,9 @@ atfh-decode --stats -q "$sample" >/dev/null
 say "atfh-decode sample | jq -r '.commit.collection // .kind' | sort | uniq -c | sort -rn"
 atfh-decode "$sample" | jq -r '.commit.collection // .kind' | sort | uniq -c | sort -rn
 
-say "atfh-decode -f cloudevents sample | jq -c 'select(.type==\"Bluesky.Feed.Post\") | {type, subject, text: .data.record.text}' | head -3"
+say "atfh-decode -f cloudevents sample | jq -c 'select(.type==\"Bluesky.Feed.Post\") | {type, subject, text: .data.text}' | head -3"
 atfh-decode -f cloudevents "$sample" |
-	jq -c 'select(.type=="Bluesky.Feed.Post") | {type, subject, text: .data.record.text}' | head -3
+	jq -c 'select(.type=="Bluesky.Feed.Post") | {type, subject, text: .data.text}' | head -3
 
 did=$(atfh-decode "$sample" | jq -r 'select(.kind=="commit") | .did' | sort | uniq -c | sort -rn | awk 'NR==1{print $2}')
 say "atfh-grep -d $did -c 'app.bsky.feed.*' sample | atfh-decode | jq -c '{collection: .commit.collection, text: .commit.record.text}' | head -3"

@@ -13,6 +13,10 @@ enum {
 	OPT_BLOCKS = ATFH_OPT_TOOL_FIRST,
 	OPT_VERIFY,
 	OPT_NO_RECORD,
+	OPT_CE_ALL,
+	OPT_CE_SOURCE,
+	OPT_ATKAFKA_ALL,
+	OPT_SORT_KEYS,
 };
 
 static const char *const block_modes[] = { "bytes", "expand", NULL };
@@ -26,6 +30,14 @@ static const struct atfh_option options[] = {
 	  "check every block's sha256 against its CID; a mismatch is malformed" },
 	{ OPT_NO_RECORD, "no-record", NULL, ATFH_ARG_NONE, NULL,
 	  "leave records out (faster; no CAR decoding)" },
+	{ OPT_CE_ALL, "ce-all", NULL, ATFH_ARG_NONE, NULL,
+	  "cloudevents: every event, not only the producer's six types" },
+	{ OPT_CE_SOURCE, "ce-source", "URL", ATFH_ARG_STRING, NULL,
+	  "cloudevents: the source attribute (default the bsky.network firehose)" },
+	{ OPT_ATKAFKA_ALL, "atkafka-all", NULL, ATFH_ARG_NONE, NULL,
+	  "atkafka, osprey: keep the sync and error events at-kafka drops" },
+	{ OPT_SORT_KEYS, "sort-keys", NULL, ATFH_ARG_NONE, NULL,
+	  "records and bodies with sorted keys, as Go's JSON encoder writes maps" },
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -80,6 +92,18 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_NO_RECORD:
 		d->fmt.no_record = true;
+		return 0;
+	case OPT_CE_ALL:
+		d->fmt.ce_all = true;
+		return 0;
+	case OPT_CE_SOURCE:
+		d->fmt.ce_source = arg;
+		return 0;
+	case OPT_ATKAFKA_ALL:
+		d->fmt.atkafka_all = true;
+		return 0;
+	case OPT_SORT_KEYS:
+		d->fmt.sort_keys = true;
 		return 0;
 	case 'o':
 		d->output = arg;

@@ -20,9 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int valid = atfh_json_check(line, size, &err) == 0;
 	if (atfh_jobj_parse(&obj, line, size, &err) == 0 && !valid)
 		abort(); /* the two scanners disagree */
-	for (int f = ATFH_FMT_JETSTREAM; f <= ATFH_FMT_CLOUDEVENTS; f++) {
+	/* every format, then cloudevents and atkafka with their wider sets */
+	for (int i = ATFH_FMT_JETSTREAM; i <= ATFH_FMT_CLOUDEVENTS + 2; i++) {
+		int f = i <= ATFH_FMT_CLOUDEVENTS ? i
+			: i == ATFH_FMT_CLOUDEVENTS + 1 ? ATFH_FMT_CLOUDEVENTS : ATFH_FMT_ATKAFKA;
 		struct atfh_format_opts opt = { .format = (enum atfh_format)f,
-						.json_op_index = (size_t)-1 };
+						.json_op_index = (size_t)-1,
+						.ce_all = i > ATFH_FMT_CLOUDEVENTS,
+						.atkafka_all = i > ATFH_FMT_CLOUDEVENTS };
 		o.len = 0;
 		if (atfh_format_json(&o, line, size, &opt, &err) == 0) {
 			if (memchr(line, '\n', size))

@@ -63,6 +63,10 @@ js = subprocess.run([os.path.join(os.environ.get("top_builddir", top), "tools/at
 for line in js.splitlines()[:200]:
     put("ndjson", line)
 put("ndjson", b'{"kind":"info","info":{"name":"x"}}')
+# the cloudevents payloads read the record: langs, reply, embeds, facets
+put("ndjson", '{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"text":"t","langs":[" EN ","",1],"reply":{"parent":{"uri":"at://p"},"root":"x"},"embed":{"$type":"app.bsky.embed.recordWithMedia","record":{"record":{"uri":"at://q"}}},"facets":[{"features":[{"tag":"\\u00e9\\ud83d\\ude00 \\"\\n"}],"index":{"byteStart":0}}],"tags":["a"]},"cid":"bafy"}}'.encode())
+put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.like","rkey":"k","record":{"subject":{"uri":"u","cid":"c"}},"cid":"bafy"}}')
+put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"update","collection":"app.bsky.actor.profile","rkey":"self","record":{"displayName":"n","avatar":{"ref":{"$link":"bafy"}}},"cid":"bafy"}}')
 put("ndjson", b'{"did":"d","time_us":1,"kind":"commit","seq":1,"commit":{"rev":"r","operation":"create","collection":"c","rkey":"k","record":{"a":[1,2,{"b":null}]},"cid":"bafy"}}')
 
 # didset: DID lists as users write them (comments, blanks, CRLF, junk)
