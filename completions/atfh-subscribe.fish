@@ -15,6 +15,7 @@ complete -c atfh-subscribe -l speed -d '--replay at X times real time (default 1
 complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: time_us N), unless the cursor file exists' -x
 complete -c atfh-subscribe -l cursor-file -d 'resume from FILE if it exists, and keep it current' -r -F
 complete -c atfh-subscribe -l cursor-interval -d 'update the cursor file at most every DUR (default 1s)' -x
+complete -c atfh-subscribe -l resume-from -d 'start after the position in FILE, kept by a later stage; never write it' -r -F
 complete -c atfh-subscribe -s o -l output -d 'append to FILE (resuming where it ends) instead of stdout' -r -F
 complete -c atfh-subscribe -s n -l limit -d 'stop after writing N messages' -x
 complete -c atfh-subscribe -l duration -d 'stop after DUR' -x

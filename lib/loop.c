@@ -30,7 +30,14 @@ static void flush_before_block(void *arg)
  * reader may wait. */
 static int idle_wait(void *arg)
 {
-	return atfh_stats_wait_ms(arg);
+	struct atfh_loop *l = arg;
+	int ms = atfh_stats_wait_ms(&l->stats);
+	if (l->on_idle) {
+		int mine = l->on_idle(l);
+		if (mine >= 0 && (ms < 0 || mine < ms))
+			ms = mine;
+	}
+	return ms;
 }
 
 /* How many messages of ERR's kind there were, this one included.  The kind
@@ -185,7 +192,7 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 		l->in.before_block_arg = l->out;
 	}
 	l->in.on_idle = idle_wait;
-	l->in.on_idle_arg = &l->stats;
+	l->in.on_idle_arg = l;
 	int64_t total = atfh_input_total_size(files, nfiles);
 	bool finite = total >= 0; /* regular files only: no pipe, FIFO, socket, tty */
 	atfh_stats_start(&l->stats, !l->quiet, total);

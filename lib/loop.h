@@ -32,6 +32,10 @@ struct atfh_loop {
 	int (*on_frame)(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err);
 	int (*on_line)(struct atfh_loop *l, const char *p, size_t n, const char **err);
 	void *ctx;
+	/* optional: called while the input is quiet (before each wait and
+	 * after each wake-up); returns how long the wait may be in ms, -1
+	 * for as long as it takes */
+	int (*on_idle)(struct atfh_loop *l);
 	bool io_failed;         /* an input could not be read: exit 2 */
 	/* malformed records by kind of message (its text up to the first
 	 * number, quote or colon): the first ATFH_ERRORS_SHOWN of a kind are

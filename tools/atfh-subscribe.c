@@ -9,6 +9,7 @@
  * options and wires them together.
  */
 #include "cli.h"
+#include "cursor.h"
 #include "didset.h"
 #include "fhstats.h"
 #include "firehose.h"
@@ -40,6 +41,7 @@ enum {
 	OPT_CURSOR,
 	OPT_CURSOR_FILE,
 	OPT_CURSOR_INTERVAL,
+	OPT_RESUME_FROM,
 	OPT_DURATION,
 	OPT_IDLE_TIMEOUT,
 	OPT_PING_INTERVAL,
@@ -72,6 +74,8 @@ static const struct atfh_option options[] = {
 	  "resume from FILE if it exists, and keep it current" },
 	{ OPT_CURSOR_INTERVAL, "cursor-interval", "DUR", ATFH_ARG_DURATION, NULL,
 	  "update the cursor file at most every DUR (default 1s)" },
+	{ OPT_RESUME_FROM, "resume-from", "FILE", ATFH_ARG_FILE, NULL,
+	  "start after the position in FILE, kept by a later stage; never write it" },
 	{ 'o', "output", "FILE", ATFH_ARG_FILE, NULL,
 	  "append to FILE (resuming where it ends) instead of stdout" },
 	{ 'n', "limit", "N", ATFH_ARG_NUMBER, NULL, "stop after writing N messages" },
@@ -119,6 +123,7 @@ struct sub {
 	const char *relay, *labels, *jetstream, *replay;
 	bool has_cursor;
 	int64_t cursor;
+	const char *resume_from; /* a cursor file a later stage owns */
 	double speed;
 	struct atfh_strv collections, dids;
 	bool quiet;
@@ -242,6 +247,9 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_CURSOR_FILE:
 		s->sink.cursor_file = arg;
 		return 0;
+	case OPT_RESUME_FROM:
+		s->resume_from = arg;
+		return 0;
 	case OPT_CURSOR_INTERVAL:
 		if (atfh_parse_duration_ms(arg, &s->sink.cursor_interval_ms)) {
 			atfh_err("--cursor-interval: '%s' is not a duration (e.g. 1s, 500ms)", arg);
@@ -297,6 +305,9 @@ static void usage_checks(struct sub *s)
 	if (!s->jetstream && (s->collections.n || s->dids.n))
 		atfh_usage_error("--collection, --did and --did-file filter a Jetstream: "
 				 "they need --jetstream");
+	if (s->resume_from && s->sink.cursor_file)
+		atfh_usage_error("--resume-from and --cursor-file exclude each other "
+				 "(--resume-from reads a file a later stage keeps)");
 	if (!s->replay && s->speed >= 0)
 		atfh_usage_error("--speed needs --replay");
 	if (s->dids.n > 10000)
@@ -356,7 +367,20 @@ int main(int argc, char **argv)
 	if (f->source == ATFH_FH_JETSTREAM)
 		atfh_fh_jetstream_filter(f, s.collections.v, s.collections.n, s.dids.v, s.dids.n);
 
-	/* where to start: the cursor file, or --cursor for a first run */
+	/* where to start: the cursor file (ours, or a later stage's with
+	 * --resume-from), or --cursor for a first run */
+	if (s.resume_from) {
+		int64_t v;
+		int r = atfh_cursor_read(s.resume_from, &v, err, sizeof err);
+		if (r < 0) {
+			atfh_err("%s: %s", s.resume_from, err);
+			return ATFH_EXIT_FAIL;
+		}
+		if (r == 1) {
+			s.has_cursor = true;
+			s.cursor = v;
+		}
+	}
 	f->has_last = s.has_cursor;
 	f->last = s.cursor;
 	s.sink.stats = &s.stats;

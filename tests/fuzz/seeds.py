@@ -112,3 +112,12 @@ for expr in [b'.kind == "identity"', b'.commit.collection == "app.bsky.feed.post
              b'.commit.operation == "delete" and (.commit.rkey | length > 3)', b'.did == "did:plc:x" and .kind == "commit" | not']:
     for l in events[:60:6]:
         put("jqhint", expr + b"\0" + l)
+# template: TEMPLATE NUL COLLECTION NUL DID NUL KIND NUL ACTION, with real
+# values and hostile ones (path traversal, separators, control bytes)
+hostile = [b"../../etc/passwd", b"..", b".", b"-rf", b"a/b", b"/abs", b"x\x00y", b"\x1b[31m",
+           b"\xff\xfe", b"did:plc:../..", b"...", b".hidden", b"a" * 300, b""]
+for tpl in [b"posts/%Y-%m-%d/%H.ndjson.zst", b"out/{collection}/{did}.ndjson", b"{did}",
+            b"x/{kind}/{action}/%s.atfh", b"{{lit}}/{collection}.{did}", b"%", b"{bad}", b"a/{did"]:
+    for c in cols[:3] + hostile[:7]:
+        for d in dids[:2] + hostile[7:]:
+            put("template", tpl + b"\0" + c + b"\0" + d + b"\0commit\0create")

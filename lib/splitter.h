@@ -1,0 +1,84 @@
+/*
+ * splitter.h — atfh-split's files: events appended to files keyed by their
+ * rendered name, written as `NAME.part` and completed (flushed, fsynced,
+ * renamed to NAME without ever replacing an existing file, directory
+ * fsynced, NAME reported) when the name changes, a size / event / age limit
+ * is reached, the least recently used file must make room (--max-open), or
+ * the caller says so (SIGHUP, the end).  A bucket that needs several files
+ * numbers them before the extension (`13.ndjson.zst`, `13.1.ndjson.zst`).
+ * `.zst` names are written through a streaming zstd compressor.  Also
+ * owns checkpoints (every open file made durable, so a cursor may name
+ * what was written so far) and the recovery of `.part` files a killed run
+ * left behind (a torn last record cut, and with a cursor everything after
+ * the last event at or before it).
+ */
+#ifndef ATFH_SPLITTER_H
+#define ATFH_SPLITTER_H
+
+#include "atfh.h"
+#include "out.h"
+#include "template.h"
+
+#include <stdio.h>
+
+struct atfh_sfile;
+
+struct atfh_splitter {
+	/* settings */
+	const struct atfh_template *tpl;
+	uint64_t max_bytes, max_events, max_age_ms; /* 0 = no limit */
+	size_t max_open;
+	int level;                 /* zstd level */
+	FILE *done;                /* completed paths, one a line */
+	/* called when a file is durable but not yet renamed (its .part would
+	 * survive a crash): the caller checkpoints and records its cursor, so
+	 * no completed file ever holds events past the cursor file.  0 or -1
+	 * after reporting (the file then stays a .part) */
+	int (*before_rename)(struct atfh_splitter *s, void *arg);
+	void *arg;
+
+	/* state */
+	struct atfh_sfile **open;  /* the open files, unordered */
+	size_t nopen;
+	struct atfh_sfile **bucket; /* hash chains by key */
+	size_t nbucket;
+	struct atfh_sfile *last;   /* the file the previous event went to */
+	uint64_t tick;
+	uint64_t completed;        /* files completed */
+	bool dirty;                /* written since the last checkpoint */
+	bool failed;               /* a write error was reported: stop */
+};
+
+void atfh_splitter_init(struct atfh_splitter *s);
+/* Append record P (N bytes; a frame gets its 4-byte length, a line its
+ * newline) to the file named NAME.  NOW_MS is a monotonic clock for
+ * --max-age.  SAME_GROUP: the record shares its position with the one
+ * before (the lines of one commit), so no limit starts a new file before
+ * it.  0, or -1 after reporting a write error (s->failed). */
+int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
+			const void *p, size_t n, uint64_t now_ms, bool same_group);
+/* After the caller has taken note of the record just written: complete
+ * its file when it reached --max-events or --max-bytes.  0 or -1. */
+int atfh_splitter_rotate(struct atfh_splitter *s);
+/* Complete the files older than --max-age; returns how many ms until the
+ * next one is due (-1: none), or -2 after a write error. */
+int64_t atfh_splitter_expire(struct atfh_splitter *s, uint64_t now_ms);
+/* Make every open file durable (flush, zstd flush, fsync).  0 or -1. */
+int atfh_splitter_checkpoint(struct atfh_splitter *s);
+/* Complete every open file.  0 or -1. */
+int atfh_splitter_complete_all(struct atfh_splitter *s);
+/* Drop every open file without completing it (after a failure). */
+void atfh_splitter_free(struct atfh_splitter *s);
+
+/* `.part` files of the template's directory left by an earlier run.  With
+ * ACT false they are only reported; else each is completed: cut after its
+ * last complete record, and with HAS_CURSOR after its last event at or
+ * before CURSOR (an empty result is removed).  Returns the number found,
+ * or -1 after reporting an I/O error. */
+long atfh_splitter_recover(struct atfh_splitter *s, bool act, bool has_cursor, int64_t cursor);
+
+/* The position of one record (a frame's seq; a line's seq, else cursor,
+ * else time_us): true when it has one. */
+bool atfh_record_pos(bool frames, const void *p, size_t n, int64_t *pos);
+
+#endif
