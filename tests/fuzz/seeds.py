@@ -92,3 +92,13 @@ for expr in [b'.kind == "identity"', b'.commit.collection == "app.bsky.feed.post
              b'.commit.operation == "delete" and (.commit.rkey | length > 3)', b'.did == "did:plc:x" and .kind == "commit" | not']:
     for l in events[:60:6]:
         put("jqhint", expr + b"\0" + l)
+# connstr: Event Hubs connection strings, good and each kind of bad
+for cs in [b"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc=;EntityPath=hub",
+           b"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"endpoint=SB://a-b.x.fabric.microsoft.com:443/; SharedAccessKeyName = k ;SharedAccessKey=s==;EntityPath=es_1;",
+           b"Endpoint=http://ns/;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"Endpoint=sb:///;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"SharedAccessKeyName=k;SharedAccessKey=s;EntityPath=h",
+           b"Endpoint=sb://ns/;SharedAccessKey=s", b"Endpoint=sb://ns/;SharedAccessKeyName=k",
+           b"Endpoint=sb://n s/;SharedAccessKeyName=k;SharedAccessKey=s", b"garbage", b";;;=;", b""]:
+    put("connstr", cs)
