@@ -85,6 +85,21 @@ int atfh_kafka_load_file(rd_kafka_conf_t *conf, const char *path)
 	return rc;
 }
 
+int atfh_kafka_sasl(rd_kafka_conf_t *conf, const char *user, const char *pass)
+{
+	char cur[64];
+	size_t cn = sizeof cur;
+	if (rd_kafka_conf_get(conf, "security.protocol", cur, &cn) == RD_KAFKA_CONF_OK &&
+	    !strcmp(cur, "plaintext") && atfh_kafka_set(conf, "security.protocol", "SASL_SSL"))
+		return -1;
+	cn = sizeof cur;
+	if (rd_kafka_conf_get(conf, "sasl.mechanisms", cur, &cn) == RD_KAFKA_CONF_OK &&
+	    !strcmp(cur, "GSSAPI") && atfh_kafka_set(conf, "sasl.mechanisms", "PLAIN"))
+		return -1;
+	return atfh_kafka_set(conf, "sasl.username", user) ||
+	       atfh_kafka_set(conf, "sasl.password", pass) ? -1 : 0;
+}
+
 /* ---- the acknowledgement window ------------------------------------------ */
 
 void atfh_ackwin_push(struct atfh_ackwin *w, int64_t seq)

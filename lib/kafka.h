@@ -20,6 +20,11 @@ int atfh_kafka_set_kv(rd_kafka_conf_t *conf, const char *kv);
  * -1 after reporting (with the line number). */
 int atfh_kafka_load_file(rd_kafka_conf_t *conf, const char *path);
 
+/* SASL credentials: PLAIN over TLS (security.protocol SASL_SSL,
+ * sasl.mechanisms PLAIN) unless CONF already chose a protocol or mechanism
+ * (-X, -F), then USER and PASS.  0, or -1 after reporting. */
+int atfh_kafka_sasl(rd_kafka_conf_t *conf, const char *user, const char *pass);
+
 struct atfh_kafka_hdr {
 	const char *name;
 	const void *value;

@@ -453,19 +453,7 @@ static int connect_settings(struct emit *e, const char **brokers)
 			atfh_err("SASL needs both --sasl-username and --sasl-password");
 			return -1;
 		}
-		/* defaults first: -X/-F given on the command line were applied
-		 * already, so only set what they left alone */
-		char cur[64];
-		size_t cn = sizeof cur;
-		if (rd_kafka_conf_get(e->conf, "security.protocol", cur, &cn) == RD_KAFKA_CONF_OK &&
-		    !strcmp(cur, "plaintext") && atfh_kafka_set(e->conf, "security.protocol", "SASL_SSL"))
-			return -1;
-		cn = sizeof cur;
-		if (rd_kafka_conf_get(e->conf, "sasl.mechanisms", cur, &cn) == RD_KAFKA_CONF_OK &&
-		    !strcmp(cur, "GSSAPI") && atfh_kafka_set(e->conf, "sasl.mechanisms", "PLAIN"))
-			return -1;
-		if (atfh_kafka_set(e->conf, "sasl.username", e->user) ||
-		    atfh_kafka_set(e->conf, "sasl.password", e->pass))
+		if (atfh_kafka_sasl(e->conf, e->user, e->pass))
 			return -1;
 	}
 	if (!*brokers) {
