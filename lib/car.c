@@ -79,6 +79,8 @@ int atfh_car_load(struct atfh_car *car, const uint8_t *p, size_t n)
 		return car_fail(car, "CAR header length beyond the end of the blocks");
 	if (check_header(car, p + k, (size_t)len))
 		return -1;
+	car->header = p + k;
+	car->header_len = (size_t)len;
 	off = k + (size_t)len;
 	while (off < n) {
 		if (!(k = atfh_uvarint(p + off, n - off, &len)) || len > n - off - k)
@@ -136,4 +138,71 @@ void atfh_car_free(struct atfh_car *car)
 	free(car->blocks);
 	free(car->table);
 	memset(car, 0, sizeof *car);
+}
+
+void atfh_car_mark_roots(const struct atfh_car *car, uint8_t *keep)
+{
+	/* the header passed check_header: every value in it is well formed */
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	atfh_cbor_init(&c, car->header, car->header_len);
+	if (atfh_cbor_next(&c, &it) || it.kind != ATFH_CB_MAP)
+		return;
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str key;
+		if (atfh_cbor_text(&c, &key, "CAR header key"))
+			return;
+		const uint8_t *save = c.p;
+		struct atfh_cbor_item v;
+		if (ATFH_STR_IS(key, "roots") && atfh_cbor_next(&c, &v) == 0 &&
+		    v.kind == ATFH_CB_ARRAY) {
+			for (uint64_t j = 0; j < v.count; j++) {
+				struct atfh_cbor_item r;
+				const uint8_t *rs = c.p;
+				if (atfh_cbor_next(&c, &r))
+					return;
+				if (r.kind != ATFH_CB_LINK) {
+					c.p = rs;
+					if (atfh_cbor_skip(&c))
+						return;
+					continue;
+				}
+				const struct atfh_block *b = atfh_car_get(car, r.p, r.n);
+				if (b)
+					keep[b - car->blocks] = 1;
+			}
+			continue;
+		}
+		c.p = save;
+		if (atfh_cbor_skip(&c))
+			return;
+	}
+}
+
+static void put_uvarint(struct atfh_out *o, uint64_t v)
+{
+	uint8_t b[10];
+	size_t n = 0;
+	do {
+		b[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			b[n] |= 0x80;
+		n++;
+	} while (v);
+	atfh_out_put(o, b, n);
+}
+
+void atfh_car_write(const struct atfh_car *car, const uint8_t *keep, struct atfh_out *o)
+{
+	put_uvarint(o, car->header_len);
+	atfh_out_put(o, car->header, car->header_len);
+	for (size_t i = 0; i < car->n; i++) {
+		const struct atfh_block *b = &car->blocks[i];
+		if (!keep[i])
+			continue;
+		put_uvarint(o, (uint64_t)b->cid.n + b->len);
+		atfh_out_put(o, b->cid.p, b->cid.n);
+		atfh_out_put(o, b->data, b->len);
+	}
 }

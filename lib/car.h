@@ -1,13 +1,15 @@
 /*
  * car.h — CAR v1 archives as carried in a commit's `blocks` field: the
  * varint-framed header and blocks, and lookup of a block by CID through a
- * small xxhash table that is reused from frame to frame.
+ * small xxhash table that is reused from frame to frame; and writing a CAR
+ * that holds some of a loaded CAR's blocks (a trimmed commit's).
  */
 #ifndef ATFH_CAR_H
 #define ATFH_CAR_H
 
 #include "atfh.h"
 #include "cid.h"
+#include "out.h"
 
 struct atfh_block {
 	struct atfh_cid cid;
@@ -17,6 +19,8 @@ struct atfh_block {
 };
 
 struct atfh_car {
+	const uint8_t *header; /* the header's CBOR (after its length) */
+	size_t header_len;
 	struct atfh_block *blocks;
 	size_t n, cap;
 	uint32_t *table; /* index + 1 into blocks; 0 = empty */
@@ -35,5 +39,10 @@ const struct atfh_block *atfh_car_get(const struct atfh_car *car,
  * mismatch. */
 int atfh_car_verify(struct atfh_car *car);
 void atfh_car_free(struct atfh_car *car);
+/* Set KEEP[i] for every block named in the header's roots. */
+void atfh_car_mark_roots(const struct atfh_car *car, uint8_t *keep);
+/* Write a CAR v1 with the loaded CAR's header, unchanged, and the blocks
+ * I with KEEP[i] set, in their order, each as it was. */
+void atfh_car_write(const struct atfh_car *car, const uint8_t *keep, struct atfh_out *o);
 
 #endif

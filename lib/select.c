@@ -39,6 +39,7 @@ void atfh_select_free(struct atfh_select *s)
 	atfh_globs_free(&s->collections);
 	atfh_globs_free(&s->ignore);
 	atfh_jqhint_free(&s->jqhint);
+	free(s->keep);
 }
 
 int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *err, size_t errlen)
@@ -247,25 +248,78 @@ static int decide(const struct atfh_select *s, int wanted)
 	return s->invert ? !wanted : wanted;
 }
 
+uint64_t atfh_select_frame_events(struct atfh_msg *m)
+{
+	if (m->kind != ATFH_K_COMMIT)
+		return 1;
+	if (!m->lazy_ops || m->ops_parsed)
+		return m->nops;
+	/* the ops array's length, without parsing the ops */
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	if (!m->ops_cbor)
+		return 0;
+	atfh_cbor_init(&c, m->ops_cbor, m->ops_len);
+	if (atfh_cbor_next(&c, &it) || it.kind != ATFH_CB_ARRAY || it.count > ATFH_MAX_OPS)
+		return 0;
+	return it.count;
+}
+
+static int whole(struct atfh_select *s, struct atfh_msg *m)
+{
+	s->events = atfh_select_frame_events(m);
+	return ATFH_SEL_WHOLE;
+}
+
+/* Does op I of commit M match every op-level selector?  1, 0, -1. */
+static int op_matches(struct atfh_select *s, struct atfh_msg *m, size_t i,
+		      struct atfh_str kind_name, const char **err)
+{
+	const struct atfh_op *op = &m->ops[i];
+	if (!op_cheap_ok(s, true, m->did, op->collection, op->action, op->rkey, kind_name))
+		return 0;
+	if (s->text) {
+		const struct atfh_block *b = atfh_msg_record(m, i);
+		struct atfh_str text;
+		bool found;
+		if (!b)
+			return 0;
+		if (record_text(b->data, b->len, &text, &found, err))
+			return -1;
+		if (!found || !text_matches(s, text))
+			return 0;
+	}
+	if (s->jq) {
+		atfh_ev_set_op(&s->ev, i);
+		return jq_ok(s, err);
+	}
+	return 1;
+}
+
 int atfh_select_frame(struct atfh_select *s, struct atfh_msg *m, const char **err)
 {
+	s->nkeep = 0;
+	s->events = 0;
 	if (!event_ok(s, m->kind, m->did, m->has_time, m->time_us))
-		return decide(s, 0);
+		return s->invert ? whole(s, m) : ATFH_SEL_NONE;
 	struct atfh_str kind_name = { atfh_kind_names[m->kind], strlen(atfh_kind_names[m->kind]), false };
 	bool need_ev = s->jq != NULL;
 	if (need_ev)
 		atfh_ev_set_frame(&s->ev, m);
 	if (m->kind != ATFH_K_COMMIT) {
+		int r = 1;
 		if (!op_cheap_ok(s, false, m->did, ATFH_STR_NULL, ATFH_STR_NULL, ATFH_STR_NULL, kind_name))
-			return decide(s, 0);
-		if (s->text)
-			return decide(s, 0);
-		if (s->jq)
-			return decide(s, jq_ok(s, err));
-		return decide(s, 1);
+			r = 0;
+		else if (s->text)
+			r = 0;
+		else if (s->jq)
+			r = jq_ok(s, err);
+		if (r < 0)
+			return -1;
+		return decide(s, r) ? whole(s, m) : ATFH_SEL_NONE;
 	}
-	if (!has_op_selectors(s))
-		return decide(s, 1); /* the frame as a whole: ops do not matter */
+	if (!has_op_selectors(s)) /* the frame as a whole: ops do not matter */
+		return s->invert ? ATFH_SEL_NONE : whole(s, m);
 	if (atfh_msg_parse_ops(m)) {
 		*err = m->err;
 		return -1;
@@ -274,32 +328,42 @@ int atfh_select_frame(struct atfh_select *s, struct atfh_msg *m, const char **er
 		*err = m->err;
 		return -1;
 	}
+	atfh_grow_array((void **)&s->keep, &s->keep_cap, m->nops + 1, sizeof *s->keep);
 	for (size_t i = 0; i < m->nops; i++) {
-		const struct atfh_op *op = &m->ops[i];
-		if (!op_cheap_ok(s, true, m->did, op->collection, op->action, op->rkey, kind_name))
-			continue;
-		if (s->text) {
-			const struct atfh_block *b = atfh_msg_record(m, i);
-			struct atfh_str text;
-			bool found;
-			if (!b)
-				continue;
-			if (record_text(b->data, b->len, &text, &found, err))
-				return -1;
-			if (!found || !text_matches(s, text))
-				continue;
-		}
-		if (s->jq) {
-			atfh_ev_set_op(&s->ev, i);
-			int r = jq_ok(s, err);
-			if (r < 0)
-				return -1;
-			if (!r)
-				continue;
-		}
-		return decide(s, 1);
+		int r = op_matches(s, m, i, kind_name, err);
+		if (r < 0)
+			return -1;
+		s->keep[i] = decide(s, r) == 1;
+		s->nkeep += s->keep[i];
 	}
-	return decide(s, 0);
+	s->events = s->nkeep;
+	if (!s->nkeep)
+		return ATFH_SEL_NONE;
+	return s->nkeep == m->nops ? ATFH_SEL_WHOLE : ATFH_SEL_SOME;
+}
+
+int atfh_select_frame_limit(struct atfh_select *s, struct atfh_msg *m, int v, uint64_t left,
+			    const char **err)
+{
+	if (v == ATFH_SEL_NONE || s->events <= left)
+		return v;
+	/* only commits have more than one event */
+	if (v == ATFH_SEL_WHOLE) {
+		if (atfh_msg_parse_ops(m)) {
+			*err = m->err;
+			return -1;
+		}
+		atfh_grow_array((void **)&s->keep, &s->keep_cap, m->nops + 1, sizeof *s->keep);
+		for (size_t i = 0; i < m->nops; i++)
+			s->keep[i] = true;
+	}
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->nops; i++)
+		if (s->keep[i] && ++n > left)
+			s->keep[i] = false;
+	s->nkeep = (size_t)left;
+	s->events = left;
+	return ATFH_SEL_SOME;
 }
 
 static struct atfh_str ev_str(struct atfh_select *s, const struct atfh_evpath *p, const char **err,

@@ -2,9 +2,11 @@
  * select.h — deciding whether an event is wanted: the selectors of
  * atfh-grep (DID set, kind, action, collection globs, time range, record
  * text regex, jq expression, deterministic sample), combined with AND, on
- * NDJSON lines and on frames.  A commit frame is wanted when any of its
- * ops is; cheap selectors run first and the CAR is decoded only for --text
- * and -e.  The DID set can be swapped between events (live reload).
+ * NDJSON lines and on frames.  Selection is per event on both: a commit
+ * frame is one event per op, so the verdict on a frame says which of its
+ * ops are wanted (all of them, as for repo-level selectors, lets the frame
+ * pass whole).  Cheap selectors run first and the CAR is decoded only for
+ * --text and -e.  The DID set can be swapped between events (live reload).
  */
 #ifndef ATFH_SELECT_H
 #define ATFH_SELECT_H
@@ -42,6 +44,12 @@ struct atfh_select {
 	uint64_t sample_seed;
 	bool invert;
 
+	/* the verdict of atfh_select_frame: ATFH_SEL_SOME keeps the ops I
+	 * with keep[i]; events is how many events the frame's kept part is */
+	bool *keep;
+	size_t keep_cap, nkeep;
+	uint64_t events;
+
 	/* scratch */
 	struct atfh_ev ev;
 	struct atfh_evpath p_collection, p_operation, p_rkey, p_text;
@@ -56,9 +64,23 @@ int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *er
 /* Does a kind / action name exist?  Returns its bit, or 0. */
 uint32_t atfh_select_kind_bit(const char *name);
 uint32_t atfh_select_action_bit(const char *name);
-/* Is a frame (already parsed into M) / an NDJSON line wanted?  1 yes, 0 no,
- * -1 malformed with *err. */
+enum {
+	ATFH_SEL_NONE = 0,  /* nothing of the frame */
+	ATFH_SEL_WHOLE = 1, /* all of it: the frame as it is */
+	ATFH_SEL_SOME = 2,  /* a commit of which only the ops with keep[i] */
+};
+/* Which part of a frame (already parsed into M) is wanted: ATFH_SEL_*,
+ * with s->events (and for SOME s->keep, s->nkeep) set; -1 malformed with
+ * *err.  -v inverts per event: per op for commits. */
 int atfh_select_frame(struct atfh_select *s, struct atfh_msg *m, const char **err);
+/* After a verdict V of atfh_select_frame: keep no more than the first
+ * LEFT events of the frame (-m), turning WHOLE into SOME when that cuts a
+ * commit.  The new verdict, or -1 with *err. */
+int atfh_select_frame_limit(struct atfh_select *s, struct atfh_msg *m, int v, uint64_t left,
+			    const char **err);
+/* The events of a whole frame: its ops for a commit, else 1. */
+uint64_t atfh_select_frame_events(struct atfh_msg *m);
+/* Is an NDJSON line (one event) wanted?  1 yes, 0 no, -1 malformed with *err. */
 int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char **err);
 /* Do only cheap selectors apply (no CAR decoding needed on frames)? */
 bool atfh_select_cheap(const struct atfh_select *s);

@@ -2,11 +2,12 @@
  * unit.c — TAP unit tests for libatfh modules that are easier to reach from
  * C than through a program: JSON escaping and UTF-8 validation, base64,
  * varints, CIDs, time parsing, the JSON scanner and the DAG-CBOR walker on
- * hand-written bytes; and the commit fast path against the general parser
+ * hand-written bytes, canonical DAG-CBOR writing; and the commit fast path against the general parser
  * on every frame of the bundled sample (real PDS output).
  */
 #include "atfh.h"
 #include "car.h"
+#include "cborenc.h"
 #include "cid.h"
 #include "connstr.h"
 #include "kafka.h"
@@ -226,6 +227,53 @@ static void test_cbor(void)
 	atfh_out_free(&o);
 }
 
+static void test_cborenc(void)
+{
+	struct atfh_out o = mem();
+	struct atfh_cbenc e = { 0 };
+	static const struct { uint64_t v; size_t len; uint8_t first; } heads[] = {
+		{ 0, 1, 0x00 }, { 23, 1, 0x17 }, { 24, 2, 0x18 }, { 255, 2, 0x18 },
+		{ 256, 3, 0x19 }, { 65535, 3, 0x19 }, { 65536, 5, 0x1a },
+		{ 0xffffffffu, 5, 0x1a }, { 0x100000000u, 9, 0x1b }, { UINT64_MAX, 9, 0x1b },
+	};
+	bool good = true;
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+		o.len = 0;
+		atfh_cbe_head(&o, 0, heads[i].v);
+		uint64_t back = 0;
+		for (size_t j = 1; j < o.len; j++)
+			back = back << 8 | (uint8_t)o.buf[j];
+		if (o.len == 1)
+			back = (uint8_t)o.buf[0] & 31;
+		good &= o.len == heads[i].len && (uint8_t)o.buf[0] == heads[i].first && back == heads[i].v;
+	}
+	ok(good, "cbe: shortest heads at every width boundary");
+	o.len = 0;
+	atfh_cbe_int(&o, -1);
+	atfh_cbe_int(&o, INT64_MIN);
+	ok(o.len == 10 && (uint8_t)o.buf[0] == 0x20 && (uint8_t)o.buf[1] == 0x3b &&
+	   (uint8_t)o.buf[2] == 0x7f, "cbe: negative integers");
+	/* {"bb": 1, "a": [h'', {"ccc": 24 (overlong), "dd": null, "dd": true}], "b": false}:
+	 * keys length-first, then bytewise, repeated keys in their order,
+	 * shortest heads */
+	const uint8_t in[] = { 0xa3, 0x62, 'b', 'b', 0x01, 0x61, 'a', 0x82, 0x40, 0xa3, 0x63, 'c',
+			       'c', 'c', 0x19, 0x00, 0x18, 0x62, 'd', 'd', 0xf6, 0x62, 'd', 'd', 0xf5,
+			       0x61, 'b', 0xf4 };
+	const uint8_t want[] = { 0xa3, 0x61, 'a', 0x82, 0x40, 0xa3, 0x62, 'd', 'd', 0xf6, 0x62, 'd',
+				 'd', 0xf5, 0x63, 'c', 'c', 'c', 0x18, 0x18, 0x61, 'b', 0xf4, 0x62,
+				 'b', 'b', 0x01 };
+	struct atfh_cbor c;
+	atfh_cbor_init(&c, in, sizeof in);
+	o.len = 0;
+	ok(atfh_cbe_canon(&e, &c, &o) == 0 && c.p == c.end && o.len == sizeof want &&
+	   memcmp(o.buf, want, sizeof want) == 0, "cbe: a map re-encoded canonically");
+	const uint8_t badkey[] = { 0xa1, 0x01, 0x02 };
+	atfh_cbor_init(&c, badkey, sizeof badkey);
+	ok(atfh_cbe_canon(&e, &c, &o) < 0 && strstr(c.err, "key"), "cbe: a non-text key is refused");
+	atfh_cbe_free(&e);
+	atfh_out_free(&o);
+}
+
 /* Every frame of the sample: the fast path (msgscan.c) and the general
  * parser agree, and the fast path takes the PDS's commits, or it is dead
  * code that only looks fast. */
@@ -430,6 +478,7 @@ int main(int argc, char **argv)
 	test_time();
 	test_jsonscan();
 	test_cbor();
+	test_cborenc();
 	test_jqhint();
 	if (argc > 1)
 		test_fast_path(argv[1]);

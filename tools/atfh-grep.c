@@ -1,12 +1,14 @@
 /*
- * atfh-grep — keep the events that match every given selector; frames and
- * NDJSON pass through unchanged, byte for byte.
+ * atfh-grep — keep the events that match every given selector; NDJSON lines
+ * and wholly kept frames pass through byte for byte, a commit frame of
+ * which only some ops are kept is trimmed to them (lib/trim.c).
  */
 #include "cli.h"
 #include "didset.h"
 #include "loop.h"
 #include "outfile.h"
 #include "select.h"
+#include "trim.h"
 #include "util.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@ enum {
 	OPT_SAMPLE,
 	OPT_SAMPLE_SEED,
 	OPT_COUNT,
+	OPT_WHOLE_FRAMES,
 };
 
 static const char *const kind_names[] = {
@@ -59,6 +62,8 @@ static const struct atfh_option options[] = {
 	{ 'v', "invert-match", NULL, ATFH_ARG_NONE, NULL, "keep the events that do not match" },
 	{ 'm', "max-count", "N", ATFH_ARG_NUMBER, NULL, "stop after N kept events" },
 	{ OPT_COUNT, "count", NULL, ATFH_ARG_NONE, NULL, "print only the number of kept events" },
+	{ OPT_WHOLE_FRAMES, "whole-frames", NULL, ATFH_ARG_NONE, NULL,
+	  "frames: keep a commit whole when any of its ops is kept" },
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -69,8 +74,8 @@ static const struct atfh_program program = {
 	.name = "atfh-grep",
 	.args = "[FILE]...",
 	.summary = "Keep the events that match every given selector.\n"
-		   "Frames and NDJSON pass through unchanged; a commit frame is kept whole\n"
-		   "when any of its ops matches.  None or - reads stdin.",
+		   "Lines and wholly kept frames pass through unchanged; a commit frame of\n"
+		   "which some ops are kept is trimmed to them.  None or - reads stdin.",
 	.options = options,
 	.epilog = "Examples:\n"
 		  "  atfh-grep -D danish-dids.txt -c app.bsky.feed.post capture.atfh.zst\n"
@@ -86,18 +91,29 @@ struct grep {
 	struct atfh_out out;
 	struct atfh_jqexpr jq;
 	const char *output;
-	bool count_only;
-	uint64_t max_count, kept;
+	bool count_only, whole_frames;
+	uint64_t max_count, kept, written; /* events kept, records written */
+	struct atfh_trim trim;
+	struct atfh_out scratch; /* --count: trimmed frames are built, not written */
 	/* DID set and its sources, for live reload */
 	struct atfh_didset set;
 	bool have_dids;
 	struct atfh_strv did_args;  /* -d DID, in order */
 	struct atfh_strv did_files; /* -D FILE, in order */
-	struct stat *did_stat;
+	struct did_src *did_src;    /* per -D FILE: what it was when last read */
 	double next_check;
 	const char *text_re;
 	bool icase;
 	bool tty_checked;
+};
+
+/* A -D file as last seen: its stat when it could be stat'ed, else the
+ * errno; a reload is attempted only when this changes (or on SIGHUP), so a
+ * file that vanished is reported once, not once a second. */
+struct did_src {
+	struct stat st;
+	bool have_st;
+	int stat_errno;
 };
 
 static volatile sig_atomic_t hup;
@@ -214,6 +230,9 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_COUNT:
 		g->count_only = true;
 		return 0;
+	case OPT_WHOLE_FRAMES:
+		g->whole_frames = true;
+		return 0;
 	case 'o':
 		g->output = arg;
 		return 0;
@@ -229,32 +248,42 @@ static void warn_line(void *ctx, const char *path, size_t line, const char *why)
 	atfh_err("%s: line %zu: %s (skipped)", path, line, why);
 }
 
-/* Build a set from every -d and -D.  0, or -1 after reporting. */
+/* Build a set from every -d and -D.  Every file's state is brought up to
+ * date even after one fails, so an unchanged failure is not retried.  0,
+ * or -1 after reporting. */
 static int build_set(struct grep *g, struct atfh_didset *set)
 {
+	bool failed = false;
 	atfh_didset_init(set);
 	for (size_t i = 0; i < g->did_args.n; i++)
 		atfh_didset_add(set, g->did_args.v[i], strlen(g->did_args.v[i]));
 	for (size_t i = 0; i < g->did_files.n; i++) {
-		if (stat(g->did_files.v[i], &g->did_stat[i]) < 0 ||
-		    atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0) {
+		struct did_src *src = &g->did_src[i];
+		src->have_st = stat(g->did_files.v[i], &src->st) == 0;
+		src->stat_errno = src->have_st ? 0 : errno;
+		if (!src->have_st || (!failed && atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0)) {
 			atfh_err("%s: %s", g->did_files.v[i], strerror(errno));
-			atfh_didset_free(set);
-			return -1;
+			failed = true;
 		}
 	}
-	return 0;
+	if (failed)
+		atfh_didset_free(set);
+	return failed ? -1 : 0;
 }
 
 static bool files_changed(struct grep *g)
 {
 	for (size_t i = 0; i < g->did_files.n; i++) {
 		struct stat st;
-		if (stat(g->did_files.v[i], &st) < 0)
-			return true; /* reload reports it */
-		const struct stat *o = &g->did_stat[i];
-		if (st.st_mtim.tv_sec != o->st_mtim.tv_sec || st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
-		    st.st_size != o->st_size || st.st_ino != o->st_ino)
+		const struct did_src *o = &g->did_src[i];
+		if (stat(g->did_files.v[i], &st) < 0) {
+			if (o->have_st || o->stat_errno != errno)
+				return true; /* gone (or differently so): reload reports it */
+			continue;
+		}
+		if (!o->have_st || st.st_mtim.tv_sec != o->st.st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != o->st.st_mtim.tv_nsec || st.st_size != o->st.st_size ||
+		    st.st_ino != o->st.st_ino)
 			return true;
 	}
 	return false;
@@ -264,8 +293,8 @@ static void reload(struct grep *g, const char *why)
 {
 	struct atfh_didset fresh;
 	if (build_set(g, &fresh)) {
-		/* keep the old set; the stat taken by build_set means a file that
-		 * is unreadable but unchanged is not retried every second */
+		/* keep the old set; build_set noted each file's state, so a file
+		 * that stays missing or unreadable is not retried every second */
 		atfh_err("reload (%s) failed: keeping the previous %zu DIDs", why, g->set.n);
 		return;
 	}
@@ -304,14 +333,22 @@ static void maybe_reload(struct grep *g)
 
 /* ---- per record --------------------------------------------------------- */
 
-static int kept(struct grep *g)
+static int kept(struct grep *g, uint64_t events)
 {
-	g->kept++;
-	g->loop.stats.events++;
+	g->kept += events;
+	g->written++;
+	g->loop.stats.events += events;
 	atfh_out_event_done(&g->out);
 	if (g->max_count && g->kept >= g->max_count)
 		return ATFH_REC_STOP;
 	return ATFH_REC_OK;
+}
+
+static void put_frame(struct grep *g, const uint8_t *p, size_t n)
+{
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	atfh_out_put(&g->out, len, 4);
+	atfh_out_put(&g->out, p, n);
 }
 
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
@@ -323,20 +360,32 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 		return ATFH_REC_BAD;
 	}
 	int r = atfh_select_frame(&g->sel, &g->msg, err);
+	if (r == ATFH_SEL_SOME && g->whole_frames) {
+		r = ATFH_SEL_WHOLE;
+		g->sel.events = atfh_select_frame_events(&g->msg);
+	} else if (r > 0 && g->max_count) {
+		r = atfh_select_frame_limit(&g->sel, &g->msg, r, g->max_count - g->kept, err);
+	}
 	if (r < 0)
 		return ATFH_REC_BAD;
-	if (!r)
+	if (r == ATFH_SEL_NONE)
 		return ATFH_REC_OK;
 	if (!g->count_only) {
 		if (!g->tty_checked) {
 			g->tty_checked = true;
 			atfh_refuse_tty(g->out.fd, "pipe it into atfh-decode, or use -o FILE or --count");
 		}
-		uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
-		atfh_out_put(&g->out, len, 4);
-		atfh_out_put(&g->out, p, n);
+		if (r == ATFH_SEL_WHOLE)
+			put_frame(g, p, n);
+		else if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->out, err))
+			return ATFH_REC_BAD;
+	} else if (r == ATFH_SEL_SOME) {
+		/* counted only if it could be written */
+		g->scratch.len = 0;
+		if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->scratch, err))
+			return ATFH_REC_BAD;
 	}
-	return kept(g);
+	return kept(g, g->sel.events);
 }
 
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
@@ -352,7 +401,7 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 		atfh_out_put(&g->out, p, n);
 		atfh_out_c(&g->out, '\n');
 	}
-	return kept(g);
+	return kept(g, 1);
 }
 
 int main(int argc, char **argv)
@@ -371,7 +420,7 @@ int main(int argc, char **argv)
 	if (g.sel.has_since && g.sel.has_until && g.sel.until_us <= g.sel.since_us)
 		atfh_err("warning: --until is not after --since: nothing can match");
 	if (g.did_args.n || g.did_files.n) {
-		g.did_stat = atfh_xcalloc(g.did_files.n + 1, sizeof *g.did_stat);
+		g.did_src = atfh_xcalloc(g.did_files.n + 1, sizeof *g.did_src);
 		if (build_set(&g, &g.set))
 			return ATFH_EXIT_FAIL;
 		g.sel.dids = &g.set;
@@ -398,15 +447,17 @@ int main(int argc, char **argv)
 	}
 	if (atfh_outfile_close(&of, &g.out) && status != ATFH_EXIT_FAIL)
 		status = ATFH_EXIT_FAIL;
-	if (status == ATFH_EXIT_OK && g.kept == 0)
+	if (status == ATFH_EXIT_OK && g.written == 0)
 		status = ATFH_EXIT_NONE;
 	atfh_msg_free(&g.msg);
+	atfh_trim_free(&g.trim);
+	atfh_out_free(&g.scratch);
 	atfh_select_free(&g.sel);
 	atfh_didset_free(&g.set);
 	if (g.sel.jq)
 		atfh_jqexpr_free(&g.jq);
 	atfh_out_free(&g.out);
-	free(g.did_stat);
+	free(g.did_src);
 	atfh_strv_free(&g.did_args);
 	atfh_strv_free(&g.did_files);
 	return status;

@@ -5,7 +5,7 @@ whole streams for `input`, single messages for `event`, record blocks for
 `dagcbor`, CAR archives for `car`, binary CIDs for `cid`, jetstream lines
 for `ndjson`, DID lists for `didset`, a path and an event for `evpath`,
 collection globs and names for `glob`, a jq program and an event for
-`jqhint`."""
+`jqhint`, a keep-mask byte and a commit of several ops for `trim`."""
 import hashlib, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +43,20 @@ for s in streams:
             put("event", m)
     except ValueError:
         pass
+fixture_msgs = []
+for s in streams:
+    try:
+        fixture_msgs += A.parse_frames(s)
+    except ValueError:
+        pass
+for m in msgs + fixture_msgs:
+    try:
+        h, b = A.parse_message(m, strict=False)
+    except Exception:
+        continue
+    if isinstance(b, dict) and isinstance(b.get("ops"), list) and len(b["ops"]) > 1:
+        for mask in (0x00, 0x5a, 0xff):
+            put("trim", bytes([mask]) + m)
 for m in picked:
     put("event", m)
     try:
