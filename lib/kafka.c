@@ -158,20 +158,16 @@ void atfh_ackwin_free(struct atfh_ackwin *w)
 
 /* ---- the producer ----------------------------------------------------------- */
 
-struct msgref {
-	uint64_t msgno;
-	double t;
-};
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
 	struct atfh_producer *p = opaque;
-	struct msgref *r = m->_private;
+	uint64_t msgno = (uint64_t)(uintptr_t)m->_private;
 	bool ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
 	if (ok) {
 		p->delivered++;
-		double lat = atfh_now() - r->t;
+		int64_t us = rd_kafka_message_latency(m);
+		double lat = us > 0 ? (double)us / 1e6 : 0;
 		p->latency_sum += lat;
 		if (lat > p->latency_max)
 			p->latency_max = lat;
@@ -179,8 +175,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		p->failed++;
 		snprintf(p->last_error, sizeof p->last_error, "%s", rd_kafka_err2str(m->err));
 	}
-	atfh_ackwin_done(&p->win, r->msgno, ok);
-	free(r);
+	atfh_ackwin_done(&p->win, msgno, ok);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -223,9 +218,9 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 		for (size_t i = 0; i < nh; i++)
 			rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, (ssize_t)h[i].len);
 	}
-	struct msgref *r = atfh_xmalloc(sizeof *r);
-	r->msgno = p->win.base + (p->win.tail - p->win.head);
-	r->t = atfh_now();
+	/* the message number is the opaque: no allocation per message */
+	uint64_t msgno = p->win.base + (p->win.tail - p->win.head);
+	void *r = (void *)(uintptr_t)msgno;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 			p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
@@ -242,13 +237,13 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 		}
 		if (hdrs)
 			rd_kafka_headers_destroy(hdrs);
-		free(r);
 		atfh_err("kafka: %s: %s", topic, rd_kafka_err2str(err));
 		return -1;
 	}
 	atfh_ackwin_push(&p->win, seq);
 	p->produced++;
-	rd_kafka_poll(p->rk, 0);
+	if ((p->produced & 1023) == 0)
+		rd_kafka_poll(p->rk, 0); /* delivery reports, now and then */
 	return 0;
 }
 
