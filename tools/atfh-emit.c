@@ -95,10 +95,18 @@ static const struct atfh_program program = {
 #define MAX_HEADERS 32
 #define MAX_TPL 16
 
+/* A field of an event, looked up in the shapes atfh writes: the first of
+ * its paths that the event has. */
+#define FIELD_ALTS 4
+struct field {
+	struct atfh_evpath p[FIELD_ALTS];
+	size_t n;
+};
+
 /* a topic template: literal text and {PATH} fields */
 struct tpl {
 	char *lit[MAX_TPL + 1];
-	struct atfh_evpath path[MAX_TPL];
+	struct field path[MAX_TPL];
 	size_t n;
 };
 
@@ -118,7 +126,7 @@ struct emit {
 
 	struct tpl tpl;
 	bool templated;
-	struct atfh_evpath keypath, seqpath, kindpath, colpath;
+	struct field keypath, seqpath, kindpath, colpath;
 	bool nokey;
 	struct atfh_ev ev;
 	struct atfh_msg msg;
@@ -200,27 +208,45 @@ static int on_option(int id, const char *arg, void *ctx)
 	return -1;
 }
 
-/* {collection} and friends are short for the commit fields */
-static const char *tpl_alias(const char *name)
+/* Names that mean the same field in the jetstream, cloudevents and atkafka
+ * shapes; anything else is a path as given. */
+static const struct {
+	const char *name;
+	const char *alts[FIELD_ALTS];
+} aliases[] = {
+	{ "collection", { "commit.collection", "data.collection", "operation.collection" } },
+	{ "operation", { "commit.operation", "operation.action" } },
+	{ "rkey", { "commit.rkey", "operation.rkey" } },
+	{ "rev", { "commit.rev" } },
+	{ "cid", { "commit.cid", "operation.cid" } },
+	{ "did", { "did", "subject" } },
+	{ "seq", { "seq", "data.seq", "cursor", "time_us" } },
+};
+
+static int field_parse(struct field *f, const char *src, const char *what)
 {
-	static const char *const short_names[] = { "collection", "operation", "rkey", "rev", "cid" };
-	for (size_t i = 0; i < sizeof short_names / sizeof *short_names; i++)
-		if (!strcmp(name, short_names[i]))
-			return NULL; /* handled by the caller */
-	return name;
+	const char *one[FIELD_ALTS] = { src };
+	const char *const *alts = one;
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (!strcmp(src, aliases[i].name))
+			alts = aliases[i].alts;
+	char err[200];
+	for (f->n = 0; f->n < FIELD_ALTS && alts[f->n]; f->n++)
+		if (atfh_evpath_parse(&f->p[f->n], alts[f->n], err, sizeof err)) {
+			atfh_err("%s: %s", what, err);
+			return -1;
+		}
+	return 0;
 }
 
-static int path_parse(struct atfh_evpath *p, const char *src, const char *what)
+static int field_eval(struct field *f, struct atfh_ev *ev, struct atfh_evval *v, const char **err)
 {
-	char err[200];
-	char buf[300];
-	if (!tpl_alias(src)) {
-		snprintf(buf, sizeof buf, "commit.%s", src);
-		src = buf;
-	}
-	if (atfh_evpath_parse(p, src, err, sizeof err)) {
-		atfh_err("%s: %s", what, err);
-		return -1;
+	v->type = ATFH_EV_MISSING;
+	for (size_t i = 0; i < f->n; i++) {
+		if (atfh_evpath_eval(&f->p[i], ev, v, err))
+			return -1;
+		if (v->type != ATFH_EV_MISSING && v->type != ATFH_EV_NULL)
+			return 0;
 	}
 	return 0;
 }
@@ -241,7 +267,7 @@ static int tpl_parse(struct tpl *t, const char *s)
 		}
 		t->lit[t->n] = xstrndup(p, (size_t)(o - p));
 		char *name = xstrndup(o + 1, (size_t)(c - o - 1));
-		int r = path_parse(&t->path[t->n], name, "-t");
+		int r = field_parse(&t->path[t->n], name, "-t");
 		free(name);
 		if (r)
 			return -1;
@@ -251,10 +277,10 @@ static int tpl_parse(struct tpl *t, const char *s)
 }
 
 /* Append the value of P for the current event as text; missing → "" */
-static int put_path(struct emit *e, struct atfh_evpath *p, bool *found, const char **err)
+static int put_path(struct emit *e, struct field *p, bool *found, const char **err)
 {
 	struct atfh_evval v;
-	if (atfh_evpath_eval(p, &e->ev, &v, err))
+	if (field_eval(p, &e->ev, &v, err))
 		return -1;
 	if (found)
 		*found = v.type != ATFH_EV_MISSING && v.type != ATFH_EV_NULL;
@@ -285,7 +311,7 @@ static int send_event(struct emit *e, const void *val, size_t n, const char **er
 	s->len = 0;
 	int64_t seq = INT64_MIN;
 	struct atfh_evval v;
-	if (atfh_evpath_eval(&e->seqpath, &e->ev, &v, err))
+	if (field_eval(&e->seqpath, &e->ev, &v, err))
 		return ATFH_REC_BAD;
 	if (v.type == ATFH_EV_NUM) {
 		char num[32];
@@ -325,7 +351,7 @@ static int send_event(struct emit *e, const void *val, size_t n, const char **er
 		atfh_out_put(s, e->topic, strlen(e->topic));
 	len[1] = s->len - off[1];
 	atfh_out_c(s, 0);
-	struct atfh_evpath *hp[3] = { &e->seqpath, &e->kindpath, &e->colpath };
+	struct field *hp[3] = { &e->seqpath, &e->kindpath, &e->colpath };
 	static const char *const hn[3] = { "seq", "kind", "collection" };
 	bool has[3];
 	for (int i = 0; i < 3; i++) {
@@ -503,9 +529,9 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 			return ATFH_EXIT_FAIL;
 	}
 	e->nokey = !strcmp(e->key ? e->key : "did", "none");
-	if ((!e->nokey && path_parse(&e->keypath, e->key ? e->key : "did", "-k")) ||
-	    path_parse(&e->seqpath, "seq", "seq") || path_parse(&e->kindpath, "kind", "kind") ||
-	    path_parse(&e->colpath, "collection", "collection"))
+	if ((!e->nokey && field_parse(&e->keypath, e->key ? e->key : "did", "-k")) ||
+	    field_parse(&e->seqpath, "seq", "seq") || field_parse(&e->kindpath, "kind", "kind") ||
+	    field_parse(&e->colpath, "collection", "collection"))
 		return ATFH_EXIT_FAIL;
 	if (e->cursor_file) {
 		char err[256];
