@@ -100,6 +100,8 @@ int atfh_kafka_sasl(rd_kafka_conf_t *conf, const char *user, const char *pass)
 	       atfh_kafka_set(conf, "sasl.password", pass) ? -1 : 0;
 }
 
+#include "input.h" /* atfh_interrupted */
+
 /* ---- the acknowledgement window ------------------------------------------ */
 
 void atfh_ackwin_push(struct atfh_ackwin *w, int64_t seq)
@@ -230,9 +232,16 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 		if (!err)
 			break;
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			/* backpressure: wait for deliveries, never drop */
+			/* backpressure: wait for deliveries, never drop;
+			 * SIGINT/SIGTERM end the wait (the message is not
+			 * sent, and nothing after it) */
 			p->queue_waits++;
 			rd_kafka_poll(p->rk, 100);
+			if (atfh_interrupted) {
+				if (hdrs)
+					rd_kafka_headers_destroy(hdrs);
+				return 1;
+			}
 			continue;
 		}
 		if (hdrs)
@@ -278,7 +287,6 @@ void atfh_producer_close(struct atfh_producer *p)
 
 /* ---- the consumer ---------------------------------------------------------- */
 
-#include "input.h"
 #include "out.h"
 
 static int parse_offset(const char *s, int64_t *off)
@@ -432,6 +440,10 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 	struct pending pd = { 0 };
 	uint64_t n = 0;
 	int eofs = 0, status = ATFH_EXIT_OK;
+	/* which partitions are at their end now (a message clears its mark;
+	 * librdkafka reports the end again when it gets there) */
+	uint8_t *at_end = NULL;
+	size_t at_end_n = 0;
 	/* partitions at their end; with a group the assignment decides */
 	while (!atfh_interrupted) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, pd.n ? 0 : 200);
@@ -444,7 +456,15 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 		}
 		if (m->err) {
 			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				eofs++;
+				size_t pi = m->partition >= 0 ? (size_t)m->partition : 0;
+				if (pi >= at_end_n) {
+					at_end = atfh_xrealloc(at_end, pi + 1);
+					memset(at_end + at_end_n, 0, pi + 1 - at_end_n);
+					at_end_n = pi + 1;
+				}
+				if (!at_end[pi])
+					eofs++;
+				at_end[pi] = 1;
 				int want = nparts;
 				if (group) {
 					rd_kafka_topic_partition_list_t *a = NULL;
@@ -468,6 +488,10 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 				break;
 			}
 			continue;
+		}
+		if (m->partition >= 0 && (size_t)m->partition < at_end_n && at_end[m->partition]) {
+			at_end[m->partition] = 0;
+			eofs--;
 		}
 		const uint8_t *v = m->payload;
 		size_t len = m->len;
@@ -501,6 +525,7 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 	if (flush_and_store(rk, c->out, &pd, group) && !c->out->broken_pipe)
 		status = ATFH_EXIT_FAIL;
 	free(pd.m);
+	free(at_end);
 	if (group)
 		rd_kafka_commit(rk, NULL, 0);
 	rd_kafka_consumer_close(rk);

@@ -55,7 +55,8 @@ struct atfh_producer {
  * after reporting. */
 int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf);
 /* Produce one message; waits while the queue is full.  SEQ is the event's
- * seq (INT64_MIN if none).  0, or -1 after reporting a permanent error. */
+ * seq (INT64_MIN if none).  0; 1 when interrupted (SIGINT/SIGTERM) while
+ * waiting, the message not sent; or -1 after reporting a permanent error. */
 int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t partition,
 		       const void *key, size_t keylen, const void *value, size_t len,
 		       const struct atfh_kafka_hdr *h, size_t nh, int64_t seq);

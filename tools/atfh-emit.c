@@ -366,10 +366,12 @@ static int send_event(struct emit *e, const void *val, size_t n, const char **er
 	for (int i = 0; i < 3; i++)
 		if (has[i])
 			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[2 + i], len[2 + i] };
-	if (atfh_producer_send(&e->prod, s->buf + off[1], e->partition,
-			       e->nokey || !len[0] ? NULL : s->buf + off[0], len[0], val, n,
-			       e->hdr, nh, seq)) {
-		e->loop.io_failed = true;
+	int r = atfh_producer_send(&e->prod, s->buf + off[1], e->partition,
+				   e->nokey || !len[0] ? NULL : s->buf + off[0], len[0], val, n,
+				   e->hdr, nh, seq);
+	if (r) {
+		if (r < 0)
+			e->loop.io_failed = true;
 		return ATFH_REC_STOP;
 	}
 	e->loop.stats.events++;
