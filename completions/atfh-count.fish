@@ -8,7 +8,7 @@ complete -c atfh-count -s b -l by -d 'count by the value at PATH (repeatable): d
 complete -c atfh-count -l by-jq -d 'count by each output of the jq expression EXPR (repeatable)' -x
 complete -c atfh-count -s n -l top -d 'only the N largest counts' -x
 complete -c atfh-count -l min -d 'only keys counted at least N times' -x
-complete -c atfh-count -l distinct -d 'also estimate the distinct values of PATH per key (HyperLogLog, relative error under 2%)' -x
+complete -c atfh-count -l distinct -d 'also count the distinct values of PATH per key: exact up to 1536, then a HyperLogLog estimate (0.81% standard error)' -x
 complete -c atfh-count -l approx -d 'bounded memory: keep N counters (Space-Saving); each count comes with its error bound' -x
 complete -c atfh-count -l every -d 'print a snapshot every DUR of wall-clock time while reading' -x
 complete -c atfh-count -l reset -d 'start again from zero after each snapshot'

@@ -18,9 +18,12 @@ complete -c atfh-subscribe -l cursor-interval -d 'update the cursor file at most
 complete -c atfh-subscribe -s o -l output -d 'append to FILE (resuming where it ends) instead of stdout' -r -F
 complete -c atfh-subscribe -s n -l limit -d 'stop after writing N messages' -x
 complete -c atfh-subscribe -l duration -d 'stop after DUR' -x
-complete -c atfh-subscribe -l idle-timeout -d 'reconnect when nothing arrives for DUR (default 60s)' -x
+complete -c atfh-subscribe -l idle-timeout -d 'reconnect when no message arrives for DUR (default 60s; 0 never)' -x
+complete -c atfh-subscribe -l ping-interval -d 'ping after DUR of silence; dead if no answer in DUR (default 30s)' -x
 complete -c atfh-subscribe -l connect-timeout -d 'give up a connection attempt after DUR (default 30s)' -x
 complete -c atfh-subscribe -l max-retries -d 'give up after N failed attempts in a row (default: never)' -x
+complete -c atfh-subscribe -l cacert -d 'verify the server\'s TLS certificate with the CAs in FILE' -r -F
+complete -c atfh-subscribe -l capath -d 'verify it with the CAs in DIR (hashed names, c_rehash)' -r -F
 complete -c atfh-subscribe -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-subscribe -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-subscribe -l stats -d 'print counters to stderr at the end'

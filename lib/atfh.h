@@ -23,6 +23,7 @@ enum {
  * is checked against the buffer it claims to live in before it is used. */
 #define ATFH_MAX_FRAME_DEFAULT (16u << 20) /* bytes per frame record */
 #define ATFH_MAX_FRAME_LIMIT   (1u << 30)  /* --max-frame cannot exceed it */
+#define ATFH_DIDFILE_LINE_MAX  (1u << 20)  /* a line of a DID file (-D) */
 #define ATFH_MAX_DEPTH         128         /* CBOR nesting */
 /* JSON may nest deeper than the CBOR it came from: a record at the CBOR
  * limit sits inside an event envelope, and bytes and links become objects.

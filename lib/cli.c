@@ -2,18 +2,33 @@
  * cli.c — see cli.h.
  */
 #include "cli.h"
+#include "outfile.h"
 #include "stats.h"
 #include "util.h"
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 const char *atfh_progname = "atfh";
+
+/* Every message on stderr goes through here: text from the input (a DID
+ * file line, a file name, a field value) may hold control characters, and
+ * an ESC sequence must not reach the terminal as is.  Bytes below 0x20 and
+ * DEL are written as \xHH; everything else (UTF-8 included) as it is. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
 
 void atfh_err(const char *fmt, ...)
 {
@@ -22,7 +37,9 @@ void atfh_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", atfh_progname, buf);
+	fprintf(stderr, "%s: ", atfh_progname);
+	put_escaped(stderr, buf);
+	fputc('\n', stderr);
 }
 
 int atfh_common_option(const struct atfh_common_opts *c, int id, const char *arg)
@@ -46,6 +63,10 @@ int atfh_common_option(const struct atfh_common_opts *c, int id, const char *arg
 		c->stats->interval_ms = v;
 		return 1;
 	case ATFH_OPT_METRICS:
+		if (atfh_outfile_check(arg) < 0) { /* now, not at the first write */
+			atfh_err("--metrics: %s: %s", arg, strerror(errno));
+			return -1;
+		}
 		c->stats->metrics_path = arg;
 		return 1;
 	case ATFH_OPT_MAX_FRAME:
@@ -66,9 +87,12 @@ void atfh_input_error(const struct atfh_input *in, bool lines, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s %llu (byte %llu): %s\n", atfh_progname, in->name,
-		lines ? "line" : "frame", (unsigned long long)in->index,
-		(unsigned long long)in->offset, buf);
+	fprintf(stderr, "%s: ", atfh_progname);
+	put_escaped(stderr, in->name);
+	fprintf(stderr, ": %s %llu (byte %llu): ", lines ? "line" : "frame",
+		(unsigned long long)in->index, (unsigned long long)in->offset);
+	put_escaped(stderr, buf);
+	fputc('\n', stderr);
 }
 
 _Noreturn void atfh_usage_error(const char *fmt, ...)
@@ -78,8 +102,9 @@ _Noreturn void atfh_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", atfh_progname,
-		buf, atfh_progname);
+	fprintf(stderr, "%s: ", atfh_progname);
+	put_escaped(stderr, buf);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", atfh_progname);
 	exit(ATFH_EXIT_FAIL);
 }
 
@@ -145,6 +170,17 @@ static void list_options(const struct atfh_program *prog)
 	}
 }
 
+/* Length of the long option getopt has just stopped at (`--name` up to any
+ * `=`), 0 if that was not a long option. */
+static int typed_long(char **argv, int optind_now)
+{
+	const char *a = optind_now > 0 ? argv[optind_now - 1] : NULL;
+	if (!a || a[0] != '-' || a[1] != '-' || !a[2])
+		return 0;
+	size_t n = strcspn(a, "=");
+	return n > 200 ? 200 : (int)n;
+}
+
 int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 		   int (*handle)(int id, const char *arg, void *ctx), void *ctx)
 {
@@ -174,7 +210,10 @@ int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 
 	atfh_progname = prog->name;
 	opterr = 0;
-	int c, li;
+	int c, li, prev = optind;
+	/* a long option always moves optind on; an error inside a cluster of
+	 * short options (-qx) does not, and argv[optind - 1] is then older */
+#define TYPED_LONG() (optind > prev ? typed_long(argv, optind) : 0)
 	while ((c = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
 		switch (c) {
 		case ATFH_OPT_HELP:
@@ -187,10 +226,17 @@ int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 			list_options(prog);
 			exit(0);
 		case '?':
+			if (TYPED_LONG())
+				atfh_usage_error("%s '%.*s'",
+						 optopt ? "option takes no value:" : "unknown option",
+						 TYPED_LONG(), argv[optind - 1]);
 			if (optopt && optopt < 256)
 				atfh_usage_error("unknown option '-%c'", optopt);
 			atfh_usage_error("unknown option '%s'", argv[optind - 1]);
 		case ':':
+			if (TYPED_LONG()) /* name it as typed, not by its short form */
+				atfh_usage_error("option '%.*s' needs a value", TYPED_LONG(),
+						 argv[optind - 1]);
 			if (optopt && optopt < 256)
 				atfh_usage_error("option '-%c' needs a value", optopt);
 			atfh_usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -200,7 +246,9 @@ int atfh_cli_parse(const struct atfh_program *prog, int argc, char **argv,
 				exit(ATFH_EXIT_FAIL);
 			}
 		}
+		prev = optind;
 	}
+#undef TYPED_LONG
 	return optind;
 }
 
@@ -246,11 +294,44 @@ int atfh_parse_size(const char *s, uint64_t *out)
 	return scaled(s, out, u, m, sizeof u / sizeof u[0]);
 }
 
+/* A number with an optional fraction (2.5s, 0.25h, 1.5ms → 2 ms) and a
+ * unit, rounded to the nearest millisecond. */
 int atfh_parse_duration_ms(const char *s, uint64_t *ms)
 {
 	static const char *const u[] = { "ms", "", "s", "m", "h", "d" };
 	static const uint64_t m[] = { 1, 1000, 1000, 60000, 3600000, 86400000 };
-	return scaled(s, ms, u, m, sizeof u / sizeof u[0]);
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	uint64_t frac = 0, scale = 1; /* fraction = frac / scale */
+	if (*end == '.') {
+		end++;
+		if (*end < '0' || *end > '9')
+			return -1;
+		for (; *end >= '0' && *end <= '9'; end++)
+			if (scale < 1000000000) { /* digits past 1e-9 cannot matter */
+				frac = frac * 10 + (uint64_t)(*end - '0');
+				scale *= 10;
+			}
+	}
+	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+		if (strcmp(end, u[i]) != 0)
+			continue;
+		if (v > UINT64_MAX / m[i])
+			return -1;
+		uint64_t whole = v * m[i];
+		/* frac < scale ≤ 1e9 and m ≤ 8.64e7: the product fits */
+		uint64_t part = (frac * m[i] + scale / 2) / scale;
+		if (whole > UINT64_MAX - part)
+			return -1;
+		*ms = whole + part;
+		return 0;
+	}
+	return -1;
 }
 
 void atfh_refuse_tty(int fd, const char *hint)
@@ -260,20 +341,4 @@ void atfh_refuse_tty(int fd, const char *hint)
 		fprintf(stderr, "%s: %s\n", atfh_progname, hint);
 		exit(ATFH_EXIT_FAIL);
 	}
-}
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	atfh_interrupted = 1;
-}
-
-void atfh_cli_signals(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	/* no SA_RESTART: a read blocked on a pipe returns and the run ends */
-	struct sigaction sa = { .sa_handler = on_interrupt };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }

@@ -118,8 +118,7 @@ int atfh_parse_uint(const char *s, uint64_t *out);
 
 /* Refuse binary output to a terminal (zstd's rule); exits 2 with a hint. */
 void atfh_refuse_tty(int fd, const char *hint);
-/* Ignore SIGPIPE (writes then fail with EPIPE, which ends a run quietly);
- * SIGINT/SIGTERM end the input so the run finishes and flushes. */
+/* What signals do in every program: lib/signals (signals.h). */
 void atfh_cli_signals(void);
 
 #endif

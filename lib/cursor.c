@@ -2,6 +2,7 @@
  * cursor.c — see cursor.h.
  */
 #include "cursor.h"
+#include "outfile.h"
 #include "stats.h"
 
 #include <errno.h>

@@ -249,14 +249,33 @@ static void take_line(const struct did_reader *rd, size_t line, char *a, char *e
 	}
 }
 
-/* 0, or -1 with errno set; FD stays open. */
+/* 0, or -1 with errno set; FD stays open.  The buffer starts at 64 KiB
+ * and grows for a long line (a comment, say) up to ATFH_DIDFILE_LINE_MAX;
+ * a longer line is reported by its number and skipped whole, never cut
+ * into pieces that would be read as lines of their own. */
 static int read_dids(int fd, const struct did_reader *rd)
 {
-	enum { CHUNK = 1 << 16 };
-	char *buf = atfh_xmalloc(CHUNK);
-	size_t have = 0, line = 0;
+	size_t cap = 1 << 16, have = 0, line = 0;
+	char *buf = atfh_xmalloc(cap);
+	bool skipping = false; /* inside an over-long line, up to its newline */
 	for (;;) {
-		ssize_t r = read(fd, buf + have, CHUNK - have);
+		if (have == cap) { /* one unfinished line fills the buffer */
+			if (cap < ATFH_DIDFILE_LINE_MAX) {
+				cap = cap * 2 < ATFH_DIDFILE_LINE_MAX ? cap * 2 : ATFH_DIDFILE_LINE_MAX;
+				buf = atfh_xrealloc(buf, cap);
+			} else {
+				if (rd->warn) {
+					char why[80];
+					snprintf(why, sizeof why, "longer than %u MiB",
+						 ATFH_DIDFILE_LINE_MAX >> 20);
+					rd->warn(rd->ctx, rd->path, line + 1, why);
+				}
+				line++;
+				skipping = true;
+				have = 0;
+			}
+		}
+		ssize_t r = read(fd, buf + have, cap - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -267,21 +286,28 @@ static int read_dids(int fd, const struct did_reader *rd)
 		}
 		have += (size_t)r;
 		char *p = buf, *end = buf + have, *nl;
+		if (skipping) {
+			nl = memchr(p, '\n', have);
+			if (!nl) {
+				have = 0;
+				if (r == 0)
+					break;
+				continue;
+			}
+			p = nl + 1;
+			skipping = false;
+		}
 		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
 			take_line(rd, ++line, p, nl);
 			p = nl + 1;
 		}
-		if (r == 0 || (p == buf && have == CHUNK)) {
-			/* the end, or a line longer than a chunk: take what there is */
-			if (p < end)
+		if (r == 0) {
+			if (p < end) /* the last line, without a newline */
 				take_line(rd, ++line, p, end);
 			rd->end_chunk(rd->arg);
-			have = 0;
-			if (r == 0)
-				break;
-			continue;
+			break;
 		}
-		rd->end_chunk(rd->arg);
+		rd->end_chunk(rd->arg); /* before the lines' bytes move */
 		have = (size_t)(end - p);
 		memmove(buf, p, have);
 	}

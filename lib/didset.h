@@ -1,6 +1,7 @@
 /*
  * didset.h — DID files (one DID per line, `#` comments and blank lines
- * allowed, a malformed line reported with its number and skipped), read
+ * allowed, a malformed line reported with its number and skipped; lines up
+ * to ATFH_DIDFILE_LINE_MAX, a longer one reported and skipped whole), read
  * into a list in file order or into a set for membership tests on the hot
  * path.  The set is added to one by one or from a file: a flat
  * open-addressing table of xxh3 hashes beside a string arena, so a million

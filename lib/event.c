@@ -73,16 +73,29 @@ static bool digits(const char *s, size_t n, unsigned *v)
 	return true;
 }
 
-int atfh_parse_time_us(const char *s, size_t n, int64_t *us)
+static bool leap(unsigned y)
 {
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+/* Digits below a microsecond are dropped (UP false: an event's own time)
+ * or round the value up (UP true: a bound, so that `--since` never keeps
+ * an event that is earlier than it). */
+static int parse_time(const char *s, size_t n, int64_t *us, bool up)
+{
+	static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned y, mo, d, h, mi, se, frac = 0, fd = 0;
+	bool below = false; /* non-zero digits past the sixth */
 	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
 	    s[13] != ':' || s[16] != ':')
 		return -1;
 	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
 	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+	/* no rolling over: 02-30 is not March 1st, 23:59:60 (a leap second,
+	 * which atproto timestamps never carry) not the next midnight */
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap(y)) ||
+	    h > 23 || mi > 59 || se > 59)
 		return -1;
 	size_t i = 19;
 	if (i < n && s[i] == '.') {
@@ -92,6 +105,8 @@ int atfh_parse_time_us(const char *s, size_t n, int64_t *us)
 			if (fd < 6) {
 				frac = frac * 10 + (unsigned)(s[i] - '0');
 				fd++;
+			} else if (s[i] != '0') {
+				below = true;
 			}
 			i++;
 		}
@@ -119,8 +134,18 @@ int atfh_parse_time_us(const char *s, size_t n, int64_t *us)
 	if (i != n)
 		return -1;
 	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-	*us = secs * 1000000 + frac;
+	*us = secs * 1000000 + frac + (up && below);
 	return 0;
+}
+
+int atfh_parse_time_us(const char *s, size_t n, int64_t *us)
+{
+	return parse_time(s, n, us, false);
+}
+
+int atfh_parse_time_bound_us(const char *s, size_t n, int64_t *us)
+{
+	return parse_time(s, n, us, true);
 }
 
 static const struct {

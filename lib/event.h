@@ -89,7 +89,12 @@ int atfh_msg_load_blocks(struct atfh_msg *m, bool verify);
 /* The record block of op I, or NULL when the CAR does not hold it. */
 const struct atfh_block *atfh_msg_record(struct atfh_msg *m, size_t i);
 
-/* Parse an RFC 3339 timestamp to microseconds since the epoch. */
+/* Parse an RFC 3339 timestamp to microseconds since the epoch.  Impossible
+ * dates and times (02-30, 23:59:60) are refused, not rolled over; digits
+ * below a microsecond are dropped. */
 int atfh_parse_time_us(const char *s, size_t n, int64_t *us);
+/* The same for a bound (--since/--until): digits below a microsecond round
+ * up, so an event earlier than the bound never compares equal to it. */
+int atfh_parse_time_bound_us(const char *s, size_t n, int64_t *us);
 
 #endif

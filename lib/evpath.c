@@ -668,14 +668,20 @@ int atfh_evpath_eval(const struct atfh_evpath *p, struct atfh_ev *e,
 	return 0;
 }
 
-bool atfh_ev_time_us(struct atfh_ev *e, int64_t *us)
+int atfh_ev_time_us(struct atfh_ev *e, int64_t *us, const char **err)
 {
 	if (e->msg) {
 		*us = e->msg->time_us;
 		return e->msg->has_time;
 	}
 	const struct atfh_jval *t = e->top_ok ? atfh_jobj_get(&e->top, "time_us") : NULL;
-	return t && atfh_jval_i64(t, us);
+	if (!t || t->type == ATFH_J_NULL)
+		return 0;
+	if (!atfh_jval_i64(t, us)) {
+		*err = "time_us is not an integer in the int64 range";
+		return -1;
+	}
+	return 1;
 }
 
 /* ---- values out --------------------------------------------------------- */

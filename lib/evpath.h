@@ -103,8 +103,10 @@ int atfh_evpath_eval(const struct atfh_evpath *p, struct atfh_ev *e,
 /* The event as one jetstream line, records included (no newline).  0, or
  * -1 with *err for a frame that does not decode. */
 int atfh_ev_json(struct atfh_ev *e, const char **p, size_t *n, const char **err);
-/* The event's time_us, if it has one. */
-bool atfh_ev_time_us(struct atfh_ev *e, int64_t *us);
+/* The event's time_us: 1 it has one; 0 it has none; -1 (with *err) an
+ * NDJSON time_us that is there but not an integer in int64 range (a
+ * float, a string…), which must be reported rather than taken as absent. */
+int atfh_ev_time_us(struct atfh_ev *e, int64_t *us, const char **err);
 
 /* The canonical JSON text of V (null when missing). */
 void atfh_evval_json(struct atfh_out *o, const struct atfh_evval *v);

@@ -14,10 +14,20 @@ static double wall_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* Now minus the event time of the last message written; for a replay,
+ * the replay clock's now (none at --speed 0: no lag). */
 static bool lag_of(const struct atfh_fhstats *r, double *lag)
 {
-	if (!r->k->has_time || r->replay)
+	if (!r->k->has_time)
 		return false;
+	if (r->replay) {
+		const struct atfh_firehose *f = r->f;
+		if (!f->clock)
+			return false;
+		double now_us = (double)f->clock_t0 + (atfh_now() - f->clock_w0) * f->clock_speed * 1e6;
+		*lag = (now_us - (double)r->k->last_time_us) / 1e6;
+		return true;
+	}
 	*lag = (wall_us() - (double)r->k->last_time_us) / 1e6;
 	return true;
 }
@@ -38,6 +48,8 @@ static void print_stats(struct atfh_stats *st, double now, bool final)
 			 f->source == ATFH_FH_JETSTREAM ? "time_us" : "seq", (long long)k->buffered);
 	if (lag_of(r, &l))
 		snprintf(lag, sizeof lag, ", lag %.1f s", l);
+	else if (r->replay && f->clock_speed == 0)
+		snprintf(lag, sizeof lag, ", no lag (--speed 0)");
 	fprintf(stderr,
 		"%s: %s%llu messages, %.1f MB in %.1f s (%.0f/s, %.2f MB/s)%s%s, "
 		"%llu reconnect%s, %llu gap%s, %llu duplicate%s dropped, %llu malformed\n",
@@ -68,7 +80,9 @@ static int metrics_text(struct atfh_stats *st, char *buf, size_t cap)
 	double lag;
 	if (lag_of(r, &lag))
 		atfh_metric(&m, "gauge", "lag_seconds",
-			    "Now minus the event time of the last message written.", "%.3f", lag);
+			    r->replay ? "The replay clock minus the event time of the last message written."
+				      : "Now minus the event time of the last message written.",
+			    "%.3f", lag);
 	if (k->has_flushed)
 		atfh_metric(&m, "gauge", "cursor",
 			    "Position (seq, or time_us) of the last message flushed.", "%lld",

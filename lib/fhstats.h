@@ -16,7 +16,7 @@
 struct atfh_fhstats {
 	const struct atfh_firehose *f;
 	const struct atfh_sink *k;
-	bool replay;     /* event times are the capture's: no lag */
+	bool replay;     /* event times are the capture's: lag behind the replay clock */
 
 	/* internal: at the last --stats-interval line */
 	double t_prev;

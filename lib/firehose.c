@@ -29,6 +29,7 @@ void atfh_fh_init(struct atfh_firehose *f, enum atfh_fh_source source)
 	memset(f, 0, sizeof *f);
 	f->source = source;
 	f->idle_ms = 60000;
+	f->ping_ms = 30000;
 	f->connect_timeout_ms = 30000;
 	f->max_retries = -1;
 	f->max_msg = ATFH_MAX_FRAME_DEFAULT;
@@ -226,24 +227,49 @@ static void report_gap(struct atfh_firehose *f, int64_t from, int64_t to)
 	}
 }
 
+static void late_seq(struct atfh_firehose *f, int64_t pos)
+{
+	f->late++;
+	if (f->missing)
+		f->missing--;
+	if (f->gap_reports < GAP_REPORTS_PER_MINUTE) {
+		f->gap_reports++;
+		atfh_err("seq %lld came late (after seq %lld); written now", (long long)pos,
+			 (long long)f->last);
+	}
+}
+
 bool atfh_fh_accept(struct atfh_firehose *f, const struct atfh_fh_item *it, bool live)
 {
 	if (!it->has_pos)
 		return true;
 	int64_t pos = it->pos;
+	bool seqs = f->source != ATFH_FH_JETSTREAM; /* time_us is not unique */
+	if (seqs && !f->seen_init) {
+		atfh_seqwin_init(&f->seen, f->has_last, f->last);
+		f->seen_init = true;
+	}
+	if (live && f->asked && !f->ignored_named &&
+	    (seqs ? pos <= f->asked_pos : pos < f->asked_pos)) {
+		f->ignored_named = true;
+		atfh_err("the server ignores the cursor: asked for what follows %s %lld, it sent "
+			 "%s %lld", pos_name(f), (long long)f->asked_pos, pos_name(f), (long long)pos);
+	}
 	bool backward = f->have_prev && pos < f->prev;
+	bool written = f->has_last && pos <= f->last &&
+		       (!seqs || atfh_seqwin_has(&f->seen, pos));
 	if (backward) {
 		f->backward++;
-		atfh_err("%s went back from %lld to %lld%s", pos_name(f), (long long)f->prev,
-			 (long long)pos,
-			 f->has_last && pos <= f->last ? "; dropping what was already written" : "");
+		if (written)
+			atfh_err("%s went back from %lld to %lld; dropping what was already written",
+				 pos_name(f), (long long)f->prev, (long long)pos);
 	}
 	f->have_prev = true;
 	f->prev = pos;
-	if (f->has_last && pos <= f->last) {
+	if (written) {
 		f->duplicates++;
 		/* Jetstream's cursor is inclusive: the event at it comes again */
-		bool expected = f->source == ATFH_FH_JETSTREAM && pos == f->last;
+		bool expected = !seqs && pos == f->last;
 		if (live && !f->in_dup_run && !backward && !expected)
 			atfh_err("dropping messages already written (%s %lld, last written %lld)",
 				 pos_name(f), (long long)pos, (long long)f->last);
@@ -251,11 +277,36 @@ bool atfh_fh_accept(struct atfh_firehose *f, const struct atfh_fh_item *it, bool
 		return false;
 	}
 	f->in_dup_run = false;
-	if (live && f->source != ATFH_FH_JETSTREAM && f->has_last && pos > f->last + 1)
+	f->advanced++;
+	if (seqs)
+		atfh_seqwin_mark(&f->seen, pos);
+	if (f->has_last && pos < f->last) { /* not written, below the highest: late */
+		if (live)
+			late_seq(f, pos);
+		else
+			f->late++;
+		return true;
+	}
+	if (live && seqs && f->has_last && pos > f->last + 1)
 		report_gap(f, f->last, pos);
 	f->has_last = true;
 	f->last = pos;
 	return true;
+}
+
+/* Report why this attempt failed, and keep it for --max-retries. */
+static void failure(struct atfh_firehose *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failure(struct atfh_firehose *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof f->reason, fmt, ap);
+	va_end(ap);
+	atfh_err("%s", f->reason);
+	static const char tail[] = "; reconnecting";
+	size_t n = strlen(f->reason);
+	if (n >= sizeof tail - 1 && strcmp(f->reason + n - (sizeof tail - 1), tail) == 0)
+		f->reason[n - (sizeof tail - 1)] = '\0';
 }
 
 static enum session_end malformed(struct atfh_firehose *f, const char *fmt, ...)
@@ -314,7 +365,7 @@ static enum session_end frame_message(struct atfh_firehose *f, const uint8_t *p,
 				 "smaller one", text, (long long)f->last);
 			return END_FATAL;
 		}
-		atfh_err("the server sent error %s%s; reconnecting", name, text);
+		failure(f, "the server sent error %s%s; reconnecting", name, text);
 		return END_RETRY;
 	}
 	struct atfh_fh_item it = {
@@ -387,15 +438,29 @@ bool atfh_fh_pause(struct atfh_firehose *f, double ms)
 	}
 }
 
-static enum session_end session(struct atfh_firehose *f, bool *got_messages)
+static int until_ms(double now, double at)
+{
+	double d = (at - now) * 1000;
+	return d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)d + 1;
+}
+
+/*
+ * Two clocks watch a connection.  The idle timeout counts from the last
+ * whole message: a relay whose socket is alive but sends nothing (or drips
+ * the bytes of a message that never ends) is replaced.  The ping interval
+ * counts from the last byte of any kind: after that long of silence a ping
+ * goes out, and a socket that stays silent as long again is dead.
+ */
+static enum session_end session(struct atfh_firehose *f)
 {
 	struct atfh_ws *w = &f->ws;
-	double last_activity = atfh_now();
+	double last_msg = atfh_now(), last_activity = last_msg, ping_at = 0;
 	bool pinged = false;
 	f->have_prev = false;
 	f->in_dup_run = false;
+	w->activity = w->msg_done = false;
 	if (f->hello && atfh_ws_send_text(w, f->hello, strlen(f->hello), 10000)) {
-		atfh_err("cannot send the Jetstream options: %s; reconnecting", w->err);
+		failure(f, "cannot send the Jetstream options: %s; reconnecting", w->err);
 		return END_RETRY;
 	}
 	for (;;) {
@@ -405,7 +470,6 @@ static enum session_end session(struct atfh_firehose *f, bool *got_messages)
 		case ATFH_WS_MSG:
 			f->messages++;
 			f->rx_bytes += w->len;
-			*got_messages = true;
 			if (f->source == ATFH_FH_JETSTREAM)
 				e = jetstream_message(f, w->msg, w->len);
 			else
@@ -420,7 +484,7 @@ static enum session_end session(struct atfh_firehose *f, bool *got_messages)
 				      (unsigned long long)w->dropped, f->max_msg);
 			break;
 		case ATFH_WS_CLOSED:
-			atfh_err("connection lost: %s", w->err);
+			failure(f, "connection lost: %s", w->err);
 			return END_RETRY;
 		case ATFH_WS_AGAIN: {
 			if (stopping(f))
@@ -431,26 +495,42 @@ static enum session_end session(struct atfh_firehose *f, bool *got_messages)
 				last_activity = now;
 				pinged = false;
 			}
+			if (w->msg_done) {
+				w->msg_done = false;
+				last_msg = now;
+			}
 			int lim = f->idle ? f->idle(f) : -1;
 			if (lim == ATFH_FH_IDLE_STOP)
 				return END_STOP;
-			double quiet = (now - last_activity) * 1000;
-			if (quiet >= (double)f->idle_ms) {
-				atfh_err("nothing received for %.1f s (--idle-timeout); reconnecting",
-					 quiet / 1000);
+			if (f->idle_ms && (now - last_msg) * 1000 >= (double)f->idle_ms) {
+				failure(f, "no message for %.1f s (--idle-timeout)%s; reconnecting",
+					now - last_msg,
+					last_activity > last_msg ? " though the socket is alive" : "");
 				return END_RETRY;
 			}
-			if (!pinged && quiet >= (double)f->idle_ms / 2) {
+			if (f->ping_ms && pinged && (now - ping_at) * 1000 >= (double)f->ping_ms) {
+				failure(f, "no answer to a ping for %.1f s (--ping-interval): the "
+					"connection is dead; reconnecting", now - ping_at);
+				return END_RETRY;
+			}
+			if (f->ping_ms && !pinged && (now - last_activity) * 1000 >= (double)f->ping_ms) {
 				pinged = true;
+				ping_at = now;
 				if (atfh_ws_send_ping(w)) {
-					atfh_err("connection lost: %s", w->err);
+					failure(f, "connection lost: %s", w->err);
 					return END_RETRY;
 				}
 			}
-			double until = pinged ? (double)f->idle_ms : (double)f->idle_ms / 2;
-			int t = (int)(until - quiet) + 1;
-			if (lim >= 0 && lim < t)
-				t = lim;
+			int t = lim;
+			if (f->idle_ms) {
+				int u = until_ms(now, last_msg + (double)f->idle_ms / 1000);
+				t = t < 0 || u < t ? u : t;
+			}
+			if (f->ping_ms) {
+				double at = pinged ? ping_at : last_activity;
+				int u = until_ms(now, at + (double)f->ping_ms / 1000);
+				t = t < 0 || u < t ? u : t;
+			}
 			atfh_ws_wait(w, t);
 			break;
 		}
@@ -465,10 +545,83 @@ static bool fatal_status(long code)
 	return code >= 400 && code < 500 && code != 408 && code != 425 && code != 429;
 }
 
+static bool redirect_status(long code)
+{
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+#define REDIRECTS_MAX 5
+
+/* LOC with the cursor of URL's query added when it has none. */
+static char *keep_cursor(struct atfh_firehose *f, const char *loc)
+{
+	char *u = NULL;
+	size_t ul = 0, uc = 0;
+	size_t n = strcspn(loc, "#");
+	append(&u, &ul, &uc, "%.*s", (int)n, loc);
+	const char *q = strchr(u, '?');
+	if (f->has_last && !(q && (strstr(q, "?cursor=") || strstr(q, "&cursor="))))
+		append(&u, &ul, &uc, "%ccursor=%lld", q ? '&' : '?', (long long)f->last);
+	return u;
+}
+
+/* Connect to *URL, following redirects of the upgrade to ws:// and wss://
+ * URLs (*URL becomes the last).  0, or -1 after reporting why not. */
+static int connect_following(struct atfh_firehose *f, char **url)
+{
+	char *seen[REDIRECTS_MAX + 1];
+	int nseen = 0;
+	int rc;
+	for (;;) {
+		rc = atfh_ws_connect(&f->ws, *url, (long)f->connect_timeout_ms, f->wake_fd);
+		long code = f->ws.http_status;
+		if (rc == 0 || stopping(f) || !redirect_status(code))
+			break;
+		const char *loc = f->ws.location;
+		if (!*loc) {
+			failure(f, "%s: HTTP %ld, a redirect without a Location", *url, code);
+			rc = -2;
+			break;
+		}
+		if (strncasecmp(loc, "ws://", 5) && strncasecmp(loc, "wss://", 6)) {
+			failure(f, "%s: HTTP %ld redirects to %s, not a ws:// or wss:// URL", *url, code,
+				loc);
+			rc = -2;
+			break;
+		}
+		char *next = keep_cursor(f, loc);
+		bool loop = strcmp(next, *url) == 0;
+		for (int i = 0; i < nseen && !loop; i++)
+			loop = strcmp(next, seen[i]) == 0;
+		if (loop || nseen == REDIRECTS_MAX) {
+			failure(f, "%s: HTTP %ld redirects to %s: %s", *url, code, next,
+				loop ? "a redirect loop" : "too many redirects (" "5" ")");
+			free(next);
+			rc = -2;
+			break;
+		}
+		atfh_err("%s: redirected (HTTP %ld) to %s", *url, code, next);
+		seen[nseen++] = *url;
+		*url = next;
+	}
+	for (int i = 0; i < nseen; i++)
+		free(seen[i]);
+	if (rc == -1 && !stopping(f)) {
+		failure(f, "%s: %s", *url, f->ws.err);
+		if (f->ws.body[0])
+			atfh_err("%s: HTTP %ld says: %s", *url, f->ws.http_status, f->ws.body);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+#define RETRY_AFTER_CAP 600.0
+
 int atfh_fh_run(struct atfh_firehose *f)
 {
 	atfh_ws_init(&f->ws, f->max_msg);
 	f->ws.user_agent = f->user_agent;
+	f->ws.cainfo = f->cainfo;
+	f->ws.capath = f->capath;
 	f->max_msg = f->max_msg ? f->max_msg : ATFH_MAX_FRAME_DEFAULT;
 	atfh_backoff_init(&f->backoff, BACKOFF_INITIAL, BACKOFF_CAP);
 	bool first = true;
@@ -477,26 +630,40 @@ int atfh_fh_run(struct atfh_firehose *f)
 		if (stopping(f))
 			break;
 		char *url = connect_url(f);
-		int rc = atfh_ws_connect(&f->ws, url, (long)f->connect_timeout_ms, f->wake_fd);
+		f->reason[0] = '\0';
+		f->asked = f->has_last;
+		f->asked_pos = f->last;
+		f->ignored_named = false;
+		uint64_t advanced = f->advanced;
+		int rc = connect_following(f, &url);
 		enum session_end e;
-		bool got = false;
+		double wait_at_least = 0;
 		if (rc < 0) {
 			if (stopping(f)) {
 				free(url);
 				break;
 			}
-			atfh_err("%s: %s", url, f->ws.err);
-			if (fatal_status(f->ws.http_status)) {
+			long code = f->ws.http_status;
+			if (fatal_status(code) || f->ws.cert_error) {
 				free(url);
 				status = ATFH_EXIT_FAIL;
 				break;
+			}
+			if ((code == 429 || code == 503) && f->ws.retry_after >= 0) {
+				double ra = f->ws.retry_after;
+				wait_at_least = ra > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : ra;
+				if (ra > RETRY_AFTER_CAP)
+					atfh_err("the server asks to wait %.0f s (Retry-After); waiting "
+						 "%.0f s, the most atfh-subscribe waits", ra, RETRY_AFTER_CAP);
+				else
+					atfh_err("the server asks to wait %.0f s (Retry-After)", ra);
 			}
 			e = END_RETRY;
 		} else {
 			f->connected = true;
 			if (!first)
 				atfh_err("reconnected to %s", url);
-			e = session(f, &got);
+			e = session(f);
 			atfh_ws_close(&f->ws);
 			f->connected = false;
 		}
@@ -513,16 +680,30 @@ int atfh_fh_run(struct atfh_firehose *f)
 		}
 		if (stopping(f))
 			break;
-		if (got)
+		/* a success is a connection that wrote something new */
+		if (f->advanced > advanced) {
 			atfh_backoff_reset(&f->backoff);
+			f->failed_in_row = 0;
+		} else {
+			f->failed_in_row++;
+			if (!f->reason[0] || strncmp(f->reason, "connection lost: the server closed", 34) == 0)
+				snprintf(f->reason, sizeof f->reason,
+					 "the connection brought no new %s", pos_name(f));
+		}
 		if (f->max_retries >= 0 && f->backoff.failures >= (uint64_t)f->max_retries) {
-			atfh_err("giving up after %llu failed attempt%s in a row (--max-retries %lld)",
-				 (unsigned long long)f->backoff.failures + 1,
-				 f->backoff.failures ? "s" : "", (long long)f->max_retries);
+			if (f->failed_in_row)
+				atfh_err("giving up after %llu failed attempt%s in a row (--max-retries "
+					 "%lld); the last: %s", (unsigned long long)f->failed_in_row,
+					 f->failed_in_row == 1 ? "" : "s", (long long)f->max_retries,
+					 f->reason);
+			else
+				atfh_err("not reconnecting (--max-retries %lld)", (long long)f->max_retries);
 			status = ATFH_EXIT_FAIL;
 			break;
 		}
 		double d = atfh_backoff_next(&f->backoff);
+		if (d < wait_at_least)
+			d = wait_at_least;
 		if (f->has_last)
 			atfh_err("reconnecting in %.1f s (resuming after %s %lld)", d, pos_name(f),
 				 (long long)f->last);

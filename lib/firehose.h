@@ -3,12 +3,15 @@
  * sources (a relay's com.atproto.sync.subscribeRepos, a labeler's
  * com.atproto.label.subscribeLabels, a Jetstream instance) and their URLs,
  * the cursor on the wire, connecting and reconnecting (exponential backoff
- * with jitter, --max-retries), the idle timeout and the pings behind it,
- * error frames (FutureCursor ends the run, others reconnect) and #info
- * frames, malformed messages (reported, counted, skipped), and the order of
- * positions (seq, or time_us for Jetstream): a message at or before the
- * last one handed out is dropped, gaps and backward jumps are counted and
- * reported.
+ * with jitter, Retry-After, --max-retries; a connection that wrote no new
+ * position is a failed attempt), redirects of the upgrade, the idle
+ * timeout (no whole message for so long) and the pings that check the
+ * socket, error frames (FutureCursor ends the run, others reconnect) and
+ * #info frames, malformed messages (reported, counted, skipped), and the
+ * order of positions (seq, or time_us for Jetstream): a seq written before
+ * (of the last ATFH_SEQWIN, lib/seqwin.h) is dropped, one that comes late
+ * but was not written is written; gaps, late seqs and backward jumps are
+ * counted and reported; the position handed on is the highest written.
  *
  * Every message to be written goes to the write callback; before it
  * blocks on the network it calls the idle callback (flush, cursor file).
@@ -20,6 +23,7 @@
 #include "atfh.h"
 #include "backoff.h"
 #include "event.h"
+#include "seqwin.h"
 #include "ws.h"
 #include <signal.h>
 
@@ -45,7 +49,9 @@ struct atfh_firehose {
 	char *url;                  /* base URL without cursor (atfh_fh_url) */
 	char *query;                /* more query parameters (Jetstream filter) */
 	char *hello;                /* a text message sent after connecting */
-	uint64_t idle_ms;           /* nothing at all for this long: reconnect */
+	uint64_t idle_ms;           /* no whole message for this long: reconnect; 0 never */
+	uint64_t ping_ms;           /* socket silent this long: ping; no answer in as long: dead */
+	const char *cainfo, *capath; /* --cacert, --capath */
 	uint64_t connect_timeout_ms;
 	int64_t max_retries;        /* consecutive failed attempts; -1 forever */
 	size_t max_msg;
@@ -54,9 +60,11 @@ struct atfh_firehose {
 	volatile sig_atomic_t *stop_flag;
 	const char *user_agent;
 
-	/* position: of the last message handed to write (or the start cursor) */
+	/* position: the highest of the messages handed to write (or the start cursor) */
 	bool has_last;
 	int64_t last;
+	uint64_t start_after;       /* --replay: frames without a seq after the start's
+				     * frame that the output already holds */
 
 	/* write: ATFH_FH_GO_ON or ATFH_FH_STOP.  idle: about to block; returns
 	 * the longest it may block in ms, -1 for no limit, or
@@ -72,9 +80,16 @@ struct atfh_firehose {
 	uint64_t duplicates;        /* dropped: at or before the last position */
 	uint64_t gaps, missing;     /* seq gaps, and the seqs they skipped */
 	uint64_t backward;          /* the seq went down */
+	uint64_t late;              /* written though a higher seq came first */
+	uint64_t advanced;          /* messages with a new position handed to write */
 	uint64_t reconnects;        /* connections after the first */
 	uint64_t error_frames;
 	bool connected;
+	/* a replay's clock: event time clock_t0 was wall time clock_w0
+	 * (atfh_now), and it runs clock_speed times as fast */
+	bool clock;
+	int64_t clock_t0;
+	double clock_w0, clock_speed;
 
 	/* internal */
 	struct atfh_ws ws;
@@ -83,6 +98,12 @@ struct atfh_firehose {
 	bool have_prev;             /* seq of the previous message this connection */
 	int64_t prev;
 	bool in_dup_run;
+	struct atfh_seqwin seen;    /* the seqs written (not for Jetstream) */
+	bool seen_init;
+	bool asked, ignored_named;  /* this connection's ?cursor=, and a report of it ignored */
+	int64_t asked_pos;
+	char reason[400];           /* why the last attempt failed */
+	uint64_t failed_in_row;     /* attempts that wrote nothing new, since one that did */
 	double gap_window;          /* rate limit of gap reports */
 	unsigned gap_reports;
 	uint64_t gaps_quiet, missing_quiet;

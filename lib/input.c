@@ -2,6 +2,7 @@
  * input.c — see input.h.
  */
 #include "input.h"
+#include "dagcbor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -138,8 +139,15 @@ int atfh_input_next_file(struct atfh_input *in)
 		in->fd = STDIN_FILENO;
 		in->name = "stdin";
 	} else {
-		in->fd = open(path, O_RDONLY | O_CLOEXEC);
 		in->name = path;
+		/* a FIFO waits for its writer: a handled signal (count's
+		 * SIGUSR1, the stats timer) must not end that wait */
+		while ((in->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+			if (atfh_interrupted)
+				return 0; /* SIGINT/SIGTERM: no more input */
+			if (in->on_idle)
+				in->on_idle(in->on_idle_arg);
+		}
 		if (in->fd < 0)
 			return fail(in, true, "%s", strerror(errno));
 	}
@@ -234,8 +242,10 @@ static int refill(struct atfh_input *in)
 				return fail(in, true, "read error: %s", strerror(errno));
 			if (r == 0) {
 				in->eof = true;
+				/* reported once, by whoever meets the end: the record
+				 * it cuts, or the end of the stream */
 				if (in->zstd_mid && !atfh_interrupted)
-					return fail(in, false, "zstd stream truncated");
+					in->ztrunc = true;
 				return 0;
 			}
 			in->raw_pos = 0;
@@ -305,8 +315,14 @@ enum atfh_informat atfh_input_detect(struct atfh_input *in)
 	/* skip leading white space for NDJSON detection without consuming it */
 	for (size_t rel = 0;; rel++) {
 		if (in->start + rel == in->end) {
-			if (refill(in) <= 0)
+			if (refill(in) <= 0) {
+				if (in->ztrunc) {
+					in->ztrunc = false;
+					fail(in, false, "zstd stream truncated");
+					return ATFH_IN_UNKNOWN;
+				}
 				return ATFH_IN_EMPTY; /* nothing, or only white space */
+			}
 			rel--;
 			continue;
 		}
@@ -326,9 +342,11 @@ enum atfh_informat atfh_input_detect(struct atfh_input *in)
 	}
 }
 
-/* Throw away N bytes that are not buffered yet (an oversized record). */
-static int discard(struct atfh_input *in, uint64_t n)
+/* Throw away N bytes that are not buffered yet (an oversized record);
+ * *DONE says how many there were before the end.  1, 0 (end), -1. */
+static int discard(struct atfh_input *in, uint64_t n, uint64_t *done)
 {
+	*done = 0;
 	while (n > 0) {
 		size_t have = in->end - in->start;
 		if (have == 0) {
@@ -340,8 +358,127 @@ static int discard(struct atfh_input *in, uint64_t n)
 		size_t k = have < n ? have : (size_t)n;
 		in->start += k;
 		n -= k;
+		*done += k;
 	}
 	return 1;
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* How far ahead of a length prefix resynchronisation looks: a firehose
+ * header ({"op":1,"t":"#identity"}) is about 20 bytes. */
+#define PEEK 64
+
+/* Could P (N bytes, at most the record) be the start of a frame's
+ * payload: a DAG-CBOR header map of one to four entries with an `op` of 1
+ * (and a `t` naming a message type, `#…`) or -1, followed by a map (the
+ * body), as far as N shows it?  Checked by parsing, so that junk after a
+ * corrupt length prefix is not taken for a frame. */
+static bool plausible_header(const uint8_t *p, size_t n)
+{
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	atfh_cbor_init(&c, p, n);
+	if (atfh_cbor_next(&c, &it) || it.kind != ATFH_CB_MAP || it.count < 1 || it.count > 4)
+		return false;
+	int64_t op = 0;
+	bool has_op = false, has_t = false;
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str key;
+		if (atfh_cbor_text(&c, &key, "key"))
+			return false;
+		if (ATFH_STR_IS(key, "op")) {
+			if (atfh_cbor_int(&c, &op, "op"))
+				return false;
+			has_op = true;
+		} else if (ATFH_STR_IS(key, "t")) {
+			struct atfh_str t;
+			if (atfh_cbor_text(&c, &t, "t") || t.n < 2 || t.n > 32 || t.p[0] != '#')
+				return false;
+			has_t = true;
+		} else if (atfh_cbor_skip(&c)) {
+			return false;
+		}
+	}
+	if (!has_op || (op != 1 && op != -1) || (op == 1 && !has_t))
+		return false;
+	/* the body, when its first byte is in view, is a map too */
+	return c.p == c.end || (*c.p & 0xe0) == 0xa0;
+}
+
+/* A frame at P (AVAIL bytes in view): a length within bounds, then a
+ * plausible header. */
+static bool plausible_frame(const uint8_t *p, size_t avail, size_t max_frame)
+{
+	if (avail < 4)
+		return false;
+	uint32_t len = be32(p);
+	if (len < 4 || len > max_frame)
+		return false;
+	size_t n = avail - 4 < len ? avail - 4 : len;
+	return plausible_header(p + 4, n);
+}
+
+static void consume(struct atfh_input *in, size_t k)
+{
+	in->start += k;
+	in->next_offset += k;
+}
+
+/* The record at `start` is not a frame (a corrupt length prefix): scan
+ * forward, from its second byte, for the next plausible frame and leave
+ * `start` there.  *SKIPPED counts the bytes passed over (the buffer holds
+ * only what is still to be scanned, however long the junk).  1 a frame
+ * was found, 0 the input ended first (everything skipped), -1 error. */
+static int resync(struct atfh_input *in, uint64_t *skipped)
+{
+	size_t i = 1;
+	*skipped = 0;
+	for (;;) {
+		size_t have = in->end - in->start;
+		for (; i + 4 <= have; i++) {
+			size_t avail = have - i;
+			if (avail < 4 + PEEK && !in->eof)
+				break; /* decide when more is in view */
+			if (plausible_frame(in->buf + in->start + i, avail, in->max_frame)) {
+				consume(in, i);
+				*skipped += i;
+				return 1;
+			}
+		}
+		if (in->eof && i + 4 > have) {
+			consume(in, have);
+			*skipped += have;
+			return 0;
+		}
+		consume(in, i); /* drop what is scanned, keep the rest */
+		*skipped += i;
+		i = 0;
+		int r = refill(in);
+		if (r < 0)
+			return -1;
+	}
+}
+
+/* The end of the stream, with nothing left of a record: a truncated zstd
+ * stream is reported here, once. */
+static int at_end(struct atfh_input *in)
+{
+	if (!in->ztrunc)
+		return 0;
+	in->ztrunc = false;
+	in->index++;
+	return fail(in, false, "zstd stream truncated");
+}
+
+static const char *ztrunc_note(struct atfh_input *in)
+{
+	bool t = in->ztrunc;
+	in->ztrunc = false;
+	return t ? " (the zstd stream is truncated)" : "";
 }
 
 int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
@@ -355,47 +492,85 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n)
 	size_t have = in->end - in->start;
 	if (r == 0) {
 		if (have == 0)
-			return 0;
+			return at_end(in);
 		if (atfh_interrupted) { /* cut short by SIGINT: not malformed */
 			in->start = in->end;
 			return 0;
 		}
 		in->index++;
-		in->start = in->end;
-		in->next_offset += have;
-		return fail(in, false, "truncated frame: %zu byte%s of a 4-byte length prefix",
-			    have, have == 1 ? "" : "s");
+		consume(in, have);
+		return fail(in, false, "truncated frame: %zu byte%s of a 4-byte length prefix%s",
+			    have, have == 1 ? "" : "s", ztrunc_note(in));
 	}
 	const uint8_t *b = in->buf + in->start;
-	uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-		       (uint32_t)b[2] << 8 | b[3];
+	uint32_t len = be32(b);
 	in->index++;
-	if (len > in->max_frame) {
-		in->start += 4;
-		in->next_offset += 4 + (uint64_t)len;
-		r = discard(in, len);
+	if (len > in->max_frame || len < 4) {
+		uint64_t skipped;
+		char why[100];
+		if (len < 4) /* zeros, say: not even room for a header */
+			snprintf(why, sizeof why, "frame length %u is too small for a frame", len);
+		else
+			snprintf(why, sizeof why,
+				 "frame length %u exceeds the maximum frame size %zu (--max-frame)",
+				 len, in->max_frame);
+		if (b[0] == '{') {
+			/* NDJSON after frames (cat a.atfh b.ndjson): the caller
+			 * goes on reading lines from here */
+			in->to_lines = true;
+			return fail(in, false, "the input changes format here: NDJSON follows the frames");
+		}
+		r = want(in, 4 + PEEK);
 		if (r < 0)
 			return -1;
-		return fail(in, false,
-			    "frame length %u exceeds the maximum frame size %zu (--max-frame)",
-			    len, in->max_frame);
+		have = in->end - in->start;
+		b = in->buf + in->start;
+		if (len >= 4 && len <= ATFH_MAX_FRAME_LIMIT &&
+		    plausible_header(b + 4, have - 4 < len ? have - 4 : len)) {
+			/* a real record, only larger than allowed: step over it */
+			consume(in, 4);
+			r = discard(in, len, &skipped);
+			in->next_offset += skipped; /* only what was there */
+			if (r < 0)
+				return -1;
+			return fail(in, false,
+				    "frame length %u exceeds the maximum frame size %zu (--max-frame)%s",
+				    len, in->max_frame, r == 0 ? "; the input ends inside it" : "");
+		}
+		/* a corrupt length prefix: find the next frame */
+		r = resync(in, &skipped);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return fail(in, false, "%s and no frame follows: %llu bytes skipped to the end%s",
+				    why, (unsigned long long)skipped, ztrunc_note(in));
+		return fail(in, false, "%s: %llu bytes skipped to the next frame at byte %llu", why,
+			    (unsigned long long)skipped, (unsigned long long)in->next_offset);
 	}
 	r = want(in, 4 + (size_t)len);
 	if (r < 0)
 		return -1;
 	if (r == 0) {
 		have = in->end - in->start;
-		in->start = in->end;
-		if (atfh_interrupted)
+		if (atfh_interrupted) {
+			in->start = in->end;
 			return 0;
-		in->next_offset += have;
-		return fail(in, false, "truncated frame: length %u, only %zu bytes left",
-			    len, have - 4);
+		}
+		/* the length runs past the end: a frame cut short, or a corrupt
+		 * length with frames after it in the bytes that are left */
+		uint64_t skipped;
+		if (!in->ztrunc && resync(in, &skipped) == 1)
+			return fail(in, false,
+				    "frame length %u runs past the end of the input: %llu bytes "
+				    "skipped to the next frame at byte %llu",
+				    len, (unsigned long long)skipped, (unsigned long long)in->next_offset);
+		consume(in, in->end - in->start);
+		return fail(in, false, "truncated frame: length %u, only %zu bytes left%s",
+			    len, have - 4, ztrunc_note(in));
 	}
 	*p = in->buf + in->start + 4;
 	*n = len;
-	in->start += 4 + (size_t)len;
-	in->next_offset += 4 + (uint64_t)len;
+	consume(in, 4 + (size_t)len);
 	return 1;
 }
 
@@ -412,6 +587,13 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 		if (!nl && in->eof && have > 0 && atfh_interrupted) {
 			in->start = in->end; /* cut short by SIGINT: not malformed */
 			return 0;
+		}
+		if (!nl && in->eof && have > 0 && in->ztrunc) {
+			/* the last line is cut by the end of the zstd stream:
+			 * one error, not a JSON error and then another */
+			in->index++;
+			consume(in, have);
+			return fail(in, false, "truncated line%s", ztrunc_note(in));
 		}
 		if (nl || (in->eof && have > 0)) {
 			size_t len = nl ? (size_t)(nl - b) : have;
@@ -461,7 +643,7 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 		if (r < 0)
 			return -1;
 		if (r == 0 && in->end == in->start)
-			return 0;
+			return at_end(in);
 	}
 }
 

@@ -33,6 +33,8 @@ struct atfh_input {
 	const char *name; /* current file, "stdin" for - */
 	int fd;
 	bool is_reg, zstd, zstd_mid, eof;
+	bool ztrunc;       /* the zstd stream ended mid-frame: not yet reported */
+	bool to_lines;     /* NDJSON follows frames: read lines from here on */
 	off_t size;        /* of a regular file, else -1 */
 	uint64_t raw_read; /* bytes read from the current file (compressed) */
 	uint64_t raw_total;/* over all files */
@@ -61,7 +63,7 @@ struct atfh_input {
 	int (*on_idle)(void *);
 	void *on_idle_arg;
 
-	char err[160];     /* message of the last -1 */
+	char err[256];     /* message of the last -1 */
 	bool fatal;        /* the error was I/O, not malformed input */
 };
 

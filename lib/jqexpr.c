@@ -3,6 +3,7 @@
  */
 #include "jqexpr.h"
 #include "evpath.h"
+#include "signals.h"
 #include "util.h"
 
 #include <jq.h>
@@ -50,6 +51,7 @@ int atfh_jqexpr_compile(struct atfh_jqexpr *x, const char *src, char *err, size_
 		return -1;
 	}
 	x->src = atfh_xstrdup(src);
+	atfh_watchdog_init(); /* jq cannot be asked to stop */
 	return 0;
 }
 
@@ -90,7 +92,9 @@ static jv next_jv(struct atfh_jqexpr *x, bool *failed, const char **err)
 	*failed = false;
 	if (!x->running)
 		return jv_invalid();
+	atfh_busy_begin(); /* may never return: the watchdog ends it */
 	jv r = jq_next(x->jq);
+	atfh_busy_end();
 	if (jv_is_valid(r))
 		return r;
 	x->running = false;

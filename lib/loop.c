@@ -3,6 +3,7 @@
  */
 #include "loop.h"
 #include "cli.h"
+#include "signals.h"
 
 #include <stdio.h>
 
@@ -32,11 +33,48 @@ static int idle_wait(void *arg)
 	return atfh_stats_wait_ms(arg);
 }
 
+/* How many messages of ERR's kind there were, this one included.  The kind
+ * is the text before the first number, quote, parenthesis or colon, so
+ * "frame length 123 exceeds…" and "frame length 456 exceeds…" are one. */
+static uint64_t count_kind(struct atfh_loop *l, const char *err, const char **key)
+{
+	char k[sizeof l->err_kinds[0].key];
+	size_t n = strcspn(err, "0123456789:'\"(");
+	if (n >= sizeof k)
+		n = sizeof k - 1;
+	while (n > 0 && err[n - 1] == ' ')
+		n--;
+	memcpy(k, err, n);
+	k[n] = '\0';
+	size_t max = sizeof l->err_kinds / sizeof l->err_kinds[0], i;
+	for (i = 0; i < l->n_err_kinds; i++)
+		if (strcmp(l->err_kinds[i].key, k) == 0)
+			break;
+	if (i == l->n_err_kinds) {
+		if (i == max)
+			i = max - 1; /* the last slot takes every kind past the table */
+		else
+			l->n_err_kinds++;
+		memcpy(l->err_kinds[i].key, k, n + 1);
+	}
+	*key = l->err_kinds[i].key;
+	return ++l->err_kinds[i].n;
+}
+
 /* Report a malformed record; false when the run must stop (--strict). */
 static bool malformed(struct atfh_loop *l, const char *err)
 {
+	const char *key;
 	l->stats.malformed++;
-	atfh_input_error(&l->in, l->in_lines, "%s", err);
+	uint64_t n = count_kind(l, err, &key);
+	if (n > ATFH_ERRORS_SHOWN) {
+		l->err_hidden++;
+		if (n == ATFH_ERRORS_SHOWN + 1)
+			atfh_err("%s: more than %d errors like \"%s…\": the rest are not shown",
+				 l->in.name, ATFH_ERRORS_SHOWN, key);
+	} else {
+		atfh_input_error(&l->in, l->in_lines, "%s", err);
+	}
 	if (l->strict) {
 		l->stopped = true;
 		return false;
@@ -64,10 +102,17 @@ static void run_file(struct atfh_loop *l)
 			l->io_failed = true;
 			return;
 		}
+		if (!in->err[0]) {
+			/* a file that is not a stream at all (a text file given by
+			 * mistake) is an input error like a missing one, not a
+			 * malformed record */
+			atfh_err("%s: not an atfh stream (neither frames, NDJSON nor zstd)",
+				 in->name);
+			l->io_failed = true;
+			return;
+		}
 		l->stats.malformed++;
-		atfh_err("%s: %s", in->name,
-			 in->err[0] ? in->err
-				    : "not an atfh stream (neither frames, NDJSON nor zstd)");
+		atfh_err("%s: %s", in->name, in->err);
 		if (l->strict)
 			l->stopped = true;
 		return;
@@ -104,6 +149,15 @@ static void run_file(struct atfh_loop *l)
 				l->io_failed = true;
 				return;
 			}
+			if (in->to_lines && l->on_line) {
+				/* NDJSON after frames: said once, then read as lines,
+				 * counted from there */
+				in->to_lines = false;
+				atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
+				l->in_lines = true;
+				in->index = 0;
+				continue;
+			}
 			if (!malformed(l, in->err))
 				return;
 			continue;
@@ -132,7 +186,9 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 	}
 	l->in.on_idle = idle_wait;
 	l->in.on_idle_arg = &l->stats;
-	atfh_stats_start(&l->stats, !l->quiet, atfh_input_total_size(files, nfiles));
+	int64_t total = atfh_input_total_size(files, nfiles);
+	bool finite = total >= 0; /* regular files only: no pipe, FIFO, socket, tty */
+	atfh_stats_start(&l->stats, !l->quiet, total);
 	for (;;) {
 		int r = atfh_input_next_file(&l->in);
 		if (r == 0)
@@ -149,18 +205,23 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 	atfh_input_free(&l->in);
 	if (l->out && !out_gone(l))
 		atfh_out_flush(l->out);
-	atfh_stats_finish(&l->stats);
-	if (l->out && l->out->error) {
-		atfh_err("%s: write error: %s", l->out->name, strerror(l->out->error));
+	bool metrics_failed = atfh_stats_finish(&l->stats) < 0;
+	if (l->out && atfh_out_report(l->out))
 		return ATFH_EXIT_FAIL;
+	/* A finite input stopped by SIGINT/SIGTERM before its end: the run is
+	 * abandoned (-o FILE stays as it was); a live one just stops there. */
+	if (finite && atfh_signal_status()) {
+		l->abandoned = true;
+		return atfh_signal_status();
 	}
-	if (l->io_failed)
+	if (l->io_failed || metrics_failed)
 		return ATFH_EXIT_FAIL;
 	if (l->stats.malformed) {
 		if (!l->strict && !(l->out && l->out->broken_pipe))
-			atfh_err("%llu malformed record%s skipped",
+			atfh_err("%llu malformed record%s skipped%s",
 				 (unsigned long long)l->stats.malformed,
-				 l->stats.malformed == 1 ? "" : "s");
+				 l->stats.malformed == 1 ? "" : "s",
+				 l->err_hidden ? " (not all shown)" : "");
 		return ATFH_EXIT_MALFORMED;
 	}
 	return ATFH_EXIT_OK;

@@ -5,7 +5,10 @@
  * with its position, counted and skipped (or stops the run with --strict),
  * output is flushed before blocking on input, a closed pipe ends the run
  * quietly, counters feed --stats/--metrics/progress — and turn the outcome
- * into the exit status.
+ * into the exit status.  SIGINT/SIGTERM stop the run at a record boundary:
+ * for input that is all regular files (finite) the run is abandoned with
+ * status 128 + the signal, so -o FILE is left as it was; for a pipe, FIFO,
+ * socket or terminal (live) it is a clean stop, as at the end of input.
  */
 #ifndef ATFH_LOOP_H
 #define ATFH_LOOP_H
@@ -15,6 +18,8 @@
 #include "stats.h"
 
 enum { ATFH_REC_OK = 0, ATFH_REC_BAD = -1, ATFH_REC_STOP = 1 };
+
+#define ATFH_ERRORS_SHOWN 20 /* messages per kind of malformed record */
 
 struct atfh_loop {
 	struct atfh_input in;
@@ -28,7 +33,16 @@ struct atfh_loop {
 	int (*on_line)(struct atfh_loop *l, const char *p, size_t n, const char **err);
 	void *ctx;
 	bool io_failed;         /* an input could not be read: exit 2 */
+	/* malformed records by kind of message (its text up to the first
+	 * number, quote or colon): the first ATFH_ERRORS_SHOWN of a kind are
+	 * printed, then one line saying the rest are not; the count at the
+	 * end covers them all */
+	struct { char key[64]; uint64_t n; } err_kinds[16];
+	size_t n_err_kinds;
+	uint64_t err_hidden;
 	bool stopped;
+	bool abandoned;         /* SIGINT/SIGTERM before the end of a finite
+				 * input: the status is 128 + the signal */
 	/* set while a callback runs */
 	bool in_lines;
 };

@@ -3,9 +3,9 @@
  */
 #include "out.h"
 #include "util.h"
+#include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,19 +19,6 @@ void atfh_out_init(struct atfh_out *o, int fd, const char *name)
 	o->buf = atfh_xmalloc(o->cap);
 	o->flush_at = OUT_BUFSIZE;
 	o->name = name;
-}
-
-int atfh_out_open(struct atfh_out *o, const char *path)
-{
-	if (!path || strcmp(path, "-") == 0) {
-		atfh_out_init(o, STDOUT_FILENO, "stdout");
-		return 0;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return -1;
-	atfh_out_init(o, fd, path);
-	return 0;
 }
 
 void atfh_out_free(struct atfh_out *o)
@@ -91,4 +78,14 @@ int atfh_out_close(struct atfh_out *o)
 	}
 	o->fd = -1;
 	return o->broken_pipe ? 0 : rc;
+}
+
+bool atfh_out_report(struct atfh_out *o)
+{
+	if (!o->error)
+		return false;
+	if (!o->reported)
+		atfh_err("%s: write error: %s", o->name, strerror(o->error));
+	o->reported = true;
+	return true;
 }

@@ -17,19 +17,21 @@ struct atfh_out {
 	size_t flush_at;   /* flush at an event boundary once len reaches it */
 	bool broken_pipe;  /* reader went away: stop quietly */
 	int error;         /* errno of a failed write, 0 if none */
+	bool reported;     /* the error has been reported (once per output) */
 	bool sync;         /* fsync after each flush (durable outputs) */
 	const char *name;  /* for messages: "stdout" or the path */
 };
 
 void atfh_out_init(struct atfh_out *o, int fd, const char *name);
-/* Open PATH for writing (truncate), or stdout for NULL / "-". */
-int atfh_out_open(struct atfh_out *o, const char *path);
 void atfh_out_free(struct atfh_out *o);
 /* Write everything buffered.  Returns 0, or -1 (error / broken_pipe set). */
 int atfh_out_flush(struct atfh_out *o);
 /* Close the descriptor after flushing; returns -1 on a write error. */
 int atfh_out_close(struct atfh_out *o);
 void atfh_out_grow(struct atfh_out *o, size_t need);
+/* Report a write error ("NAME: write error: why") the first time only;
+ * true if there is one. */
+bool atfh_out_report(struct atfh_out *o);
 
 static inline void atfh_out_reserve(struct atfh_out *o, size_t n)
 {

@@ -49,6 +49,16 @@ int atfh_replay_run(struct atfh_firehose *f, const char *path, double speed, siz
 	bool anchored = false;
 	int64_t t0 = 0;
 	double w0 = 0;
+	/* Resuming (a cursor), a frame without a seq (#info, an error frame)
+	 * is placed by the seq before it in the capture: written when that
+	 * one is after the cursor, skipped when the capture has shown no seq
+	 * yet or only earlier ones.  Those right after the cursor's own frame
+	 * are skipped as far as the -o FILE already holds them
+	 * (f->start_after); without one, they are written again. */
+	bool has_start = f->has_last;
+	int64_t start = f->last;
+	uint64_t skip_after = f->start_after;
+	f->clock_speed = speed;
 	for (;;) {
 		const uint8_t *p;
 		size_t n;
@@ -90,6 +100,13 @@ int atfh_replay_run(struct atfh_firehose *f, const char *path, double speed, siz
 			.has_pos = m->has_seq, .pos = m->seq,
 			.has_time = m->has_time, .time_us = m->time_us,
 		};
+		if (!it.has_pos && has_start &&
+		    (!(f->have_prev && f->prev >= start) || (f->prev == start && skip_after))) {
+			if (f->prev == start && skip_after)
+				skip_after--;
+			f->duplicates++;
+			continue;
+		}
 		if (!atfh_fh_accept(f, &it, false))
 			continue;
 		if (speed > 0 && it.has_time) {
@@ -97,6 +114,10 @@ int atfh_replay_run(struct atfh_firehose *f, const char *path, double speed, siz
 				anchored = true;
 				t0 = it.time_us;
 				w0 = atfh_now();
+				f->clock = true; /* the replay clock, for the lag */
+				f->clock_t0 = t0;
+				f->clock_w0 = w0;
+				f->clock_speed = speed;
 			} else {
 				double wait = w0 + (double)(it.time_us - t0) / 1e6 / speed - atfh_now();
 				if (wait > 0.001 && !atfh_fh_pause(f, wait * 1000))

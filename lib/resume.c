@@ -94,9 +94,16 @@ static int frames_forward(int fd, size_t max_frame, struct atfh_resume *r, char 
 			rc = fail(err, errn, "read error: %s", strerror(errno));
 			break;
 		}
-		if (atfh_msg_parse(&m, buf, n) == 0 && m.has_seq) {
-			r->has_pos = true;
-			r->pos = m.seq;
+		if (atfh_msg_parse(&m, buf, n) == 0) {
+			if (m.has_seq) {
+				/* the highest: a late seq written after it is lower */
+				if (!r->has_pos || m.seq > r->pos)
+					r->pos = m.seq;
+				r->has_pos = true;
+				r->after_pos = 0;
+			} else {
+				r->after_pos++;
+			}
 		}
 		off += 4 + (uint64_t)n;
 		r->end = off;
@@ -148,6 +155,7 @@ static int frames_backward(const uint8_t *buf, uint64_t base, uint64_t size, siz
 	}
 	/* the last one with a seq: walk back over frames that end where the
 	 * one found begins (info and error frames have none) */
+	uint64_t after = found && !has_seq;
 	while (found && !has_seq) {
 		bool prev = false;
 		if (frame_at < base + 6)
@@ -160,6 +168,7 @@ static int frames_backward(const uint8_t *buf, uint64_t base, uint64_t size, siz
 			if (valid_msg(&m, q + 4, n, &has_seq, &seq)) {
 				prev = true;
 				frame_at = p;
+				after += !has_seq;
 			}
 		}
 		if (!prev)
@@ -168,6 +177,7 @@ static int frames_backward(const uint8_t *buf, uint64_t base, uint64_t size, siz
 	if (found && has_seq) {
 		r->has_pos = true;
 		r->pos = seq;
+		r->after_pos = after;
 	}
 	atfh_msg_free(&m);
 	return found;

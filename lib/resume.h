@@ -20,7 +20,10 @@ struct atfh_resume {
 	uint64_t size;  /* of the file as found */
 	uint64_t end;   /* just after the last complete record */
 	bool has_pos;   /* pos is known */
-	int64_t pos;    /* seq of the last frame that has one / time_us of the last line */
+	int64_t pos;    /* the highest seq (of the whole file when walked from the
+			 * start, else of the last frame that has one) / time_us
+			 * of the last line */
+	uint64_t after_pos; /* frames without a seq (#info...) after the last with one */
 };
 
 #define ATFH_RESUME_FORWARD_MAX (64u << 20)

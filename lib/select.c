@@ -86,17 +86,22 @@ int atfh_parse_when(const char *str, int64_t *us)
 	size_t n = strlen(str);
 	uint64_t ms;
 	if (str[0] == '-' && atfh_parse_duration_ms(str + 1, &ms) == 0) {
+		/* the same range as a written time: years 0000 to 9999 */
+		static const int64_t min_us = -62167219200000000; /* 0000-01-01T00:00:00Z */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		*us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - (int64_t)ms * 1000;
+		int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		if (ms > (uint64_t)(now - min_us) / 1000)
+			return -2;
+		*us = now - (int64_t)ms * 1000;
 		return 0;
 	}
 	if (n == 10) {
 		char full[32];
 		snprintf(full, sizeof full, "%sT00:00:00Z", str);
-		return atfh_parse_time_us(full, strlen(full), us);
+		return atfh_parse_time_bound_us(full, strlen(full), us);
 	}
-	return atfh_parse_time_us(str, n, us);
+	return atfh_parse_time_bound_us(str, n, us);
 }
 
 /* ---- the checks -------------------------------------------------------- */
@@ -400,7 +405,12 @@ int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char 
 		}
 	}
 	int64_t t = 0;
-	bool has_time = atfh_ev_time_us(&s->ev, &t);
+	int has_time = 0;
+	if (s->has_since || s->has_until) { /* a bad time_us matters only here */
+		has_time = atfh_ev_time_us(&s->ev, &t, err);
+		if (has_time < 0)
+			return -1;
+	}
 	if (!event_ok(s, kind, did, has_time, t))
 		return decide(s, 0);
 	int rc = 0;

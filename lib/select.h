@@ -86,7 +86,8 @@ int atfh_select_line(struct atfh_select *s, const char *p, size_t n, const char 
 bool atfh_select_cheap(const struct atfh_select *s);
 
 /* RFC 3339 time, a date (YYYY-MM-DD, UTC midnight) or -DURATION (ago)
- * into µs since the epoch.  0, or -1. */
+ * into µs since the epoch (digits below a µs round up).  0; -1 not a
+ * time or an impossible date; -2 a -DURATION reaching before year 0000. */
 int atfh_parse_when(const char *s, int64_t *us);
 
 #endif

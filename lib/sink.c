@@ -4,6 +4,7 @@
 #include "sink.h"
 #include "cli.h"
 #include "cursor.h"
+#include "outfile.h"
 #include "resume.h"
 
 #include <errno.h>
@@ -97,7 +98,8 @@ static int on_write(struct atfh_firehose *f, const struct atfh_fh_item *it)
 	k->bytes += it->n;
 	k->stats->events = k->frames; /* for the progress bar */
 	k->stats->bytes = k->bytes;
-	if (it->has_pos) {
+	if (it->has_pos && (!k->has_buffered || it->pos > k->buffered)) {
+		/* the highest written: a late seq below it does not move it back */
 		k->has_buffered = true;
 		k->buffered = it->pos;
 	}
@@ -130,8 +132,9 @@ static int on_idle(struct atfh_firehose *f)
 
 /* Open -o FILE for appending and pick up where an earlier run left it. */
 static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_pos,
-		       int64_t *pos)
+		       int64_t *pos, uint64_t *after)
 {
+	*after = 0;
 	*has_pos = false;
 	if (!k->path || strcmp(k->path, "-") == 0) {
 		atfh_out_init(&k->out, STDOUT_FILENO, "stdout");
@@ -139,7 +142,10 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 			atfh_refuse_tty(STDOUT_FILENO,
 					"pipe it into atfh-decode, or write to a file with -o");
 	} else {
-		int fd = open(k->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		/* k->created: made by this run, removed again if the run fails
+		 * before writing anything (atfh_sink_finish) */
+		bool regular; /* a FIFO or device is opened write-only, written in place */
+		int fd = atfh_outfile_append(k->path, &regular, &k->created);
 		if (fd < 0) {
 			atfh_err("%s: %s", k->path, strerror(errno));
 			return -1;
@@ -153,7 +159,7 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 		char err[200];
 		struct stat st;
 		int rc = 0;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) /* not /dev/null, a FIFO... */
+		if (regular && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			rc = lines ? atfh_resume_lines(fd, &r, err, sizeof err)
 				   : atfh_resume_frames(fd, max_frame, ATFH_RESUME_FORWARD_MAX, &r,
 							err, sizeof err);
@@ -175,6 +181,7 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 		}
 		*has_pos = r.has_pos;
 		*pos = r.pos;
+		*after = r.after_pos;
 		atfh_out_init(&k->out, fd, k->path);
 	}
 	struct stat st;
@@ -202,15 +209,25 @@ int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_
 	}
 	bool out_has_pos;
 	int64_t out_pos;
-	if (open_output(k, lines, max_frame, &out_has_pos, &out_pos) < 0)
+	uint64_t out_after;
+	if (open_output(k, lines, max_frame, &out_has_pos, &out_pos, &out_after) < 0)
 		return -1;
-	if (out_has_pos && k->cursor_file && *has_start && out_pos > *start) {
+	if (out_has_pos && k->cursor_file && !k->has_saved && (!*has_start || out_pos > *start)) {
+		/* an earlier run was killed before it first wrote the cursor file */
+		atfh_err("%s: holds messages up to %s %lld, and %s does not exist yet; resuming "
+			 "after them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
+			 k->cursor_file);
+		*has_start = true;
+		*start = out_pos;
+	} else if (out_has_pos && k->cursor_file && *has_start && out_pos > *start) {
 		/* written after the cursor file was last updated: not again */
 		atfh_err("%s: holds messages up to %s %lld, past the cursor %lld; resuming after "
 			 "them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
 			 (long long)*start);
 		*start = out_pos;
 	}
+	if (out_has_pos && *has_start && out_pos == *start)
+		k->start_after = out_after;
 	if (*has_start) { /* written (and durable) before this run */
 		k->has_buffered = k->has_flushed = true;
 		k->buffered = k->flushed = *start;
@@ -231,8 +248,7 @@ void atfh_sink_attach(struct atfh_sink *k, struct atfh_firehose *f)
 int atfh_sink_finish(struct atfh_sink *k, int status)
 {
 	bool saved = save_cursor(k);
-	if (k->out.error) {
-		atfh_err("%s: write error: %s", k->out.name, strerror(k->out.error));
+	if (atfh_out_report(&k->out)) {
 		status = ATFH_EXIT_FAIL;
 	} else if (!saved && !k->out.broken_pipe) {
 		status = ATFH_EXIT_FAIL;
@@ -243,6 +259,10 @@ int atfh_sink_finish(struct atfh_sink *k, int status)
 	}
 	k->stats->events = k->frames;
 	k->stats->bytes = k->bytes;
+	struct stat st;
+	if (status == ATFH_EXIT_FAIL && k->created && k->frames == 0 &&
+	    fstat(k->out.fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		unlink(k->path); /* a failed run leaves no empty FILE behind */
 	return status;
 }
 

@@ -41,6 +41,8 @@ struct atfh_sink {
 
 	/* internal */
 	bool sync;                   /* fsync the output before the cursor names it */
+	bool created;                /* -o FILE did not exist before this run */
+	uint64_t start_after;        /* frames without a seq the output holds after the start's */
 	bool has_saved;              /* the number in the cursor file */
 	int64_t saved;
 	bool cursor_failing;
@@ -59,7 +61,8 @@ int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_
 void atfh_sink_attach(struct atfh_sink *k, struct atfh_firehose *f);
 /* The run is over: flush, make it durable, name it in the cursor file.
  * Returns STATUS, or ATFH_EXIT_FAIL after reporting a write error or a
- * cursor file that could not be kept current. */
+ * cursor file that could not be kept current.  A run that fails having
+ * written nothing removes the -o FILE it created. */
 int atfh_sink_finish(struct atfh_sink *k, int status);
 void atfh_sink_free(struct atfh_sink *k);
 

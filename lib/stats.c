@@ -3,6 +3,7 @@
  */
 #include "stats.h"
 #include "cli.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,49 +161,6 @@ static void print_stats(struct atfh_stats *s, double now, bool final)
 		el > 0 ? (double)s->records / el : 0, rate, (unsigned long long)s->malformed);
 }
 
-int atfh_write_atomic(const char *path, const char *data, size_t n)
-{
-	size_t pl = strlen(path);
-	char *tmp = malloc(pl + 32);
-	if (!tmp)
-		return -1;
-	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		free(tmp);
-		return -1;
-	}
-	size_t done = 0;
-	while (done < n) {
-		ssize_t w = write(fd, data + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		done += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	{
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		errno = e;
-	}
-	return -1;
-}
-
 void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
 		 const char *help, const char *fmt, ...)
 {
@@ -251,12 +209,10 @@ static void write_metrics(struct atfh_stats *s)
 	int n = (s->metrics ? s->metrics : default_metrics)(s, buf, sizeof buf);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return;
-	if (atfh_write_atomic(s->metrics_path, buf, (size_t)n) < 0) {
-		static bool warned;
-		if (!warned)
-			atfh_err("%s: cannot write metrics: %s", s->metrics_path, strerror(errno));
-		warned = true;
-	}
+	s->metrics_writes++;
+	if (atfh_write_atomic(s->metrics_path, buf, (size_t)n) < 0 &&
+	    s->metrics_failures++ == 0)
+		atfh_err("%s: cannot write metrics: %s", s->metrics_path, strerror(errno));
 }
 
 void atfh_stats_tick(struct atfh_stats *s)
@@ -299,7 +255,7 @@ int atfh_stats_wait_ms(struct atfh_stats *s)
 	return (double)ms < left ? ms + 1 : ms;
 }
 
-void atfh_stats_finish(struct atfh_stats *s)
+int atfh_stats_finish(struct atfh_stats *s)
 {
 	s->next_print = s->next_metrics = s->next_bar = s->due = 0;
 	arm(s, atfh_now());
@@ -308,4 +264,9 @@ void atfh_stats_finish(struct atfh_stats *s)
 		print_stats(s, atfh_now(), true);
 	if (s->metrics_path)
 		write_metrics(s);
+	if (!s->metrics_failures)
+		return 0;
+	atfh_err("%s: %llu of %llu metrics writes failed", s->metrics_path,
+		 (unsigned long long)s->metrics_failures, (unsigned long long)s->metrics_writes);
+	return -1;
 }

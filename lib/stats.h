@@ -30,6 +30,7 @@ struct atfh_stats {
 	bool progress;            /* draw a bar */
 	int64_t total_size;       /* of the input, for the bar */
 
+	uint64_t metrics_writes, metrics_failures; /* the first failure is reported */
 	double t_start;
 	/* deadlines on the atfh_now() clock, 0 = none */
 	double next_print, next_metrics, next_bar;
@@ -76,11 +77,10 @@ void atfh_stats_tick(struct atfh_stats *s);
  * milliseconds it may wait for input before the next deadline (-1: no
  * deadline, wait as long as it takes). */
 int atfh_stats_wait_ms(struct atfh_stats *s);
-/* Final report: clears the bar, prints --stats, writes metrics. */
-void atfh_stats_finish(struct atfh_stats *s);
+/* Final report: clears the bar, prints --stats, writes metrics.  -1 if
+ * any write of the metrics file failed (reported, with the count), else 0. */
+int atfh_stats_finish(struct atfh_stats *s);
 double atfh_now(void);
-/* Write FILE atomically: temp file in the same directory, fsync, rename. */
-int atfh_write_atomic(const char *path, const char *data, size_t n);
 
 static inline void atfh_stats_poll(struct atfh_stats *s)
 {

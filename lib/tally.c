@@ -223,7 +223,10 @@ int atfh_tally_event(struct atfh_tally *t, struct atfh_ev *e, const char **err)
 {
 	if (t->window_ms) {
 		int64_t time;
-		if (atfh_ev_time_us(e, &time) && !window_admit(t, time))
+		int has = atfh_ev_time_us(e, &time, err);
+		if (has < 0)
+			return -1;
+		if (has && !window_admit(t, time))
 			return 0;
 	}
 	/* the values of every part: paths give one, jq expressions 0..n */

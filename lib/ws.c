@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define RECV_ROOM (64u << 10) /* free space kept for each curl_ws_recv */
 #define LOOPBACK_RCVBUF (32 << 10) /* SO_RCVBUF towards this host: see open_socket */
@@ -126,6 +127,140 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 	return s;
 }
 
+/* The body of a refused upgrade, as far as libcurl reads it: its start is
+ * kept, for the first line. */
+static size_t body_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct atfh_ws *w = arg;
+	size_t len = size * n, have = strlen(w->body);
+	size_t take = len < sizeof w->body - 1 - have ? len : sizeof w->body - 1 - have;
+	memcpy(w->body + have, p, take);
+	w->body[have + take] = '\0';
+	return take == len ? len : 0; /* enough: stop reading */
+}
+
+/* Retry-After: delay-seconds or an HTTP date (RFC 9110 10.2.3); -1 if
+ * absent or neither. */
+static double retry_after(CURL *c)
+{
+	struct curl_header *h;
+	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return -1;
+	const char *v = h->value;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		char *end;
+		errno = 0;
+		double d = strtod(v, &end);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		return errno || *end || d < 0 ? -1 : d;
+	}
+	time_t t = curl_getdate(v, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	double d = difftime(t, time(NULL));
+	return d < 0 ? 0 : d;
+}
+
+/* The CAs: --cacert/--capath, else what curl(1) reads from the environment
+ * (CURL_CA_BUNDLE, then SSL_CERT_FILE), else libcurl's built-in default.
+ * Never unverified. */
+static void tls_options(const struct atfh_ws *w, CURL *c)
+{
+	const char *ca = w->cainfo;
+	if (!ca && !w->capath) {
+		ca = getenv("CURL_CA_BUNDLE");
+		if (!ca || !*ca)
+			ca = getenv("SSL_CERT_FILE");
+		if (ca && !*ca)
+			ca = NULL;
+	}
+	if (ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (w->capath)
+		curl_easy_setopt(c, CURLOPT_CAPATH, w->capath);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+}
+
+/* Location, made absolute against URL. */
+static void location(struct atfh_ws *w, CURL *c, const char *url)
+{
+	struct curl_header *h;
+	if (curl_easy_header(c, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return;
+	CURLU *u = curl_url();
+	char *abs = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
+		snprintf(w->location, sizeof w->location, "%s", abs);
+	else
+		snprintf(w->location, sizeof w->location, "%s", h->value);
+	curl_free(abs);
+	curl_url_cleanup(u);
+}
+
+/*
+ * libcurl stops at the headers of a refused upgrade.  For a 401 or 403 the
+ * body says why (often a JSON error): ask again, as plain HTTP(S) with the
+ * upgrade's headers, for its first line.  Best effort, a few seconds.
+ */
+static void refused_body(struct atfh_ws *w, const char *url)
+{
+	size_t n = strlen(url);
+	char *http = atfh_xmalloc(n + 3);
+	if (strncasecmp(url, "wss://", 6) == 0)
+		snprintf(http, n + 3, "https://%s", url + 6);
+	else if (strncasecmp(url, "ws://", 5) == 0)
+		snprintf(http, n + 3, "http://%s", url + 5);
+	else
+		snprintf(http, n + 3, "%s", url);
+	CURL *c = curl_easy_init();
+	if (c) {
+		struct curl_slist *hd = NULL;
+		hd = curl_slist_append(hd, "Connection: Upgrade");
+		hd = curl_slist_append(hd, "Upgrade: websocket");
+		hd = curl_slist_append(hd, "Sec-WebSocket-Version: 13");
+		hd = curl_slist_append(hd, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==");
+		curl_easy_setopt(c, CURLOPT_URL, http);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+		curl_easy_setopt(c, CURLOPT_USERAGENT,
+				 w->user_agent ? w->user_agent : "atfh/" PACKAGE_VERSION);
+		tls_options(w, c);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+		curl_easy_perform(c);
+		long code = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (code != w->http_status)
+			w->body[0] = '\0';
+		curl_easy_cleanup(c);
+		curl_slist_free_all(hd);
+	}
+	free(http);
+	/* one line of it, printable */
+	size_t k = strcspn(w->body, "\r\n");
+	w->body[k] = '\0';
+	for (char *q = w->body; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
+}
+
+/* What a refused upgrade said: status, Location, Retry-After, body. */
+static void refused(struct atfh_ws *w, CURL *c, const char *url)
+{
+	if (w->http_status >= 300 && w->http_status < 400)
+		location(w, c, url);
+	w->retry_after = retry_after(c);
+	snprintf(w->err, sizeof w->err, "the server refused the websocket upgrade (HTTP %ld)",
+		 w->http_status);
+}
+
 int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wake_fd)
 {
 	drop_connection(w);
@@ -134,6 +269,9 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	w->ctrl_len = 0;
 	w->http_status = 0;
 	w->close_code = 0;
+	w->location[0] = w->body[0] = '\0';
+	w->retry_after = -1;
+	w->cert_error = false;
 	w->curl_err[0] = w->err[0] = '\0';
 	w->wake_fd = wake_fd;
 	if (!(w->curl = curl_easy_init())) {
@@ -156,20 +294,32 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	tls_options(w, c);
 	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	w->http_status = code;
+	if (code >= 200 && code != 101) { /* curl's "Refused WebSockets upgrade: N" */
+		refused(w, c, url);
+		drop_connection(w);
+		if (code == 401 || code == 403)
+			refused_body(w, url);
+		return -1;
+	}
 	if (rc != CURLE_OK) {
 		fail(w, "cannot connect", rc);
 		if (rc == CURLE_ABORTED_BY_CALLBACK)
 			snprintf(w->err, sizeof w->err, "interrupted while connecting");
-		drop_connection(w);
-		return -1;
-	}
-	if (code != 101) {
-		snprintf(w->err, sizeof w->err, "the server refused the websocket upgrade (HTTP %ld)",
-			 code);
+		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+		    rc == CURLE_SSL_ISSUER_ERROR) {
+			w->cert_error = true;
+			char detail[sizeof w->err];
+			snprintf(detail, sizeof detail, "%s", w->err);
+			snprintf(w->err, sizeof w->err,
+				 "the server's TLS certificate cannot be verified (%.*s); "
+				 "--cacert FILE or --capath DIR names the CA that signed it",
+				 (int)(sizeof w->err - 120), detail);
+		}
 		drop_connection(w);
 		return -1;
 	}
@@ -302,7 +452,12 @@ enum atfh_ws_status atfh_ws_recv(struct atfh_ws *w)
 			return closed(w, "%s", w->in_msg ? "the connection ended in the middle of a message"
 							 : "the server closed the connection without a close frame");
 		if (rc != CURLE_OK) {
-			fail(w, "connection lost", rc);
+			/* the caller says "connection lost: " */
+			snprintf(w->err, sizeof w->err, "%s",
+				 w->curl_err[0] ? w->curl_err : curl_easy_strerror(rc));
+			size_t n = strlen(w->err);
+			while (n && (w->err[n - 1] == '\n' || w->err[n - 1] == '\r'))
+				w->err[--n] = '\0';
 			return ATFH_WS_CLOSED;
 		}
 		w->activity = true;
@@ -343,6 +498,7 @@ enum atfh_ws_status atfh_ws_recv(struct atfh_ws *w)
 		}
 		if (meta->bytesleft == 0 && !(fl & CURLWS_CONT)) {
 			w->in_msg = false;
+			w->msg_done = true;
 			if (w->dropping) {
 				w->dropping = false;
 				w->dropped = w->msg_total;

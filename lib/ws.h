@@ -1,7 +1,9 @@
 /*
  * ws.h — a websocket client on libcurl's websocket API (CURLOPT_CONNECT_ONLY
  * 2, curl_ws_recv, curl_ws_send).  Owns the connection: the upgrade
- * handshake (with a timeout, cut short by a wake-up descriptor), whole
+ * handshake (with a timeout, cut short by a wake-up descriptor; TLS
+ * verified against the system's CAs or --cacert/--capath; what a refused
+ * upgrade said: its status, Location, Retry-After and a line of its body), whole
  * messages out of fragments, a size limit enforced without ever holding an
  * oversized message, pings answered with pongs, pings sent, close frames
  * read, and waiting for the socket.  It knows nothing about the firehose;
@@ -29,16 +31,24 @@ struct atfh_ws {
 	curl_socket_t sock;
 	size_t max_msg;       /* largest message accepted */
 	const char *user_agent;
+	const char *cainfo;   /* CA bundle file, NULL: curl's default */
+	const char *capath;   /* CA directory, NULL: curl's default */
 
 	uint8_t *msg;         /* the message (valid until the next recv) */
 	size_t len, cap;
 	bool text;            /* it came as a text message */
 	uint64_t dropped;     /* size of the message ATFH_WS_TOOBIG dropped */
 	bool activity;        /* something (any frame) arrived; the caller clears it */
+	bool msg_done;        /* a whole message (or a dropped one) ended; the caller clears it */
 	uint64_t rx_bytes;    /* payload bytes received, messages and control */
 
 	long http_status;     /* of the upgrade response, 0 if none came */
 	int close_code;       /* from the server's close frame, 0 if none */
+	/* of a refused upgrade: */
+	char location[1024];  /* where a 3xx answer points (absolute), "" if none */
+	double retry_after;   /* seconds the server asks to wait, -1 if it did not */
+	char body[160];       /* the first line of its body (401, 403), "" if none */
+	bool cert_error;      /* the server's TLS certificate could not be verified */
 
 	/* internal */
 	bool in_msg, dropping, returned;
@@ -57,7 +67,7 @@ void atfh_ws_init(struct atfh_ws *w, size_t max_msg);
 void atfh_ws_free(struct atfh_ws *w);
 /* Connect and upgrade.  WAKE_FD (or -1) becoming readable cuts the
  * handshake short.  0, or -1 with err and, for a refused upgrade,
- * http_status set. */
+ * http_status, location, retry_after and body set. */
 int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wake_fd);
 /* Read on; see enum atfh_ws_status.  Pings are answered on the way. */
 enum atfh_ws_status atfh_ws_recv(struct atfh_ws *w);

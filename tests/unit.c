@@ -19,6 +19,7 @@
 #include "msgscan.h"
 #include "jsonscan.h"
 #include "util.h"
+#include "seqwin.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -375,6 +376,32 @@ static void test_jqhint(void)
 	atfh_jqhint_free(&h);
 }
 
+/* the window of seqs written: late ones, duplicates, jumps past the window */
+static void test_seqwin(void)
+{
+	static struct atfh_seqwin w;
+	atfh_seqwin_init(&w, true, 100);
+	ok(atfh_seqwin_has(&w, 100) && atfh_seqwin_has(&w, 1) && !atfh_seqwin_has(&w, 101),
+	   "seqwin: the start cursor and below count as written");
+	atfh_seqwin_mark(&w, 103);
+	ok(!atfh_seqwin_has(&w, 101) && !atfh_seqwin_has(&w, 102) && atfh_seqwin_has(&w, 103),
+	   "seqwin: a gap is not written");
+	atfh_seqwin_mark(&w, 101);
+	ok(atfh_seqwin_has(&w, 101) && !atfh_seqwin_has(&w, 102) && w.top == 103,
+	   "seqwin: a late seq marked, the top unchanged");
+	atfh_seqwin_mark(&w, 103 + ATFH_SEQWIN - 1);
+	ok(atfh_seqwin_has(&w, 103) && !atfh_seqwin_has(&w, 104),
+	   "seqwin: the window slides, the slots of skipped seqs cleared");
+	ok(atfh_seqwin_has(&w, 103 + ATFH_SEQWIN - 1 - ATFH_SEQWIN),
+	   "seqwin: a seq below the window counts as written");
+	atfh_seqwin_mark(&w, INT64_C(1) << 40);
+	ok(!atfh_seqwin_has(&w, (INT64_C(1) << 40) - 1) && atfh_seqwin_has(&w, INT64_C(1) << 40),
+	   "seqwin: a jump past the window clears it");
+	atfh_seqwin_init(&w, false, 0);
+	ok(!atfh_seqwin_has(&w, 0) && !atfh_seqwin_has(&w, -5), "seqwin: empty at first");
+	atfh_seqwin_mark(&w, 7);
+	ok(atfh_seqwin_has(&w, 7) && !atfh_seqwin_has(&w, 6), "seqwin: the first mark");
+
 static const char *conf_get(rd_kafka_conf_t *c, const char *name)
 {
 	static char v[1024];
@@ -470,6 +497,8 @@ static void test_ackwin(void)
 
 int main(int argc, char **argv)
 {
+	test_seqwin();
+
 	test_connstr();
 	test_ackwin();
 	test_json_str();

@@ -45,8 +45,8 @@ static const struct atfh_option options[] = {
 	{ 'n', "top", "N", ATFH_ARG_NUMBER, NULL, "only the N largest counts" },
 	{ OPT_MIN, "min", "N", ATFH_ARG_NUMBER, NULL, "only keys counted at least N times" },
 	{ OPT_DISTINCT, "distinct", "PATH", ATFH_ARG_STRING, NULL,
-	  "also estimate the distinct values of PATH per key (HyperLogLog, "
-	  "relative error under 2%)" },
+	  "also count the distinct values of PATH per key: exact up to 1536, "
+	  "then a HyperLogLog estimate (0.81% standard error)" },
 	{ OPT_APPROX, "approx", "N", ATFH_ARG_NUMBER, NULL,
 	  "bounded memory: keep N counters (Space-Saving); each count comes "
 	  "with its error bound" },
@@ -89,10 +89,10 @@ static const struct atfh_program program = {
 		  "  atfh-subscribe | atfh-count --by did --top 20 --every 5s\n"
 		  "  atfh-subscribe | atfh-count --live --by did \\\n"
 		  "      --format '{did} has posted {count} times since startup'\n"
-		  "SIGUSR1 prints a snapshot; SIGINT, SIGTERM or the end of the input the\n"
-		  "final result.\n"
+		  "SIGUSR1 prints a snapshot; the end of the input, or SIGINT or SIGTERM\n"
+		  "on a live input (a pipe), the final result.\n"
 		  "Exit status: 0 ok, 2 usage or I/O error (or a jq error), 3 malformed\n"
-		  "records skipped.\n",
+		  "records skipped, 130/143 a finite input interrupted.\n",
 };
 
 struct count {
@@ -136,8 +136,12 @@ static int number(const char *opt, const char *arg, uint64_t lo, uint64_t hi, ui
 
 static int duration(const char *opt, const char *arg, uint64_t *ms)
 {
-	if (atfh_parse_duration_ms(arg, ms) || *ms == 0 || *ms > 366ull * 86400000) {
+	if (atfh_parse_duration_ms(arg, ms) || *ms == 0) {
 		atfh_err("%s: '%s' is not a duration (e.g. 10s, 500ms, 5m, 1h)", opt, arg);
+		return -1;
+	}
+	if (*ms > 366ull * 86400000) {
+		atfh_err("%s: '%s' exceeds the limit of 366d", opt, arg);
 		return -1;
 	}
 	return 0;
@@ -447,13 +451,14 @@ int main(int argc, char **argv)
 	int status = atfh_loop_run(&c.loop, argv + first, (size_t)(argc - first));
 
 	/* the final result; a window only if it holds anything */
-	if (!c.live && !c.out.broken_pipe && (!c.t.window_ms || atfh_tally_any(&c.t)))
+	if (!c.live && !c.out.broken_pipe && !c.loop.abandoned &&
+	    (!c.t.window_ms || atfh_tally_any(&c.t)))
 		emit(&c);
 	if (c.w.snapfile) {
-		if (c.write_failed && status != ATFH_EXIT_FAIL)
+		if (c.write_failed && status < 128)
 			status = ATFH_EXIT_FAIL;
-	} else if (atfh_outfile_close(&of, &c.out) && status != ATFH_EXIT_FAIL) {
-		status = ATFH_EXIT_FAIL;
+	} else {
+		status = atfh_outfile_finish(&of, &c.out, status);
 	}
 	if (c.futures)
 		atfh_err("%llu event%s more than --max-future ahead: counted as future, not in a window",
@@ -462,7 +467,8 @@ int main(int argc, char **argv)
 		atfh_err("%llu event%s not counted: the jq expression failed on %s",
 			 (unsigned long long)c.jq_errors, c.jq_errors == 1 ? "" : "s",
 			 c.jq_errors == 1 ? "it" : "them");
-		status = ATFH_EXIT_FAIL;
+		if (status < 128)
+			status = ATFH_EXIT_FAIL;
 	}
 
 	atfh_tally_free(&c.t);

@@ -54,7 +54,8 @@ static const struct atfh_program program = {
 	.epilog = "Examples:\n"
 		  "  atfh-decode capture.atfh.zst | head\n"
 		  "  atfh-subscribe | atfh-decode -f cloudevents | atfh-emit -t bsky\n"
-		  "Exit status: 0 ok, 2 usage or I/O error, 3 malformed records skipped.\n",
+		  "Exit status: 0 ok, 2 usage or I/O error, 3 malformed records skipped,\n"
+		  "130/143 a finite input interrupted by SIGINT/SIGTERM.\n",
 };
 
 struct decode {
@@ -166,8 +167,7 @@ int main(int argc, char **argv)
 	d.loop.on_frame = on_frame;
 	d.loop.on_line = on_line;
 	int status = atfh_loop_run(&d.loop, argv + first, (size_t)(argc - first));
-	if (atfh_outfile_close(&of, &d.out) && status != ATFH_EXIT_FAIL)
-		status = ATFH_EXIT_FAIL;
+	status = atfh_outfile_finish(&of, &d.out, status);
 	atfh_msg_free(&d.msg);
 	atfh_out_free(&d.out);
 	return status;

@@ -81,7 +81,7 @@ static const struct atfh_program program = {
 		  "  atfh-grep -D danish-dids.txt -c app.bsky.feed.post capture.atfh.zst\n"
 		  "  atfh-decode capture.atfh | atfh-grep -e '.commit.record.langs[0]? == \"da\"'\n"
 		  "Exit status: 0 kept some, 1 kept none, 2 usage or I/O error,\n"
-		  "3 malformed records skipped.\n",
+		  "3 malformed records skipped, 130/143 a finite input interrupted.\n",
 };
 
 struct grep {
@@ -168,7 +168,13 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_SINCE:
 	case OPT_UNTIL: {
 		int64_t us;
-		if (atfh_parse_when(arg, &us)) {
+		int r = atfh_parse_when(arg, &us);
+		if (r == -2) {
+			atfh_err("--%s: '%s' is out of range (before the year 0000)",
+				 id == OPT_SINCE ? "since" : "until", arg);
+			return -1;
+		}
+		if (r) {
 			atfh_err("--%s: '%s' is not a time (RFC 3339, YYYY-MM-DD or -DURATION)",
 				 id == OPT_SINCE ? "since" : "until", arg);
 			return -1;
@@ -204,7 +210,7 @@ static int on_option(int id, const char *arg, void *ctx)
 		char *end;
 		errno = 0;
 		double rate = strtod(arg, &end);
-		if (errno || *end || !(rate >= 0 && rate <= 1)) {
+		if (errno || end == arg || *end || !(rate >= 0 && rate <= 1)) {
 			atfh_err("--sample: '%s' is not a rate between 0 and 1", arg);
 			return -1;
 		}
@@ -440,13 +446,12 @@ int main(int argc, char **argv)
 	g.loop.on_frame = on_frame;
 	g.loop.on_line = on_line;
 	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
-	if (g.count_only && !g.out.broken_pipe) {
+	if (g.count_only && !g.out.broken_pipe && !g.loop.abandoned) {
 		char buf[32];
 		int k = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)g.kept);
 		atfh_out_put(&g.out, buf, (size_t)k);
 	}
-	if (atfh_outfile_close(&of, &g.out) && status != ATFH_EXIT_FAIL)
-		status = ATFH_EXIT_FAIL;
+	status = atfh_outfile_finish(&of, &g.out, status);
 	if (status == ATFH_EXIT_OK && g.written == 0)
 		status = ATFH_EXIT_NONE;
 	atfh_msg_free(&g.msg);

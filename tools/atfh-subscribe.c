@@ -42,8 +42,11 @@ enum {
 	OPT_CURSOR_INTERVAL,
 	OPT_DURATION,
 	OPT_IDLE_TIMEOUT,
+	OPT_PING_INTERVAL,
 	OPT_CONNECT_TIMEOUT,
 	OPT_MAX_RETRIES,
+	OPT_CACERT,
+	OPT_CAPATH,
 };
 
 static const struct atfh_option options[] = {
@@ -74,11 +77,17 @@ static const struct atfh_option options[] = {
 	{ 'n', "limit", "N", ATFH_ARG_NUMBER, NULL, "stop after writing N messages" },
 	{ OPT_DURATION, "duration", "DUR", ATFH_ARG_DURATION, NULL, "stop after DUR" },
 	{ OPT_IDLE_TIMEOUT, "idle-timeout", "DUR", ATFH_ARG_DURATION, NULL,
-	  "reconnect when nothing arrives for DUR (default 60s)" },
+	  "reconnect when no message arrives for DUR (default 60s; 0 never)" },
+	{ OPT_PING_INTERVAL, "ping-interval", "DUR", ATFH_ARG_DURATION, NULL,
+	  "ping after DUR of silence; dead if no answer in DUR (default 30s)" },
 	{ OPT_CONNECT_TIMEOUT, "connect-timeout", "DUR", ATFH_ARG_DURATION, NULL,
 	  "give up a connection attempt after DUR (default 30s)" },
 	{ OPT_MAX_RETRIES, "max-retries", "N", ATFH_ARG_NUMBER, NULL,
 	  "give up after N failed attempts in a row (default: never)" },
+	{ OPT_CACERT, "cacert", "FILE", ATFH_ARG_FILE, NULL,
+	  "verify the server's TLS certificate with the CAs in FILE" },
+	{ OPT_CAPATH, "capath", "DIR", ATFH_ARG_FILE, NULL,
+	  "verify it with the CAs in DIR (hashed names, c_rehash)" },
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
 	ATFH_OPTS_COMMON_END,
@@ -114,6 +123,7 @@ struct sub {
 	struct atfh_strv collections, dids;
 	bool quiet;
 	bool did_file_bad;
+	bool has_idle;
 };
 
 static int wake_pipe[2] = { -1, -1 };
@@ -250,7 +260,20 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_DURATION:
 		return duration_opt("duration", arg, &s->sink.duration_ms);
 	case OPT_IDLE_TIMEOUT:
+		s->has_idle = true;
+		if (strcmp(arg, "0") == 0) {
+			s->fh.idle_ms = 0;
+			return 0;
+		}
 		return duration_opt("idle-timeout", arg, &s->fh.idle_ms);
+	case OPT_PING_INTERVAL:
+		return duration_opt("ping-interval", arg, &s->fh.ping_ms);
+	case OPT_CACERT:
+		s->fh.cainfo = arg;
+		return 0;
+	case OPT_CAPATH:
+		s->fh.capath = arg;
+		return 0;
 	case OPT_CONNECT_TIMEOUT:
 		return duration_opt("connect-timeout", arg, &s->fh.connect_timeout_ms);
 	case OPT_MAX_RETRIES:
@@ -293,6 +316,8 @@ static const char *source(struct sub *s)
 	}
 	if (s->labels) {
 		f->source = ATFH_FH_LABELS;
+		if (!s->has_idle) /* labelers may be silent for hours: the pings tell */
+			f->idle_ms = 0;
 		return s->labels;
 	}
 	if (s->replay)
@@ -339,6 +364,7 @@ int main(int argc, char **argv)
 			   &f->last) < 0)
 		return ATFH_EXIT_FAIL;
 
+	f->start_after = s.sink.start_after;
 	f->wake_fd = wake_pipe[0];
 	f->stop_flag = &atfh_interrupted;
 	f->user_agent = "atfh-subscribe/" PACKAGE_VERSION;
@@ -358,7 +384,8 @@ int main(int argc, char **argv)
 			      : atfh_fh_run(f);
 
 	status = atfh_sink_finish(&s.sink, status);
-	atfh_stats_finish(&s.stats);
+	if (atfh_stats_finish(&s.stats) < 0)
+		status = ATFH_EXIT_FAIL;
 	if (status == ATFH_EXIT_OK && f->malformed && !atfh_interrupted) {
 		atfh_err("%llu malformed message%s skipped", (unsigned long long)f->malformed,
 			 f->malformed == 1 ? "" : "s");

@@ -34,6 +34,8 @@ msgs = A.parse_frames(sample)
 step = max(1, len(msgs) // 150)
 picked = msgs[::step]
 streams.append(A.frames(picked[:20]))
+# a corrupt length prefix and junk between good frames (resync)
+streams.append(streams[0][:600] + b"\xff\xff\xff\xff" + bytes(range(7, 250)) + streams[0][600:])
 for s in streams:
     put("input", s)
     put("input", subprocess.run(["zstd", "-qc"], input=s, capture_output=True).stdout)
@@ -89,6 +91,10 @@ dids = sorted({l.split(b'"')[3] for l in events})
 put("didset", b"\n".join(dids[:50]) + b"\n")
 put("didset", b"# danish accounts\n\n" + b"\r\n".join(b"  " + d + b"  # x" for d in dids[:20]))
 put("didset", b"did:plc:\ndid:web:example.com\nnot-a-did\ndid:key:z6Mk\n")
+# 0x01 stretches into 40,000 spaces (fuzz_didset.c): a DID behind a comment
+# longer than the 64 KiB start buffer, and a line past the 1 MiB limit
+put("didset", b"#" + b"\x01\x01" + dids[0] + b"\n" + dids[1] + b"\n")
+put("didset", dids[0] + b"\n# " + b"\x01" * 27 + dids[2] + b"\n" + dids[1] + b"\x01")
 # evpath: a path line, then one event
 for path in [b"did", b"commit.collection", b"commit.record.text", b"commit.record.langs[0]",
              b"commit.record.embed.images[1].alt", b"commit.record", b'commit.record["$type"]',

@@ -75,3 +75,35 @@ done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
+# The npm reference stack (tests/interop/node_modules: the reference PDS and
+# node ws) is installed by ./setup in a git checkout; a tarball build may not
+# have it.  have_reference_stack [PACKAGE] is true when PACKAGE (default
+# @atproto/dev-env) is there, and otherwise sets $no_stack to the reason.
+# skip_without_reference_stack [PACKAGE] ends a whole test file when it is
+# missing: skipped with that reason, or failed when ATFH_REQUIRE_INTEROP=1
+# (CI sets it: from git, after ./setup, these tests must run).
+have_reference_stack() {
+	local pkg=${1:-@atproto/dev-env}
+	[ -d "$top_srcdir/tests/interop/node_modules/$pkg" ] && return 0
+	no_stack="the npm reference stack is not installed (no tests/interop/node_modules/$pkg): run ./setup, or: cd tests/interop && npm ci"
+	return 1
+}
+# skip_stack DESCRIPTION: one skipped (or, under ATFH_REQUIRE_INTEROP=1,
+# failed) assertion for a part of a test that needs the stack
+skip_stack() {
+	if [ "${ATFH_REQUIRE_INTEROP:-0}" = 1 ]; then
+		fail "$1" "$no_stack" "ATFH_REQUIRE_INTEROP=1: the interop tests must run here"
+	else
+		pass "$1 # SKIP $no_stack"
+	fi
+}
+skip_without_reference_stack() {
+	have_reference_stack "$@" && return 0
+	if [ "${ATFH_REQUIRE_INTEROP:-0}" = 1 ]; then
+		skip_stack "reference stack installed"
+		done_testing
+		exit 1
+	fi
+	echo "1..0 # SKIP $no_stack"
+	exit 0
+}

@@ -12,6 +12,9 @@
 // runs out, connections get [{"sendAll":true}]):
 //   "refuse"          answer the upgrade with HTTP 503
 //   "hang"            never answer the upgrade (the socket stays open)
+//   {"status":N, "headers":{...}, "body":S}
+//                     answer the upgrade with HTTP N (no upgrade); "{PORT}"
+//                     in a header value is this server's port
 //   [action, ...]     a websocket connection doing these in turn:
 //     {"send":N}              the next N frames
 //     {"sendAll":true}        all the rest, then stay open (answering pings)
@@ -25,6 +28,16 @@
 //     {"text":S}              a text message
 //     {"ping":S}              a ping; "pong S" is logged when answered
 //     {"stall":true}          send nothing more, answer no pings
+//     {"quiet":true}          send nothing more, but answer pings (a stuck
+//                             relay behind a healthy socket)
+//     {"drip":MS}             start the next frame as a fragmented message
+//                             and send one more byte of it every MS ms,
+//                             never finishing it (pings answered)
+//     {"hugeLen":true}        a frame header claiming 2^63 + 1 bytes
+//     {"seek":I}              go on from the I-th frame (a gap, or back)
+//     {"sendIdx":[I,...]}     these frames (by index), pos unchanged
+//     {"swap":true}           the next two frames in reverse order
+//     {"fromStart":true}      ignore the cursor: go on from the first frame
 //     {"replay":K}            resend the K frames up to the cursor
 //     {"down":MS}             stop listening for MS ms (connections are
 //                             refused) and drop this connection
@@ -140,6 +153,42 @@ async function run(ws, actions, conn, cursor) {
       stalled = true;
       log(`conn ${conn}: stalled`);
       return; // keep the socket open, say nothing
+    } else if (a.quiet) {
+      log(`conn ${conn}: quiet`);
+      return; // keep the socket open, answer pings, send no message
+    } else if (a.drip !== undefined) {
+      const f = frames[pos];
+      ws.send(f.subarray(0, 1), { binary: true, fin: false });
+      log(`conn ${conn}: dripping seq ${seqs[pos]}`);
+      let i = 1;
+      const t = setInterval(() => {
+        if (ws.readyState !== 1 || i >= f.length - 1) { clearInterval(t); return; }
+        ws.send(f.subarray(i, i + 1), { binary: true, fin: false });
+        i++;
+      }, a.drip);
+      ws.on('close', () => clearInterval(t));
+      return;
+    } else if (a.hugeLen) {
+      await drained(ws);
+      const h = Buffer.from([0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1]);
+      ws._socket.write(h);
+      log(`conn ${conn}: huge length`);
+    } else if (a.seek !== undefined) {
+      pos = a.seek;
+      log(`conn ${conn}: seek ${a.seek}`);
+    } else if (a.sendIdx !== undefined) {
+      for (const i of a.sendIdx) ws.send(frames[i]);
+      await drained(ws);
+      log(`conn ${conn}: sent ${a.sendIdx.join(',')}`);
+    } else if (a.swap) {
+      ws.send(frames[pos + 1]);
+      ws.send(frames[pos]);
+      pos += 2;
+      await drained(ws);
+      log(`conn ${conn}: swapped`);
+    } else if (a.fromStart) {
+      pos = 0;
+      log(`conn ${conn}: from the start`);
     } else if (a.replay !== undefined) {
       for (let i = Math.max(0, pos - a.replay); i < pos; i++) ws.send(frames[i]);
       await drained(ws);
@@ -177,6 +226,15 @@ server.on('upgrade', (req, socket, head) => {
   if (entry === 'hang') {
     log(`conn ${conn}: hanging`);
     socket.on('error', () => {});
+    return;
+  }
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) {
+    const hs = Object.entries(entry.headers || {})
+      .map(([k, v]) => `${k}: ${String(v).replace('{PORT}', port)}\r\n`).join('');
+    const body = entry.body || '';
+    socket.end(`HTTP/1.1 ${entry.status} X\r\n${hs}Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`);
+    log(`conn ${conn}: answered ${entry.status}`);
     return;
   }
   if (entry === 'refuse') {
