@@ -401,6 +401,7 @@ static void test_seqwin(void)
 	ok(!atfh_seqwin_has(&w, 0) && !atfh_seqwin_has(&w, -5), "seqwin: empty at first");
 	atfh_seqwin_mark(&w, 7);
 	ok(atfh_seqwin_has(&w, 7) && !atfh_seqwin_has(&w, 6), "seqwin: the first mark");
+}
 
 static const char *conf_get(rd_kafka_conf_t *c, const char *name)
 {
