@@ -9,6 +9,8 @@
 #include "car.h"
 #include "cborenc.h"
 #include "cid.h"
+#include "connstr.h"
+#include "kafka.h"
 #include "dagcbor.h"
 #include "event.h"
 #include "input.h"
@@ -401,9 +403,105 @@ static void test_seqwin(void)
 	ok(atfh_seqwin_has(&w, 7) && !atfh_seqwin_has(&w, 6), "seqwin: the first mark");
 }
 
+static const char *conf_get(rd_kafka_conf_t *c, const char *name)
+{
+	static char v[1024];
+	size_t n = sizeof v;
+	if (rd_kafka_conf_get(c, name, v, &n) != RD_KAFKA_CONF_OK)
+		return "(unset)";
+	return v;
+}
+
+static void test_connstr(void)
+{
+	static const char good[] = "Endpoint=sb://myns.servicebus.windows.net/;"
+				   "SharedAccessKeyName=send;SharedAccessKey=abc/def+g=;EntityPath=bsky";
+	struct atfh_connstr c;
+	char err[256];
+	ok(atfh_connstr_parse(&c, good, strlen(good), err, sizeof err) == 0, "connstr: a hub string parses");
+	ok(!strcmp(c.bootstrap, "myns.servicebus.windows.net:9093"), "connstr: bootstrap NS:9093");
+	ok(!strcmp(c.topic, "bsky"), "connstr: EntityPath is the topic");
+	ok(!strcmp(c.keyname, "send"), "connstr: the key name");
+	static const char ns[] = "endpoint=SB://a-b.servicebus.windows.net:443/ ; SharedAccessKeyName=k;"
+				 "SharedAccessKey=s==;";
+	ok(atfh_connstr_parse(&c, ns, strlen(ns), err, sizeof err) == 0 &&
+		   !strcmp(c.bootstrap, "a-b.servicebus.windows.net:9093") && !c.topic[0],
+	   "connstr: a namespace string (no EntityPath), keys in any case, port dropped");
+	static const struct { const char *s, *msg; } bad[] = {
+		{ "SharedAccessKeyName=k;SharedAccessKey=s", "no Endpoint" },
+		{ "Endpoint=https://x/;SharedAccessKeyName=k;SharedAccessKey=s", "must start with sb://" },
+		{ "Endpoint=sb:///;SharedAccessKeyName=k;SharedAccessKey=s", "no host name" },
+		{ "Endpoint=sb://x y/;SharedAccessKeyName=k;SharedAccessKey=s", "bad character" },
+		{ "Endpoint=sb://x/;SharedAccessKey=s", "no SharedAccessKeyName" },
+		{ "Endpoint=sb://x/;SharedAccessKeyName=k", "no SharedAccessKey" },
+		{ "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=", "no SharedAccessKey" },
+		{ "Endpoint=sb://x/;junk;SharedAccessKeyName=k;SharedAccessKey=s", "junk has no '='" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char what[300];
+		snprintf(what, sizeof what, "connstr: '%s' refused: %s", bad[i].s, bad[i].msg);
+		err[0] = 0;
+		ok(atfh_connstr_parse(&c, bad[i].s, strlen(bad[i].s), err, sizeof err) == -1 &&
+			   strstr(err, bad[i].msg), what);
+	}
+	/* the configuration a connection string gives */
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	atfh_connstr_parse(&c, good, strlen(good), err, sizeof err);
+	ok(atfh_kafka_sasl(conf, "$ConnectionString", good) == 0, "connstr: SASL settings apply");
+	ok(!strcmp(conf_get(conf, "security.protocol"), "sasl_ssl"), "connstr: SASL_SSL");
+	ok(!strcmp(conf_get(conf, "sasl.mechanisms"), "PLAIN"), "connstr: PLAIN");
+	ok(!strcmp(conf_get(conf, "sasl.username"), "$ConnectionString"), "connstr: user $ConnectionString");
+	ok(!strcmp(conf_get(conf, "sasl.password"), good), "connstr: the whole string as password");
+	rd_kafka_conf_destroy(conf);
+	conf = rd_kafka_conf_new();
+	atfh_kafka_set(conf, "sasl.mechanisms", "SCRAM-SHA-512");
+	atfh_kafka_sasl(conf, "u", "p");
+	ok(!strcmp(conf_get(conf, "sasl.mechanisms"), "SCRAM-SHA-512"), "sasl: a mechanism from -X is kept");
+	rd_kafka_conf_destroy(conf);
+}
+
+/* The cursor may only name a seq whose message and all before it were
+ * acknowledged, whatever order the reports come in. */
+static void test_ackwin(void)
+{
+	struct atfh_ackwin w = { 0 };
+	for (int i = 0; i < 5000; i++)
+		atfh_ackwin_push(&w, 100 + i);
+	atfh_ackwin_done(&w, 1, true);
+	atfh_ackwin_done(&w, 2, true);
+	ok(!w.acked_any, "ackwin: nothing while the first is outstanding");
+	atfh_ackwin_done(&w, 0, true);
+	ok(w.acked_any && w.acked_seq == 102, "ackwin: the first three once the first is in");
+	for (int i = 4999; i >= 4; i--)
+		atfh_ackwin_done(&w, (uint64_t)i, true);
+	ok(w.acked_seq == 102, "ackwin: reports in reverse order: still waits for message 3");
+	atfh_ackwin_done(&w, 3, true);
+	ok(w.acked_seq == 5099, "ackwin: all in: the last seq");
+	/* the ring keeps working after compaction, and a failure blocks */
+	for (int i = 0; i < 3000; i++)
+		atfh_ackwin_push(&w, 6000 + i);
+	atfh_ackwin_done(&w, 5000, true);
+	atfh_ackwin_done(&w, 5001, false);
+	for (int i = 5002; i < 8000; i++)
+		atfh_ackwin_done(&w, (uint64_t)i, true);
+	ok(w.acked_seq == 6000, "ackwin: a failed delivery stops the cursor before it");
+	/* events without a seq (INT64_MIN) do not move it */
+	struct atfh_ackwin v = { 0 };
+	atfh_ackwin_push(&v, 7);
+	atfh_ackwin_push(&v, INT64_MIN);
+	atfh_ackwin_done(&v, 1, true);
+	atfh_ackwin_done(&v, 0, true);
+	ok(v.acked_seq == 7, "ackwin: an event without seq passes without moving the cursor");
+	atfh_ackwin_free(&w);
+	atfh_ackwin_free(&v);
+}
+
 int main(int argc, char **argv)
 {
 	test_seqwin();
+
+	test_connstr();
+	test_ackwin();
 	test_json_str();
 	test_numbers();
 	test_cid();

@@ -121,3 +121,13 @@ for tpl in [b"posts/%Y-%m-%d/%H.ndjson.zst", b"out/{collection}/{did}.ndjson", b
     for c in cols[:3] + hostile[:7]:
         for d in dids[:2] + hostile[7:]:
             put("template", tpl + b"\0" + c + b"\0" + d + b"\0commit\0create")
+# connstr: Event Hubs connection strings, good and each kind of bad
+for cs in [b"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc=;EntityPath=hub",
+           b"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"endpoint=SB://a-b.x.fabric.microsoft.com:443/; SharedAccessKeyName = k ;SharedAccessKey=s==;EntityPath=es_1;",
+           b"Endpoint=http://ns/;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"Endpoint=sb:///;SharedAccessKeyName=k;SharedAccessKey=s",
+           b"SharedAccessKeyName=k;SharedAccessKey=s;EntityPath=h",
+           b"Endpoint=sb://ns/;SharedAccessKey=s", b"Endpoint=sb://ns/;SharedAccessKeyName=k",
+           b"Endpoint=sb://n s/;SharedAccessKeyName=k;SharedAccessKey=s", b"garbage", b";;;=;", b""]:
+    put("connstr", cs)

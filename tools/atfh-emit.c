@@ -1,0 +1,615 @@
+/*
+ * atfh-emit — events to Kafka (or Azure Event Hubs), one message per event,
+ * and with -C back from Kafka to NDJSON or frames.  kcat-style options.
+ */
+#include "cli.h"
+#include "connstr.h"
+#include "cursor.h"
+#include "event.h"
+#include "evpath.h"
+#include "kafka.h"
+#include "loop.h"
+#include "out.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_SASL_USER = ATFH_OPT_TOOL_FIRST,
+	OPT_SASL_PASS,
+	OPT_CONNSTR,
+	OPT_FLUSH_TIMEOUT,
+	OPT_CURSOR_FILE,
+	OPT_BROKERS_ALIAS,
+	OPT_TOPIC_ALIAS,
+};
+
+static const char *const codecs[] = { "none", "gzip", "snappy", "lz4", "zstd", NULL };
+
+static const struct atfh_option options[] = {
+	{ 'b', "brokers", "LIST", ATFH_ARG_STRING, NULL,
+	  "bootstrap servers host:port,... (env KAFKA_BOOTSTRAP_SERVERS)" },
+	{ OPT_BROKERS_ALIAS, "kafka-bootstrap-servers", "LIST", ATFH_ARG_STRING, NULL,
+	  "the same as --brokers" },
+	{ 't', "topic", "TOPIC", ATFH_ARG_STRING, NULL,
+	  "topic, may be a template: bsky.{collection} (env KAFKA_TOPIC)" },
+	{ OPT_TOPIC_ALIAS, "kafka-topic", "TOPIC", ATFH_ARG_STRING, NULL,
+	  "the same as --topic" },
+	{ 'k', "key", "PATH", ATFH_ARG_STRING, NULL,
+	  "message key: the event's PATH (default did), none for no key" },
+	{ 'p', "partition", "N", ATFH_ARG_NUMBER, NULL,
+	  "produce to (or consume) partition N only" },
+	{ 'H', "header", "NAME=VALUE", ATFH_ARG_STRING, NULL,
+	  "add a header to every message (repeatable)" },
+	{ 'X', "property", "PROP=VALUE", ATFH_ARG_STRING, NULL,
+	  "set a librdkafka property (repeatable)" },
+	{ 'F', "config", "FILE", ATFH_ARG_FILE, NULL,
+	  "read librdkafka properties from FILE" },
+	{ 'z', "compression", "CODEC", ATFH_ARG_CHOICE, codecs,
+	  "compress batches: none, gzip, snappy, lz4, zstd" },
+	{ OPT_SASL_USER, "sasl-username", "USER", ATFH_ARG_STRING, NULL,
+	  "SASL PLAIN over TLS user (env SASL_USERNAME)" },
+	{ OPT_SASL_PASS, "sasl-password", "PASS", ATFH_ARG_STRING, NULL,
+	  "SASL password (env SASL_PASSWORD)" },
+	{ OPT_CONNSTR, "connection-string", "STR", ATFH_ARG_STRING, NULL,
+	  "Event Hubs connection string (env EVENTHUB_CONNECTION_STRING)" },
+	{ OPT_FLUSH_TIMEOUT, "flush-timeout", "DUR", ATFH_ARG_DURATION, NULL,
+	  "at the end wait DUR for delivery reports (default 30s)" },
+	{ OPT_CURSOR_FILE, "cursor-file", "FILE", ATFH_ARG_FILE, NULL,
+	  "keep the highest seq acknowledged with all before it in FILE" },
+	{ 'C', "consume", NULL, ATFH_ARG_NONE, NULL,
+	  "consume: write the topic's messages to stdout" },
+	{ 'G', "group", "GROUP", ATFH_ARG_STRING, NULL,
+	  "consume as a member of consumer group GROUP" },
+	{ 'o', "offset", "WHERE", ATFH_ARG_STRING, NULL,
+	  "consume from beginning, end, OFFSET or -N (N before the end)" },
+	{ 'e', "exit", NULL, ATFH_ARG_NONE, NULL,
+	  "consume: exit when every partition is at its end" },
+	{ 'c', "count", "N", ATFH_ARG_NUMBER, NULL,
+	  "consume: exit after N messages" },
+	ATFH_OPTS_COMMON_INPUT,
+	ATFH_OPTS_COMMON_STATS,
+	ATFH_OPTS_COMMON_END,
+};
+
+static const struct atfh_program program = {
+	.name = "atfh-emit",
+	.args = "[FILE]...",
+	.summary = "Produce events to Kafka, one message per event (NDJSON lines or\n"
+		   "frames, plain or zstd; none or - reads stdin), or with -C consume\n"
+		   "a topic to stdout.",
+	.options = options,
+	.epilog = "Examples:\n"
+		  "  atfh-subscribe --resume-from cur | atfh-decode -f cloudevents |\n"
+		  "      atfh-emit -b kafka:9092 -t bsky --cursor-file cur\n"
+		  "  atfh-emit -C -G counters -b kafka:9092 -t bsky | atfh-count --by kind\n"
+		  "Exit status: 0 ok (every message delivered), 2 usage, I/O or\n"
+		  "delivery failure, 3 malformed records skipped.\n",
+};
+
+#define MAX_HEADERS 32
+#define MAX_TPL 16
+
+/* A field of an event, looked up in the shapes atfh writes: the first of
+ * its paths that the event has. */
+#define FIELD_ALTS 4
+struct field {
+	struct atfh_evpath p[FIELD_ALTS];
+	size_t n;
+};
+
+/* a topic template: literal text and {PATH} fields */
+struct tpl {
+	char *lit[MAX_TPL + 1];
+	struct field path[MAX_TPL];
+	size_t n;
+};
+
+struct emit {
+	struct atfh_loop loop;
+	rd_kafka_conf_t *conf;
+	const char *brokers, *topic, *key, *user, *pass, *connstr, *cursor_file;
+	const char *offset;
+	int32_t partition;
+	struct atfh_kafka_hdr hdr[MAX_HEADERS + 3];
+	size_t nhdr;
+	uint64_t flush_timeout_ms;
+	bool consume, exit_eof;
+	const char *group;
+	uint64_t count;
+	bool bad_opt;
+
+	struct tpl tpl;
+	bool templated;
+	struct field keypath, seqpath, kindpath, colpath;
+	bool nokey;
+	struct atfh_ev ev;
+	struct atfh_msg msg;
+	struct atfh_out scratch; /* key, topic, header values */
+	struct atfh_producer prod;
+	int64_t cursor_in;       /* events at or below are dropped */
+	bool have_cursor_in;
+	int64_t cursor_written;
+	bool cursor_any;
+	uint64_t skipped_old;
+};
+
+static char *xstrndup(const char *p, size_t n)
+{
+	char *s = atfh_xmalloc(n + 1);
+	memcpy(s, p, n);
+	s[n] = 0;
+	return s;
+}
+
+static int on_option(int id, const char *arg, void *ctx)
+{
+	struct emit *e = ctx;
+	int r = atfh_loop_option(&e->loop, id, arg);
+	if (r)
+		return r < 0 ? -1 : 0;
+	uint64_t v;
+	switch (id) {
+	case 'b': case OPT_BROKERS_ALIAS: e->brokers = arg; return 0;
+	case 't': case OPT_TOPIC_ALIAS: e->topic = arg; return 0;
+	case 'k': e->key = arg; return 0;
+	case 'p':
+		if (atfh_parse_uint(arg, &v) || v > INT32_MAX) {
+			atfh_err("-p: '%s' is not a partition number", arg);
+			return -1;
+		}
+		e->partition = (int32_t)v;
+		return 0;
+	case 'H': {
+		const char *eq = strchr(arg, '=');
+		if (!eq || eq == arg) {
+			atfh_err("-H %s: expected NAME=VALUE", arg);
+			return -1;
+		}
+		if (e->nhdr == MAX_HEADERS) {
+			atfh_err("-H: at most %d headers", MAX_HEADERS);
+			return -1;
+		}
+		e->hdr[e->nhdr].name = xstrndup(arg, (size_t)(eq - arg));
+		e->hdr[e->nhdr].value = eq + 1;
+		e->hdr[e->nhdr].len = strlen(eq + 1);
+		e->nhdr++;
+		return 0;
+	}
+	case 'X': return atfh_kafka_set_kv(e->conf, arg);
+	case 'F': return atfh_kafka_load_file(e->conf, arg);
+	case 'z': return atfh_kafka_set(e->conf, "compression.codec", arg);
+	case OPT_SASL_USER: e->user = arg; return 0;
+	case OPT_SASL_PASS: e->pass = arg; return 0;
+	case OPT_CONNSTR: e->connstr = arg; return 0;
+	case OPT_FLUSH_TIMEOUT:
+		if (atfh_parse_duration_ms(arg, &e->flush_timeout_ms)) {
+			atfh_err("--flush-timeout: '%s' is not a duration", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_CURSOR_FILE: e->cursor_file = arg; return 0;
+	case 'C': e->consume = true; return 0;
+	case 'G': e->group = arg; return 0;
+	case 'o': e->offset = arg; return 0;
+	case 'e': e->exit_eof = true; return 0;
+	case 'c':
+		if (atfh_parse_uint(arg, &e->count) || !e->count) {
+			atfh_err("-c: '%s' is not a positive count", arg);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* Names that mean the same field in the jetstream, cloudevents and atkafka
+ * shapes; anything else is a path as given. */
+static const struct {
+	const char *name;
+	const char *alts[FIELD_ALTS];
+} aliases[] = {
+	{ "collection", { "commit.collection", "data.collection", "operation.collection" } },
+	{ "operation", { "commit.operation", "operation.action" } },
+	{ "rkey", { "commit.rkey", "operation.rkey" } },
+	{ "rev", { "commit.rev" } },
+	{ "cid", { "commit.cid", "operation.cid" } },
+	{ "did", { "did", "subject" } },
+	{ "seq", { "seq", "data.seq", "cursor", "time_us" } },
+};
+
+static int field_parse(struct field *f, const char *src, const char *what)
+{
+	const char *one[FIELD_ALTS] = { src };
+	const char *const *alts = one;
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (!strcmp(src, aliases[i].name))
+			alts = aliases[i].alts;
+	char err[200];
+	for (f->n = 0; f->n < FIELD_ALTS && alts[f->n]; f->n++)
+		if (atfh_evpath_parse(&f->p[f->n], alts[f->n], err, sizeof err)) {
+			atfh_err("%s: %s", what, err);
+			return -1;
+		}
+	return 0;
+}
+
+static int field_eval(struct field *f, struct atfh_ev *ev, struct atfh_evval *v, const char **err)
+{
+	v->type = ATFH_EV_MISSING;
+	for (size_t i = 0; i < f->n; i++) {
+		if (atfh_evpath_eval(&f->p[i], ev, v, err))
+			return -1;
+		if (v->type != ATFH_EV_MISSING && v->type != ATFH_EV_NULL)
+			return 0;
+	}
+	return 0;
+}
+
+static int tpl_parse(struct tpl *t, const char *s)
+{
+	const char *p = s;
+	for (;;) {
+		const char *o = strchr(p, '{');
+		if (!o) {
+			t->lit[t->n] = atfh_xstrdup(p);
+			return 0;
+		}
+		const char *c = strchr(o, '}');
+		if (!c || t->n == MAX_TPL) {
+			atfh_err("-t %s: %s", s, c ? "too many {fields}" : "a { without its }");
+			return -1;
+		}
+		t->lit[t->n] = xstrndup(p, (size_t)(o - p));
+		char *name = xstrndup(o + 1, (size_t)(c - o - 1));
+		int r = field_parse(&t->path[t->n], name, "-t");
+		free(name);
+		if (r)
+			return -1;
+		t->n++;
+		p = c + 1;
+	}
+}
+
+/* Append the value of P for the current event as text; missing → "" */
+static int put_path(struct emit *e, struct field *p, bool *found, const char **err)
+{
+	struct atfh_evval v;
+	if (field_eval(p, &e->ev, &v, err))
+		return -1;
+	if (found)
+		*found = v.type != ATFH_EV_MISSING && v.type != ATFH_EV_NULL;
+	if (v.type != ATFH_EV_MISSING && v.type != ATFH_EV_NULL)
+		atfh_evval_text(&e->scratch, &v);
+	return 0;
+}
+
+static void cursor_update(struct emit *e)
+{
+	struct atfh_ackwin *w = &e->prod.win;
+	if (!e->cursor_file || !w->acked_any)
+		return;
+	if (e->cursor_any && w->acked_seq <= e->cursor_written)
+		return;
+	if (atfh_cursor_write(e->cursor_file, w->acked_seq))
+		atfh_err("%s: %s", e->cursor_file, strerror(errno));
+	else {
+		e->cursor_written = w->acked_seq;
+		e->cursor_any = true;
+	}
+}
+
+/* The current event (e->ev) with value P/N: key, topic, headers, send. */
+static int send_event(struct emit *e, const void *val, size_t n, const char **err)
+{
+	struct atfh_out *s = &e->scratch;
+	s->len = 0;
+	int64_t seq = INT64_MIN;
+	struct atfh_evval v;
+	if (field_eval(&e->seqpath, &e->ev, &v, err))
+		return ATFH_REC_BAD;
+	if (v.type == ATFH_EV_NUM) {
+		char num[32];
+		if (v.s.n < sizeof num) {
+			memcpy(num, v.s.p, v.s.n);
+			num[v.s.n] = 0;
+			char *end;
+			errno = 0;
+			long long x = strtoll(num, &end, 10);
+			if (!*end && !errno)
+				seq = x;
+		}
+	}
+	if (seq != INT64_MIN && e->have_cursor_in && seq <= e->cursor_in) {
+		e->skipped_old++;
+		return ATFH_REC_OK;
+	}
+	/* scratch layout: key \0 topic \0 seq \0 kind \0 collection \0 */
+	size_t off[5], len[5];
+	bool found;
+	off[0] = s->len;
+	if (!e->nokey && put_path(e, &e->keypath, &found, err))
+		return ATFH_REC_BAD;
+	len[0] = s->len - off[0];
+	atfh_out_c(s, 0);
+	off[1] = s->len;
+	if (e->templated) {
+		for (size_t i = 0; i < e->tpl.n; i++) {
+			atfh_out_put(s, e->tpl.lit[i], strlen(e->tpl.lit[i]));
+			if (put_path(e, &e->tpl.path[i], &found, err))
+				return ATFH_REC_BAD;
+			if (!found)
+				atfh_out_lit(s, "none");
+		}
+		atfh_out_put(s, e->tpl.lit[e->tpl.n], strlen(e->tpl.lit[e->tpl.n]));
+	} else
+		atfh_out_put(s, e->topic, strlen(e->topic));
+	len[1] = s->len - off[1];
+	atfh_out_c(s, 0);
+	struct field *hp[3] = { &e->seqpath, &e->kindpath, &e->colpath };
+	static const char *const hn[3] = { "seq", "kind", "collection" };
+	bool has[3];
+	for (int i = 0; i < 3; i++) {
+		off[2 + i] = s->len;
+		if (put_path(e, hp[i], &has[i], err))
+			return ATFH_REC_BAD;
+		len[2 + i] = s->len - off[2 + i];
+		atfh_out_c(s, 0);
+	}
+	/* pointers only now: the buffer may have moved while growing */
+	size_t nh = e->nhdr;
+	for (int i = 0; i < 3; i++)
+		if (has[i])
+			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[2 + i], len[2 + i] };
+	int r = atfh_producer_send(&e->prod, s->buf + off[1], e->partition,
+				   e->nokey || !len[0] ? NULL : s->buf + off[0], len[0], val, n,
+				   e->hdr, nh, seq);
+	if (r) {
+		if (r < 0)
+			e->loop.io_failed = true;
+		return ATFH_REC_STOP;
+	}
+	e->loop.stats.events++;
+	return ATFH_REC_OK;
+}
+
+static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct emit *e = l->ctx;
+	if (atfh_ev_set_line(&e->ev, p, n, err))
+		return ATFH_REC_BAD;
+	return send_event(e, p, n, err);
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct emit *e = l->ctx;
+	if (atfh_msg_parse(&e->msg, p, n)) {
+		*err = e->msg.err;
+		return ATFH_REC_BAD;
+	}
+	atfh_ev_set_frame(&e->ev, &e->msg);
+	if (atfh_ev_frame_events(&e->msg) > 0)
+		atfh_ev_set_op(&e->ev, 0);
+	return send_event(e, p, n, err);
+}
+
+#define TICK_SECONDS 0.25
+
+/* While running (also while the input is quiet): serve delivery reports
+ * and move the cursor file on. */
+static void on_tick(void *arg)
+{
+	struct emit *e = arg;
+	double now = atfh_now();
+	if (now < e->loop.stats.due)
+		return;
+	atfh_producer_poll(&e->prod, 0);
+	cursor_update(e);
+	while (e->loop.stats.due <= now)
+		e->loop.stats.due += TICK_SECONDS;
+}
+
+static void emit_print(struct atfh_stats *s, double now, bool final)
+{
+	struct emit *e = s->ctx;
+	struct atfh_producer *p = &e->prod;
+	double el = now - s->t_start;
+	fprintf(stderr,
+		"%s: %s%" PRIu64 " records, %" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
+		" failed, %" PRIu64 " queue waits, %" PRIu64 " in queue, latency avg %.1f ms max %.1f ms, %.1fs\n",
+		atfh_progname, final ? "" : "[running] ", s->records, p->produced, p->delivered,
+		p->failed, p->queue_waits, atfh_producer_inflight(p),
+		p->delivered ? 1000.0 * p->latency_sum / (double)p->delivered : 0.0,
+		1000.0 * p->latency_max, el);
+}
+
+static int emit_metrics(struct atfh_stats *s, char *buf, size_t cap)
+{
+	struct emit *e = s->ctx;
+	struct atfh_producer *p = &e->prod;
+	struct atfh_metrics_buf m = { buf, cap, 0, s->prefix, false };
+	atfh_metric(&m, "counter", "records_total", "input records read", "%" PRIu64, s->records);
+	atfh_metric(&m, "counter", "malformed_total", "malformed records skipped", "%" PRIu64, s->malformed);
+	atfh_metric(&m, "counter", "produced_total", "messages handed to the producer", "%" PRIu64, p->produced);
+	atfh_metric(&m, "counter", "delivered_total", "messages acknowledged by the brokers", "%" PRIu64, p->delivered);
+	atfh_metric(&m, "counter", "failed_total", "messages that failed for good", "%" PRIu64, p->failed);
+	atfh_metric(&m, "counter", "queue_waits_total", "times the producer queue was full", "%" PRIu64, p->queue_waits);
+	atfh_metric(&m, "gauge", "queue_depth", "messages awaiting a delivery report", "%" PRIu64, atfh_producer_inflight(p));
+	atfh_metric(&m, "counter", "delivery_latency_seconds_sum", "produce to acknowledgement", "%.6f", p->latency_sum);
+	return m.full ? -1 : (int)m.n;
+}
+
+static void settings_from_env(struct emit *e)
+{
+	const char *v;
+	if (!e->brokers && (v = getenv("KAFKA_BOOTSTRAP_SERVERS")) && *v) e->brokers = v;
+	if (!e->brokers && (v = getenv("ATKAFKA_BOOTSTRAP_SERVERS")) && *v) e->brokers = v;
+	if (!e->topic && (v = getenv("KAFKA_TOPIC")) && *v) e->topic = v;
+	if (!e->topic && (v = getenv("ATKAFKA_OUTPUT_TOPIC")) && *v) e->topic = v;
+	if (!e->user && (v = getenv("SASL_USERNAME")) && *v) e->user = v;
+	if (!e->pass && (v = getenv("SASL_PASSWORD")) && *v) e->pass = v;
+	if (!e->connstr && (v = getenv("EVENTHUB_CONNECTION_STRING")) && *v) e->connstr = v;
+}
+
+/* Connection settings into e->conf; 0 or -1 after reporting. */
+static int connect_settings(struct emit *e, const char **brokers)
+{
+	static struct atfh_connstr cs;
+	if (e->connstr) {
+		char err[300];
+		if (atfh_connstr_parse(&cs, e->connstr, strlen(e->connstr), err, sizeof err)) {
+			atfh_err("%s", err);
+			return -1;
+		}
+		if (!e->brokers)
+			*brokers = cs.bootstrap;
+		if (!e->topic && cs.topic[0])
+			e->topic = cs.topic;
+		if (!e->user)
+			e->user = "$ConnectionString";
+		if (!e->pass)
+			e->pass = e->connstr;
+	}
+	if (e->user || e->pass) {
+		if (!e->user || !e->pass) {
+			atfh_err("SASL needs both --sasl-username and --sasl-password");
+			return -1;
+		}
+		if (atfh_kafka_sasl(e->conf, e->user, e->pass))
+			return -1;
+	}
+	if (!*brokers) {
+		char cur[1024];
+		size_t cn = sizeof cur;
+		if (rd_kafka_conf_get(e->conf, "bootstrap.servers", cur, &cn) != RD_KAFKA_CONF_OK || !cur[0]) {
+			atfh_usage_error("no brokers: give -b HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS");
+		}
+	} else if (atfh_kafka_set(e->conf, "bootstrap.servers", *brokers))
+		return -1;
+	if (!e->topic)
+		atfh_usage_error("no topic: give -t TOPIC or set KAFKA_TOPIC");
+	return 0;
+}
+
+static int consume_main(struct emit *e, rd_kafka_conf_t *conf)
+{
+	static struct atfh_out out;
+	atfh_out_init(&out, 1, "stdout");
+	struct atfh_consume c = {
+		.topic = e->topic, .partition = e->partition, .group = e->group,
+		.offset = e->offset, .exit_eof = e->exit_eof, .count = e->count,
+		.out = &out, .stats = &e->loop.stats,
+	};
+	atfh_stats_start(&e->loop.stats, false, -1);
+	int status = atfh_consume_run(&c, conf);
+	if (e->loop.stats.print_at_end || e->loop.stats.metrics_path)
+		atfh_stats_finish(&e->loop.stats);
+	atfh_out_free(&out);
+	return status;
+}
+
+static int produce_main(struct emit *e, char **files, size_t nfiles)
+{
+	/* delivery defaults (before -X, so -X may change them, which is why
+	 * they are set on a fresh conf that the user's settings are merged
+	 * into … librdkafka has no merge, so check what is unset) */
+	char cur[64];
+	size_t cn = sizeof cur;
+	if (rd_kafka_conf_get(e->conf, "linger.ms", cur, &cn) == RD_KAFKA_CONF_OK && !strcmp(cur, "5"))
+		atfh_kafka_set(e->conf, "linger.ms", "20");
+	if (e->flush_timeout_ms == 0)
+		e->flush_timeout_ms = 30000;
+
+	if (e->templated) {
+		if (tpl_parse(&e->tpl, e->topic))
+			return ATFH_EXIT_FAIL;
+	}
+	e->nokey = !strcmp(e->key ? e->key : "did", "none");
+	if ((!e->nokey && field_parse(&e->keypath, e->key ? e->key : "did", "-k")) ||
+	    field_parse(&e->seqpath, "seq", "seq") || field_parse(&e->kindpath, "kind", "kind") ||
+	    field_parse(&e->colpath, "collection", "collection"))
+		return ATFH_EXIT_FAIL;
+	if (e->cursor_file) {
+		char err[256];
+		int r = atfh_cursor_read(e->cursor_file, &e->cursor_in, err, sizeof err);
+		if (r < 0) {
+			atfh_err("%s: %s", e->cursor_file, err);
+			return ATFH_EXIT_FAIL;
+		}
+		e->have_cursor_in = r == 1;
+	}
+	rd_kafka_conf_t *conf = e->conf;
+	e->conf = NULL;
+	if (atfh_producer_open(&e->prod, conf))
+		return ATFH_EXIT_FAIL;
+	atfh_ev_init(&e->ev);
+	atfh_msg_init(&e->msg);
+	atfh_out_init(&e->scratch, -1, "scratch");
+	e->loop.ctx = e;
+	e->loop.on_line = on_line;
+	e->loop.on_frame = on_frame;
+	e->loop.stats.ctx = e;
+	e->loop.stats.print = emit_print;
+	e->loop.stats.metrics = emit_metrics;
+	e->loop.stats.on_tick = on_tick;
+	e->loop.stats.on_tick_arg = e;
+	e->loop.stats.due = atfh_now() + TICK_SECONDS;
+	/* the report comes after the deliveries, not when the input ends */
+	bool print_at_end = e->loop.stats.print_at_end;
+	e->loop.stats.print_at_end = false;
+	int status = atfh_loop_run(&e->loop, files, nfiles);
+	e->loop.stats.print_at_end = print_at_end;
+	e->loop.stats.on_tick = NULL;
+	uint64_t bad = atfh_producer_flush(&e->prod, (int)e->flush_timeout_ms);
+	cursor_update(e);
+	if (bad) {
+		atfh_err("%" PRIu64 " of %" PRIu64 " messages not delivered%s%s", bad,
+			 e->prod.produced, e->prod.last_error[0] ? ": " : " (timed out)",
+			 e->prod.last_error);
+		status = ATFH_EXIT_FAIL;
+	}
+	if (e->loop.stats.print_at_end || e->loop.stats.metrics_path)
+		atfh_stats_finish(&e->loop.stats);
+	atfh_producer_close(&e->prod);
+	atfh_ev_free(&e->ev);
+	atfh_msg_free(&e->msg);
+	atfh_out_free(&e->scratch);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct emit e;
+	atfh_cli_signals();
+	atfh_loop_init(&e.loop, "atfh_emit");
+	e.partition = RD_KAFKA_PARTITION_UA;
+	e.conf = rd_kafka_conf_new();
+	/* atfh's delivery defaults; -X/-F come after and may override */
+	atfh_kafka_set(e.conf, "enable.idempotence", "true");
+	atfh_kafka_set(e.conf, "acks", "all");
+	atfh_kafka_set(e.conf, "log_level", "3");
+	int first = atfh_cli_parse(&program, argc, argv, on_option, &e);
+	settings_from_env(&e);
+	const char *brokers = e.brokers;
+	if (connect_settings(&e, &brokers))
+		return ATFH_EXIT_FAIL;
+	e.templated = strchr(e.topic, '{') != NULL;
+	if (e.consume) {
+		if (first < argc)
+			atfh_usage_error("-C takes no FILE operands");
+		if (e.templated)
+			atfh_usage_error("-C: a topic template cannot be consumed");
+		rd_kafka_conf_t *conf = e.conf;
+		e.conf = NULL;
+		return consume_main(&e, conf);
+	}
+	if (e.group || e.offset || e.exit_eof || e.count)
+		atfh_usage_error("-G, -o, -e and -c are for consuming (-C)");
+	return produce_main(&e, argv + first, (size_t)(argc - first));
+}
