@@ -429,7 +429,12 @@ int main(int argc, char **argv)
 		s.sp.before_rename = before_rename;
 		s.sp.arg = &s;
 	}
-	if (atfh_splitter_recover(&s.sp, s.recover || s.cursor_file, s.has_start, s.start) < 0)
+	/* With a cursor file that does not exist yet, nothing is durable: a
+	 * run killed before its first checkpoint left .part files whose
+	 * events all come again, so they are cut to nothing, not completed. */
+	bool cut_all = s.cursor_file && !s.has_start;
+	if (atfh_splitter_recover(&s.sp, s.recover || s.cursor_file, s.has_start || cut_all,
+				  cut_all ? INT64_MIN : s.start) < 0)
 		return ATFH_EXIT_FAIL;
 
 	atfh_msg_init(&s.msg);
