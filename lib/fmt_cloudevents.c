@@ -280,11 +280,10 @@ static void put_head(struct atfh_out *o, const struct atfh_view *v)
 	atfh_out_lit(o, ",\"handle\":null");
 }
 
-static void put_tail(struct atfh_out *o, const struct atfh_view *v,
-		     const struct atfh_jobj *rec, const char *lang, size_t lang_n)
+/* The producer's indexed_at (the event's time) and seq, shared by the
+ * post payload and the others. */
+static void put_indexed_seq(struct atfh_out *o, const struct atfh_view *v)
 {
-	atfh_out_lit(o, ",\"created_at\":");
-	put_get(o, rec, "createdAt", "\"\"");
 	atfh_out_lit(o, ",\"indexed_at\":");
 	if (v->time.p)
 		fmt_put_str(o, v->time);
@@ -292,6 +291,14 @@ static void put_tail(struct atfh_out *o, const struct atfh_view *v,
 		atfh_out_lit(o, "\"\"");
 	atfh_out_lit(o, ",\"seq\":");
 	atfh_json_i64(o, v->has_seq ? v->seq : 0);
+}
+
+static void put_tail(struct atfh_out *o, const struct atfh_view *v,
+		     const struct atfh_jobj *rec, const char *lang, size_t lang_n)
+{
+	atfh_out_lit(o, ",\"created_at\":");
+	put_get(o, rec, "createdAt", "\"\"");
+	put_indexed_seq(o, v);
 	put_key_str(o, ",\"collection\":", v->collection);
 	atfh_out_lit(o, ",\"lang\":");
 	if (lang_n)
@@ -444,13 +451,7 @@ static int put_commit_generic(struct fmt *f, const struct atfh_view *v)
 	} else {
 		atfh_out_lit(o, "null");
 	}
-	atfh_out_lit(o, ",\"indexed_at\":");
-	if (v->time.p)
-		fmt_put_str(o, v->time);
-	else
-		atfh_out_lit(o, "\"\"");
-	atfh_out_lit(o, ",\"seq\":");
-	atfh_json_i64(o, v->has_seq ? v->seq : 0);
+	put_indexed_seq(o, v);
 	atfh_out_lit(o, "}}\n");
 	return 0;
 }
