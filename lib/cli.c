@@ -265,15 +265,23 @@ int atfh_parse_uint(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The decimal digits S starts with (no sign, no space), and where they
+ * end; -1 when there are none or they overflow. */
+static int leading_uint(const char *s, unsigned long long *v, char **end)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno ? -1 : 0;
+}
+
 static int scaled(const char *s, uint64_t *out, const char *const *units,
 		  const uint64_t *mult, size_t nunits)
 {
 	char *end;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
+	unsigned long long v;
+	if (leading_uint(s, &v, &end))
 		return -1;
 	for (size_t i = 0; i < nunits; i++) {
 		if (strcmp(end, units[i]) == 0) {
@@ -301,11 +309,8 @@ int atfh_parse_duration_ms(const char *s, uint64_t *ms)
 	static const char *const u[] = { "ms", "", "s", "m", "h", "d" };
 	static const uint64_t m[] = { 1, 1000, 1000, 60000, 3600000, 86400000 };
 	char *end;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
+	unsigned long long v;
+	if (leading_uint(s, &v, &end))
 		return -1;
 	uint64_t frac = 0, scale = 1; /* fraction = frac / scale */
 	if (*end == '.') {
