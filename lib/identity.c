@@ -298,6 +298,7 @@ static bool resolvable(const char *did, size_t n)
 static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 {
 	entry_clear(e);
+	e->started = wall_now();
 	e->state = ATFH_ID_PENDING;
 	e->why[0] = '\0';
 	e->failed_now = false;
@@ -625,8 +626,10 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 	struct atfh_identity *e = *slot(r, did, n);
 	if (e) {
 		lru_front(r->p, e);
-		if (e->state == ATFH_ID_PENDING)
+		if (e->state == ATFH_ID_PENDING) {
+			r->c.hits++; /* no request of its own */
 			return e;
+		}
 		double age = wall_now() - e->fetched, ttl = (double)r->cfg.ttl_ms / 1000;
 		if (age < (e->state == ATFH_ID_OK ? ttl : (ttl < FAIL_TTL ? ttl : FAIL_TTL))) {
 			r->c.hits++;
@@ -643,18 +646,25 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 	return e;
 }
 
-void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n)
+void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int64_t at_us)
 {
 	if (n > ATFH_DID_MAX)
 		return;
 	struct atfh_identity *e = *slot(r, did, n);
 	if (!e)
 		return;
+	double at = at_us > 0 ? (double)at_us / 1e6 : 0;
+	if (e->inflight) {
+		if (!at || e->started < at) {
+			e->stale = true;
+			r->c.invalidations++;
+		}
+		return;
+	}
+	if (at && e->fetched >= at)
+		return; /* fetched after the event: already up to date */
 	r->c.invalidations++;
-	if (e->inflight)
-		e->stale = true;
-	else
-		remove_entry(r, e);
+	remove_entry(r, e);
 }
 
 void atfh_resolver_refresh(struct atfh_resolver *r, struct atfh_identity *e)

@@ -60,6 +60,7 @@ struct atfh_identity {
 	char *profile;            /* getProfile's JSON, NULL if none */
 	double fetched;           /* wall clock, seconds */
 	double fetched_mono;      /* monotonic, 0: came from the disk cache */
+	double started;           /* wall clock of the last fetch's start */
 	/* private */
 	char *raw;                /* the document, minified (disk cache) */
 	size_t raw_len;
@@ -96,9 +97,12 @@ int atfh_resolver_finish(struct atfh_resolver *r);
 struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n);
 /* The entry of DID as it is, without counting or starting anything. */
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n);
-/* Forget DID (an #identity event).  An entry in flight is refetched when
- * its requests end. */
-void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n);
+/* Forget DID (an #identity event at AT_US microseconds since the epoch,
+ * 0 if unknown) unless its document was fetched after that time (a replay
+ * of an old capture does not throw away what was fetched since).  An
+ * entry whose requests started before AT_US is fetched again when they
+ * end. */
+void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int64_t at_us);
 /* Fetch E again (it becomes PENDING). */
 void atfh_resolver_refresh(struct atfh_resolver *r, struct atfh_identity *e);
 /* Run the requests: wait up to TIMEOUT_MS (0: do not wait) for one to make
