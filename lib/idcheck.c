@@ -3,6 +3,9 @@
  */
 #include "idcheck.h"
 #include "cli.h"
+#include "dagcbor.h"
+#include "json.h"
+#include "sigverify.h"
 
 #include <stdio.h>
 #include <limits.h>
@@ -188,12 +191,74 @@ int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
 	return pds_passes(c, e) ? ATFH_IDC_PASS : ATFH_IDC_DROP;
 }
 
+/* The link under KEY in the CBOR map at P (FIRST: the first link of the
+ * array there, as the CAR header's roots).  0, or -1. */
+static int map_link(const uint8_t *p, size_t n, const char *key, bool first,
+		    struct atfh_cbor_item *link)
+{
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	atfh_cbor_init(&c, p, n);
+	if (atfh_cbor_next(&c, &it) || it.kind != ATFH_CB_MAP)
+		return -1;
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str k;
+		if (atfh_cbor_text(&c, &k, "key"))
+			return -1;
+		if (strlen(key) == k.n && memcmp(k.p, key, k.n) == 0) {
+			if (atfh_cbor_next(&c, link))
+				return -1;
+			if (first) {
+				if (link->kind != ATFH_CB_ARRAY || link->count == 0 ||
+				    atfh_cbor_next(&c, link))
+					return -1;
+			}
+			return link->kind == ATFH_CB_LINK ? 0 : -1;
+		}
+		if (atfh_cbor_skip_unchecked(&c))
+			return -1;
+	}
+	return -1;
+}
+
+/* Why M's commit does not verify with E's key, or NULL when it does. */
+static const char *sig_problem(struct atfh_msg *m, struct atfh_identity *e)
+{
+	struct atfh_cbor_item commit, root;
+	const char *why = NULL;
+	if (!m->blocks)
+		return "no blocks: the signed commit is missing";
+	if (atfh_msg_load_blocks(m, false))
+		return m->err;
+	if (map_link(m->car.header, m->car.header_len, "roots", true, &root))
+		return "the CAR has no root";
+	if (m->kind == ATFH_K_COMMIT) {
+		if (map_link(m->body, m->body_len, "commit", false, &commit))
+			return "no commit CID";
+		if (commit.n != root.n || memcmp(commit.p, root.p, root.n))
+			return "the CAR's root is not the commit";
+	} else {
+		commit = root;
+	}
+	const struct atfh_block *b = atfh_car_get(&m->car, commit.p, commit.n);
+	struct atfh_cid cid;
+	if (!b)
+		return "the commit block is not in the CAR";
+	if (!atfh_cid_parse(commit.p, commit.n, &cid) || cid.n != commit.n ||
+	    atfh_cid_verify(&cid, b->data, b->len) != 1)
+		return "the commit block does not match its CID";
+	if (!e->key_ok)
+		return e->key_why;
+	if (atfh_commit_verify_n(b->data, b->len, m->did.p, m->did.n, &e->key, &why))
+		return why ? why : "signature does not verify";
+	return NULL;
+}
+
 int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_identity *e,
 		     bool retried, const char **err)
 {
 	bool pds = c->pds.n || c->ignore_pds.n;
 	bool sig = c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC);
-	(void)retried;
 	if (!m->did.p || (!pds && !sig))
 		return ATFH_IDC_PASS;
 	if (!e || e->state != ATFH_ID_OK) {
@@ -203,5 +268,46 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 	}
 	if (pds && !pds_passes(c, e))
 		return ATFH_IDC_DROP;
-	return ATFH_IDC_PASS;
+	if (!sig)
+		return ATFH_IDC_PASS;
+	const char *why = sig_problem(m, e);
+	if (why && !retried && (!e->fetched_mono || atfh_now() - e->fetched_mono > FRESH_S))
+		return ATFH_IDQ_RETRY; /* the key may have rotated: fetch it again */
+	c->r.c.sig_checked++;
+	if (!why)
+		return ATFH_IDC_PASS;
+	c->r.c.sig_failed++;
+	snprintf(c->errbuf, sizeof c->errbuf, "%.*s: signature check failed: %s", (int)m->did.n,
+		 m->did.p, why);
+	*err = c->errbuf;
+	return ATFH_REC_BAD;
+}
+
+void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s)
+{
+	atfh_out_lit(o, "{\"didDocument\":");
+	atfh_out_put(o, e->doc.indigo, e->doc.indigo_len);
+	if (e->doc.pds[0]) {
+		atfh_out_lit(o, ",\"pdsHost\":");
+		atfh_json_str(o, e->doc.pds, strlen(e->doc.pds));
+	}
+	if (e->doc.handle[0]) {
+		atfh_out_lit(o, ",\"handle\":");
+		atfh_json_str(o, e->doc.handle, strlen(e->doc.handle));
+	}
+	int64_t age = -1, us;
+	if (e->created[0]) {
+		atfh_out_lit(o, ",\"didCreatedAt\":");
+		atfh_json_str(o, e->created, strlen(e->created));
+		if (atfh_parse_time_us(e->created, strlen(e->created), &us) == 0)
+			age = (int64_t)(now_s - (double)us / 1e6);
+	}
+	atfh_out_lit(o, ",\"accountAge\":");
+	atfh_json_i64(o, age);
+	atfh_out_lit(o, ",\"profile\":");
+	if (e->profile)
+		atfh_out_put(o, e->profile, strlen(e->profile));
+	else
+		atfh_out_lit(o, "null");
+	atfh_out_c(o, '}');
 }

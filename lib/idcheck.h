@@ -97,6 +97,11 @@ const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, s
  * !RETRIED) ATFH_IDQ_RETRY. */
 int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_identity *e,
 		     bool retried, const char **err);
+/* at-kafka's eventMetadata for the resolved account E into O:
+ * didDocument, pdsHost, handle, didCreatedAt (omitted when empty),
+ * accountAge (seconds since didCreatedAt at NOW_S, -1 when unknown),
+ * profile (null without one). */
+void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s);
 /* The same for an NDJSON line's DID (only --pds applies). */
 int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
 		      struct atfh_identity *e, const char **err);

@@ -124,8 +124,22 @@ static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 		p->lru_tail = e;
 }
 
+/* The document is in: read its signing key once. */
+static void parse_key(struct atfh_identity *e)
+{
+	e->key_ok = false;
+	e->key_why = "the DID document has no #atproto verification method";
+	if (e->doc.key_type[0] &&
+	    atfh_pubkey_parse(e->doc.key_type, e->doc.key_mb, strlen(e->doc.key_mb), &e->key,
+			      &e->key_why) == 0)
+		e->key_ok = true;
+}
+
 static void entry_clear(struct atfh_identity *e)
 {
+	if (e->key_ok)
+		atfh_pubkey_free(&e->key);
+	e->key_ok = false;
 	atfh_diddoc_free(&e->doc);
 	free(e->raw);
 	e->raw = NULL;
@@ -370,6 +384,7 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				e->raw = min;
 				e->raw_len = mn;
 				e->doc_ok = true;
+				parse_key(e);
 			}
 		}
 		if (why)
@@ -489,6 +504,7 @@ static void load_cache(struct atfh_resolver *r, const char *path)
 		e->raw[vdoc->n] = '\0';
 		e->raw_len = vdoc->n;
 		e->doc_ok = true;
+		parse_key(e);
 		e->state = ATFH_ID_OK;
 		e->fetched = (double)fetched;
 		if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)

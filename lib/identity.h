@@ -30,6 +30,7 @@
 #define ATFH_IDENTITY_H
 
 #include "diddoc.h"
+#include "sigverify.h"
 #include "stats.h"
 
 #include <stdio.h>
@@ -55,6 +56,9 @@ struct atfh_identity {
 	size_t did_len;
 	enum atfh_id_state state;
 	struct atfh_diddoc doc;   /* state OK */
+	struct atfh_pubkey key;   /* its #atproto key, parsed, if key_ok */
+	bool key_ok;
+	const char *key_why;      /* why not (static text) */
 	char why[512];            /* state FAILED: what went wrong */
 	char created[64];         /* audit log createdAt, "" if unknown */
 	char *profile;            /* getProfile's JSON, NULL if none */
