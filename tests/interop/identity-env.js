@@ -2,10 +2,12 @@
 'use strict';
 // Keep a reference network up for the identity tests (tests/identity.test):
 //
-//   node tests/interop/identity-env.js --capture C.atfh [--seed S] [--size N] > info &
+//   node tests/interop/identity-env.js --capture C.atfh [--keys K] [--seed S] [--size N] > info &
 //
 // Starts PLC + PDS on 127.0.0.1, records the seeded scenario live into the
-// capture (frames), then prints one line and flushes it:
+// capture (frames), with --keys writes the accounts' signing keys as
+// run-scenario.js --keys does (for forge.js), then prints one line and
+// flushes it:
 //   ready PLCURL PDSURL LASTSEQ
 // Then it stays up, answering the PLC directory's and the PDS's requests,
 // until stdin reaches EOF, SIGTERM/SIGINT, or --timeout-s (default 300).
@@ -13,10 +15,11 @@ const { parseArgs } = require('./lib/args');
 const { startNetwork } = require('./lib/network');
 const { runScenario } = require('./lib/scenario');
 const { startRecorder } = require('./lib/recorder');
+const { writeKeys } = require('./lib/harness');
 
-const usage = `usage: node identity-env.js --capture FILE [--seed S] [--size N] [--timeout-s SEC]\n`;
+const usage = `usage: node identity-env.js --capture FILE [--keys FILE] [--seed S] [--size N] [--timeout-s SEC]\n`;
 const { opts } = parseArgs(process.argv.slice(2), {
-  capture: 'string', seed: 'string', size: 'number', 'timeout-s': 'number',
+  capture: 'string', keys: 'string', seed: 'string', size: 'number', 'timeout-s': 'number',
 }, usage);
 if (!opts.capture) {
   process.stderr.write(usage);
@@ -52,5 +55,6 @@ process.stdin.resume();
   await caughtUp();
   const st = await rec.stop();
   if (st.error) throw st.error;
+  if (opts.keys) await writeKeys(env, opts.capture, opts.keys);
   process.stdout.write(`ready ${env.plcUrl} ${env.pdsUrl} ${st.lastSeq}\n`);
 })().catch((err) => stop(2, err && err.stack ? err.stack : String(err)));
