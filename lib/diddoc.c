@@ -72,13 +72,21 @@ static void put_cstr(struct atfh_out *o, const char *s)
 int atfh_diddoc_parse(struct atfh_diddoc *d, const char *json, size_t n,
 		      const char *did, size_t dn, const char **why)
 {
+	return atfh_diddoc_parse_opt(d, json, n, did, dn, true, why);
+}
+
+int atfh_diddoc_parse_opt(struct atfh_diddoc *d, const char *json, size_t n,
+			  const char *did, size_t dn, bool indigo, const char **why)
+{
 	struct atfh_jobj doc, o;
 	const struct atfh_jval *arr;
 	struct atfh_jval e;
 	const char *pos;
 	char id[ATFH_DID_MAX + 64], type[128], buf[512];
-	struct atfh_out w = { 0 };
-	w.fd = -1;
+	/* the at-kafka form is built in a scratch buffer kept from call to
+	 * call, and copied out only when wanted */
+	static struct atfh_out w = { .fd = -1 };
+	w.len = 0;
 
 	memset(d, 0, sizeof *d);
 	if (n > ATFH_DIDDOC_MAX) {
@@ -188,8 +196,12 @@ int atfh_diddoc_parse(struct atfh_diddoc *d, const char *json, size_t n,
 			atfh_out_c(&w, ']');
 	}
 	atfh_out_c(&w, '}');
-	d->indigo = (char *)w.buf;
-	d->indigo_len = w.len;
+	if (indigo) {
+		d->indigo = atfh_xmalloc(w.len + 1);
+		memcpy(d->indigo, w.buf, w.len);
+		d->indigo[w.len] = '\0';
+		d->indigo_len = w.len;
+	}
 	*why = NULL;
 	return 0;
 }

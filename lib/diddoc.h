@@ -9,7 +9,8 @@
  * alsoKnownAs entry of the form at://HANDLE.  Also the document as
  * at-kafka writes it (indigo's identity.DIDDocument: id, alsoKnownAs,
  * verificationMethod, service, in that order).  Every string is bounded;
- * a document larger than ATFH_DIDDOC_MAX is refused.
+ * a document larger than ATFH_DIDDOC_MAX is refused.  Not thread-safe
+ * (one scratch buffer).
  */
 #ifndef ATFH_DIDDOC_H
 #define ATFH_DIDDOC_H
@@ -34,6 +35,9 @@ struct atfh_diddoc {
  * atfh_diddoc_free. */
 int atfh_diddoc_parse(struct atfh_diddoc *d, const char *json, size_t n,
 		      const char *did, size_t dn, const char **why);
+/* The same; without INDIGO, D->indigo stays NULL (no allocation). */
+int atfh_diddoc_parse_opt(struct atfh_diddoc *d, const char *json, size_t n,
+			  const char *did, size_t dn, bool indigo, const char **why);
 void atfh_diddoc_free(struct atfh_diddoc *d);
 
 /* The host of an http(s) URL, lowercased, without port or user info, into

@@ -161,7 +161,7 @@ static int unresolved(struct atfh_idcheck *c, const char *did, size_t n,
 		return ATFH_IDC_DROP;
 	case ATFH_UNRES_FAIL:
 		snprintf(c->errbuf, sizeof c->errbuf, "%.*s: account not resolved: %s", (int)n, did,
-			 e ? e->why : "not a did:plc or did:web DID");
+			 !e ? "not a did:plc or did:web DID" : e->why ? e->why : "no DID document");
 		*err = c->errbuf;
 		return ATFH_REC_BAD;
 	default:
@@ -172,7 +172,7 @@ static int unresolved(struct atfh_idcheck *c, const char *did, size_t n,
 /* Does the account's PDS host pass --pds / --ignore-pds? */
 static bool pds_passes(const struct atfh_idcheck *c, const struct atfh_identity *e)
 {
-	const char *h = e->doc.pds_host;
+	const char *h = e->doc->pds_host;
 	size_t hn = strlen(h);
 	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
 		return false;
@@ -186,7 +186,7 @@ int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
 {
 	if (!c->pds.n && !c->ignore_pds.n)
 		return ATFH_IDC_PASS;
-	if (!e || e->state != ATFH_ID_OK)
+	if (!e || e->state != ATFH_ID_OK || !e->doc)
 		return unresolved(c, did, n, e, err);
 	return pds_passes(c, e) ? ATFH_IDC_PASS : ATFH_IDC_DROP;
 }
@@ -247,9 +247,10 @@ static const char *sig_problem(struct atfh_msg *m, struct atfh_identity *e)
 	if (!atfh_cid_parse(commit.p, commit.n, &cid) || cid.n != commit.n ||
 	    atfh_cid_verify(&cid, b->data, b->len) != 1)
 		return "the commit block does not match its CID";
-	if (!e->key_ok)
-		return e->key_why;
-	if (atfh_commit_verify_n(b->data, b->len, m->did.p, m->did.n, &e->key, &why))
+	const struct atfh_pubkey *key = atfh_identity_key(e, &why);
+	if (!key)
+		return why;
+	if (atfh_commit_verify_n(b->data, b->len, m->did.p, m->did.n, key, &why))
 		return why ? why : "signature does not verify";
 	return NULL;
 }
@@ -261,7 +262,7 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 	bool sig = c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC);
 	if (!m->did.p || (!pds && !sig))
 		return ATFH_IDC_PASS;
-	if (!e || e->state != ATFH_ID_OK) {
+	if (!e || e->state != ATFH_ID_OK || !e->doc) {
 		if (!pds && !sig)
 			return ATFH_IDC_PASS;
 		return unresolved(c, m->did.p, m->did.n, e, err);
@@ -286,14 +287,14 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s)
 {
 	atfh_out_lit(o, "{\"didDocument\":");
-	atfh_out_put(o, e->doc.indigo, e->doc.indigo_len);
-	if (e->doc.pds[0]) {
+	atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
+	if (e->doc->pds[0]) {
 		atfh_out_lit(o, ",\"pdsHost\":");
-		atfh_json_str(o, e->doc.pds, strlen(e->doc.pds));
+		atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
 	}
-	if (e->doc.handle[0]) {
+	if (e->doc->handle[0]) {
 		atfh_out_lit(o, ",\"handle\":");
-		atfh_json_str(o, e->doc.handle, strlen(e->doc.handle));
+		atfh_json_str(o, e->doc->handle, strlen(e->doc->handle));
 	}
 	int64_t age = -1, us;
 	if (e->created[0]) {

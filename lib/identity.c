@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -40,6 +41,7 @@ struct atfh_resolver_priv {
 	struct req *wait_head, *wait_tail;
 	size_t running;               /* requests handed to curl */
 	size_t accounts_inflight;
+	bool dirty;                   /* the disk cache needs writing */
 	char plc[512];
 };
 
@@ -124,40 +126,50 @@ static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 		p->lru_tail = e;
 }
 
-/* The document is in: read its signing key once. */
-static void parse_key(struct atfh_identity *e)
+const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why)
 {
-	e->key_ok = false;
-	e->key_why = "the DID document has no #atproto verification method";
-	if (e->doc.key_type[0] &&
-	    atfh_pubkey_parse(e->doc.key_type, e->doc.key_mb, strlen(e->doc.key_mb), &e->key,
-			      &e->key_why) == 0)
-		e->key_ok = true;
+	if (!e->key_parsed) {
+		e->key_parsed = true;
+		e->key_ok = false;
+		e->key_why = "the DID document has no #atproto verification method";
+		if (e->doc && e->doc->key_type[0] &&
+		    atfh_pubkey_parse(e->doc->key_type, e->doc->key_mb, strlen(e->doc->key_mb),
+				      &e->key, &e->key_why) == 0)
+			e->key_ok = true;
+	}
+	*why = e->key_why;
+	return e->key_ok ? &e->key : NULL;
 }
 
 static void entry_clear(struct atfh_identity *e)
 {
 	if (e->key_ok)
 		atfh_pubkey_free(&e->key);
-	e->key_ok = false;
-	atfh_diddoc_free(&e->doc);
+	e->key_ok = e->key_parsed = false;
+	if (e->doc) {
+		atfh_diddoc_free(e->doc);
+		free(e->doc);
+		e->doc = NULL;
+	}
 	free(e->raw);
 	e->raw = NULL;
 	free(e->profile);
 	e->profile = NULL;
 	e->created[0] = '\0';
-	e->doc_ok = false;
+	e->doc_ok = e->doc_parsed = false;
 }
 
 static void entry_free(struct atfh_identity *e)
 {
 	entry_clear(e);
+	free(e->why);
 	free(e->did);
 	free(e);
 }
 
 static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
 {
+	r->p->dirty = true;
 	struct atfh_identity **s = slot(r, e->did, e->did_len);
 	*s = e->hnext;
 	lru_unlink(r->p, e);
@@ -314,7 +326,8 @@ static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 	entry_clear(e);
 	e->started = wall_now();
 	e->state = ATFH_ID_PENDING;
-	e->why[0] = '\0';
+	free(e->why);
+	e->why = NULL;
 	e->failed_now = false;
 	queue_req(r, e, REQ_DOC);
 	if (r->cfg.want_metadata) {
@@ -323,6 +336,32 @@ static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 		if (r->cfg.appview)
 			queue_req(r, e, REQ_PROFILE);
 	}
+}
+
+/* Parse the document JSON into E->doc.  0, or -1 with *WHY. */
+static int parse_doc(struct atfh_resolver *r, struct atfh_identity *e, const char *json,
+		     size_t n, const char **why)
+{
+	struct atfh_diddoc d;
+	if (atfh_diddoc_parse_opt(&d, json, n, e->did, e->did_len, r->cfg.want_metadata, why))
+		return -1;
+	if (!e->doc)
+		e->doc = atfh_xmalloc(sizeof *e->doc);
+	*e->doc = d;
+	return 0;
+}
+
+static void set_why(struct atfh_identity *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_why(struct atfh_identity *e, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(e->why);
+	e->why = atfh_xstrdup(buf);
 }
 
 /* The JSON text P (N bytes, valid) without white space outside strings. */
@@ -358,7 +397,7 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	const char *why = NULL;
-	char whybuf[sizeof e->why];
+	char whybuf[512];
 	if (rc != CURLE_OK) {
 		snprintf(whybuf, sizeof whybuf, "%.200s", q->too_big ? "response too large"
 				  : q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
@@ -377,18 +416,18 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				    : minify(body, q->body.len, &mn);
 			if (!min) {
 				why = "DID document is not JSON";
-			} else if (atfh_diddoc_parse(&e->doc, min, mn, e->did, e->did_len, &why)) {
+			} else if (parse_doc(r, e, min, mn, &why)) {
 				free(min);
 			} else {
 				free(e->raw);
 				e->raw = min;
 				e->raw_len = mn;
-				e->doc_ok = true;
-				parse_key(e);
+				e->doc_ok = e->doc_parsed = true;
+				r->p->dirty = true;
 			}
 		}
 		if (why)
-			snprintf(e->why, sizeof e->why, "%.280s: %.200s", q->url, why);
+			set_why(e, "%.280s: %.200s", q->url, why);
 		break;
 	case REQ_AUDIT:
 		if (!why) {
@@ -441,8 +480,8 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 		} else {
 			e->state = ATFH_ID_FAILED;
 			e->failed_now = true;
-			if (!e->why[0])
-				snprintf(e->why, sizeof e->why, "no DID document");
+			if (!e->why)
+				set_why(e, "%s", "no DID document");
 			r->c.failures++;
 		}
 	}
@@ -493,18 +532,12 @@ static void load_cache(struct atfh_resolver *r, const char *path)
 		if (e) /* a later line of the same DID wins */
 			remove_entry(r, e);
 		e = insert(r, did, (size_t)dn);
-		const char *why;
-		if (atfh_diddoc_parse(&e->doc, vdoc->p, vdoc->n, did, (size_t)dn, &why)) {
-			remove_entry(r, e);
-			bad++;
-			continue;
-		}
+		/* parsed when first used (most of a big cache may never be) */
 		e->raw = atfh_xmalloc(vdoc->n + 1);
 		memcpy(e->raw, vdoc->p, vdoc->n);
 		e->raw[vdoc->n] = '\0';
 		e->raw_len = vdoc->n;
 		e->doc_ok = true;
-		parse_key(e);
 		e->state = ATFH_ID_OK;
 		e->fetched = (double)fetched;
 		if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
@@ -585,8 +618,10 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 	if (!r->p->multi)
 		atfh_die_oom();
 	grow_table(r);
-	if (cfg->cache_file)
+	if (cfg->cache_file) {
 		load_cache(r, cfg->cache_file);
+		r->p->dirty = false; /* what was read needs no writing back */
+	}
 	return 0;
 }
 
@@ -596,7 +631,7 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 	int rc = 0;
 	if (!p)
 		return 0;
-	if (r->cfg.cache_file)
+	if (r->cfg.cache_file && p->dirty)
 		rc = save_cache(r, r->cfg.cache_file);
 	/* requests still in flight (a run cut short) */
 	CURL **handles = curl_multi_get_handles(p->multi);
@@ -626,11 +661,29 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 	return rc;
 }
 
+/* A document read from the disk cache is parsed when first used; one
+ * that does not parse (any more) is fetched again. */
+static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	const char *why;
+	if (e->state != ATFH_ID_OK || e->doc_parsed)
+		return;
+	if (parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
+		e->doc_parsed = true;
+		return;
+	}
+	r->c.misses++;
+	fetch(r, e);
+}
+
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n)
 {
 	if (n > ATFH_DID_MAX)
 		return NULL;
-	return *slot(r, did, n);
+	struct atfh_identity *e = *slot(r, did, n);
+	if (e)
+		ensure_parsed(r, e);
+	return e;
 }
 
 struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n)
@@ -649,6 +702,7 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		double age = wall_now() - e->fetched, ttl = (double)r->cfg.ttl_ms / 1000;
 		if (age < (e->state == ATFH_ID_OK ? ttl : (ttl < FAIL_TTL ? ttl : FAIL_TTL))) {
 			r->c.hits++;
+			ensure_parsed(r, e);
 			return e;
 		}
 		r->c.misses++;

@@ -55,11 +55,11 @@ struct atfh_identity {
 	char *did;
 	size_t did_len;
 	enum atfh_id_state state;
-	struct atfh_diddoc doc;   /* state OK */
-	struct atfh_pubkey key;   /* its #atproto key, parsed, if key_ok */
-	bool key_ok;
+	struct atfh_diddoc *doc;  /* state OK: the parsed document */
+	struct atfh_pubkey key;   /* its #atproto key: atfh_identity_key */
+	bool key_ok, key_parsed;
 	const char *key_why;      /* why not (static text) */
-	char why[512];            /* state FAILED: what went wrong */
+	char *why;                /* state FAILED: what went wrong (or NULL) */
 	char created[64];         /* audit log createdAt, "" if unknown */
 	char *profile;            /* getProfile's JSON, NULL if none */
 	double fetched;           /* wall clock, seconds */
@@ -69,7 +69,7 @@ struct atfh_identity {
 	char *raw;                /* the document, minified (disk cache) */
 	size_t raw_len;
 	int inflight;             /* requests of this entry not finished */
-	bool doc_ok, failed_now, stale;
+	bool doc_ok, doc_parsed, failed_now, stale;
 	struct atfh_identity *hnext, *lprev, *lnext;
 };
 
@@ -101,6 +101,9 @@ int atfh_resolver_finish(struct atfh_resolver *r);
 struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n);
 /* The entry of DID as it is, without counting or starting anything. */
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n);
+/* The signing key of E (state OK), parsed on first use; NULL with *WHY
+ * when the document has none that parses. */
+const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why);
 /* Forget DID (an #identity event at AT_US microseconds since the epoch,
  * 0 if unknown) unless its document was fetched after that time (a replay
  * of an old capture does not throw away what was fetched since).  An

@@ -169,7 +169,7 @@ static int write_line(struct decode *d, const char *p, size_t n, const char **er
 static void set_metadata(struct decode *d, struct atfh_identity *e)
 {
 	d->fmt.event_metadata = NULL;
-	if (!d->id.metadata || !e || e->state != ATFH_ID_OK)
+	if (!d->id.metadata || !e || e->state != ATFH_ID_OK || !e->doc || !e->doc->indigo)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
