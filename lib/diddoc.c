@@ -186,11 +186,14 @@ int atfh_diddoc_parse_opt(struct atfh_diddoc *d, const char *json, size_t n,
 			atfh_out_lit(&w, ",\"serviceEndpoint\":");
 			put_cstr(&w, buf);
 			atfh_out_c(&w, '}');
+			char host[sizeof d->pds_host];
 			if (!d->pds[0] && is_frag(id, did, dn, "atproto_pds") &&
 			    strcmp(type, "AtprotoPersonalDataServer") == 0 &&
 			    strlen(buf) < sizeof d->pds &&
-			    atfh_url_host(buf, d->pds_host, sizeof d->pds_host) == 0)
+			    atfh_url_host(buf, host, sizeof host) == 0) {
 				strcpy(d->pds, buf);
+				strcpy(d->pds_host, host);
+			}
 		}
 		if (!first)
 			atfh_out_c(&w, ']');
