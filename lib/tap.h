@@ -2,11 +2,7 @@
  * tap.h — Bluesky's Tap (bluesky-social/indigo cmd/tap) as a source of
  * atfh-subscribe.  Owns Tap's protocol on top of the firehose loop
  * (firehose.h, whose message, idle and closing hooks it takes):
- *  - its events on /channel turned into the jetstream shape of DESIGN.md
- *    plus "tap":{"id":N,"live":B} (atfh_tap_convert, a pure function):
- *    "record" → kind commit; "identity" (called "user" by early Tap) →
- *    kind identity, or kind account when it says the account is not active;
- *    time_us is when the event was received (Tap's events carry no time);
+ *  - its events on /channel, written in the jetstream shape (tapevent.h);
  *  - acks, {"type":"ack","id":N}, sent only once the event's line is
  *    durable (flushed; fsynced when the output is a file), kept across
  *    reconnects and sent on the next connection; the ids of this run, so a
@@ -24,26 +20,10 @@
 #include "firehose.h"
 #include "out.h"
 #include "sink.h"
+#include "tapevent.h"
 #include "util.h"
 #include <signal.h>
 #include <sys/stat.h>
-
-enum atfh_tap_type { ATFH_TAP_RECORD, ATFH_TAP_IDENTITY, ATFH_TAP_OTHER };
-
-/* What atfh_tap_convert learnt of a message, also when it is malformed. */
-struct atfh_tap_event {
-	bool has_id;
-	int64_t id;
-	enum atfh_tap_type type;
-	bool has_live, live;
-};
-
-/* Convert one Tap message (MSG, N bytes of JSON) into one jetstream line,
- * appended to O without its newline; NOW_US becomes its time_us.  0, or
- * -1 with *ERR (a static message) and O as it was; EV says what was
- * understood (the id, when there is one, even then). */
-int atfh_tap_convert(struct atfh_out *o, const char *msg, size_t n, int64_t now_us,
-		     struct atfh_tap_event *ev, const char **err);
 
 /* Ids seen: two generations of open-addressing tables; when the newer one
  * is full the older is forgotten. */
