@@ -71,7 +71,6 @@ struct atfh_tap {
 	struct atfh_strv told;       /* what Tap was told to track */
 	bool dirty;                  /* want and told differ, or may */
 	double next_try, retry_s, next_check;
-	bool warned_http;
 };
 
 /* Set when SIGHUP arrives (atfh_tap_signals installs the handler). */

@@ -325,6 +325,10 @@ static int on_option(int id, const char *arg, void *ctx)
 
 static void tap_usage_checks(struct sub *s)
 {
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (strcmp(s->did_files.v[i], "-") == 0)
+			atfh_usage_error("--tap rereads its --did-file when it changes: give a file, "
+					 "not - (standard input)");
 	if (s->collections.n)
 		atfh_usage_error("--collection filters a Jetstream; Tap's collection filters are "
 				 "its own setting (TAP_COLLECTION_FILTERS)");

@@ -5,6 +5,7 @@
 //
 //   node tapserver.js --events FILE [--log FILE] [--password P]
 //        [--retry-ms MS] [--check-file PATH] [--require-add 1] [--drop-after K]
+//        [--open-channel 1]
 //
 // FILE is jetstream NDJSON (atfh-decode of a capture).  Each commit op
 // becomes a Tap "record" event, each identity or account event a Tap
@@ -16,12 +17,13 @@
 // flight, and nothing more of the repo until it is acked; an event not
 // acked ({"type":"ack","id":N}) within --retry-ms (default 1000) is sent
 // again, also across connections.  With --password every request needs
-// Basic auth as admin (else HTTP 401).  POST /repos/add and /repos/remove
+// Basic auth as admin (else HTTP 401); with --open-channel 1 all but
+// /channel do.  POST /repos/add and /repos/remove
 // take {"dids":[...]}; with --require-add a repo's events flow only once it
 // is added.  --check-file PATH: when an ack arrives, PATH must already hold
 // a complete line with that event's "tap":{"id":N (the test mode of "acks
-// only after the line is durable").  --drop-after K closes the first
-// connection after K events sent.  The log gets one JSON line per
+// only after the line is durable").  --drop-after K closes each
+// connection after K events sent on it.  The log gets one JSON line per
 // connection, /repos call, redelivery, early or unknown ack, and
 // {"ev":"all-acked"} once every event is acked.
 // Prints "ready PORT"; exits on stdin EOF or SIGTERM.
@@ -70,15 +72,15 @@ for (const e of events.slice(1)) {
 }
 const acked = new Set();
 let sock = null;
-let sent = 0;
+let sentHere = 0; // on this connection
 let conns = 0;
 
 function send(e) {
   if (!sock || sock.readyState !== 1) return; // stays in flight: sent again after retryMs
   sock.send(e.json);
-  sent++;
-  if (dropAfter >= 0 && conns === 1 && sent === dropAfter) {
-    log({ ev: 'drop', sent });
+  sentHere++;
+  if (dropAfter >= 0 && sentHere === dropAfter) {
+    log({ ev: 'drop', conn: conns });
     sock.terminate();
     sock = null;
   }
@@ -189,7 +191,7 @@ const server = http.createServer((req, res) => {
 });
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 server.on('upgrade', (req, socket, head) => {
-  const ok = authorized(req);
+  const ok = args['open-channel'] ? true : authorized(req);
   log({ ev: 'conn', path: req.url, auth: !!req.headers.authorization, ok, userAgent: req.headers['user-agent'] });
   if (!ok) {
     socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 26\r\nConnection: close\r\n\r\n{"message":"Unauthorized"}');
@@ -203,6 +205,7 @@ server.on('upgrade', (req, socket, head) => {
     conns++;
     if (sock) sock.terminate(); // one consumer at a time
     sock = ws;
+    sentHere = 0;
     ws.on('message', (data, isBinary) => {
       let m;
       try { m = JSON.parse(data.toString()); } catch { m = null; }
