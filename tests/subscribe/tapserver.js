@@ -5,7 +5,7 @@
 //
 //   node tapserver.js --events FILE [--log FILE] [--password P]
 //        [--retry-ms MS] [--check-file PATH] [--require-add 1] [--drop-after K]
-//        [--open-channel 1]
+//        [--open-channel 1] [--bad-every K]
 //
 // FILE is jetstream NDJSON (atfh-decode of a capture).  Each commit op
 // becomes a Tap "record" event, each identity or account event a Tap
@@ -18,7 +18,8 @@
 // acked ({"type":"ack","id":N}) within --retry-ms (default 1000) is sent
 // again, also across connections.  With --password every request needs
 // Basic auth as admin (else HTTP 401); with --open-channel 1 all but
-// /channel do.  POST /repos/add and /repos/remove
+// /channel do.  --bad-every K: every K-th record event lacks its rkey (a
+// malformed event the client must skip, and ack).  POST /repos/add and /repos/remove
 // take {"dids":[...]}; with --require-add a repo's events flow only once it
 // is added.  --check-file PATH: when an ack arrives, PATH must already hold
 // a complete line with that event's "tap":{"id":N (the test mode of "acks
@@ -50,6 +51,7 @@ for (const line of fs.readFileSync(args.events, 'utf8').split('\n')) {
     const r = { live, did: e.did, rev: c.rev, collection: c.collection, rkey: c.rkey, action: c.operation };
     if (c.record !== undefined) r.record = c.record;
     if (c.cid !== undefined) r.cid = c.cid;
+    if (args['bad-every'] && records % Number(args['bad-every']) === 0) delete r.rkey;
     tap = { id, type: 'record', record: r };
   } else if (e.kind === 'identity') {
     tap = { id, type: 'identity', identity: { did: e.did, handle: e.identity.handle || '', is_active: true, status: 'active' } };
