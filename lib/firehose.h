@@ -1,7 +1,8 @@
 /*
  * firehose.h — a subscription that never loses its place.  Owns the
  * sources (a relay's com.atproto.sync.subscribeRepos, a labeler's
- * com.atproto.label.subscribeLabels, a Jetstream instance) and their URLs,
+ * com.atproto.label.subscribeLabels, a Jetstream instance; a Tap, whose
+ * protocol lib/tap.h reads through the message hook) and their URLs,
  * the cursor on the wire, connecting and reconnecting (exponential backoff
  * with jitter, Retry-After, --max-retries; a connection that wrote no new
  * position is a failed attempt), redirects of the upgrade, the idle
