@@ -1,10 +1,10 @@
 /*
  * ws.h — a websocket client on libcurl's websocket API (CURLOPT_CONNECT_ONLY
  * 2, curl_ws_recv, curl_ws_send).  Owns the connection: the upgrade
- * handshake (HTTP Basic auth when given; with a timeout, cut short by a wake-up descriptor; TLS
- * verified against the system's CAs or --cacert/--capath; what a refused
- * upgrade said: its status, Location, Retry-After and a line of its body), whole
- * messages out of fragments, a size limit enforced without ever holding an
+ * handshake (HTTP Basic auth when given; with a timeout, cut short by a
+ * wake-up descriptor; TLS verified against the system's CAs or
+ * --cacert/--capath; what a refused upgrade said: its status, Location,
+ * Retry-After and a line of its body), whole messages out of fragments, a size limit enforced without ever holding an
  * oversized message, pings answered with pongs, pings sent, close frames
  * read, and waiting for the socket.  It knows nothing about the firehose;
  * that is firehose.h.
