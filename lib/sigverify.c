@@ -509,6 +509,8 @@ int atfh_commit_verify_n(const unsigned char *commit, size_t len, const char *di
 
 	if (!key || key->type == ATFH_KEY_NONE)
 		return fail(why, "no signing key");
+	if (!did || !didlen)
+		return fail(why, "no repo DID to check the commit against");
 	if (read_commit(commit, len, &f, why) < 0)
 		return -1;
 	if (f.did.n != didlen || memcmp(f.did.p, did, didlen) != 0)

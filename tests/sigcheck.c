@@ -213,6 +213,8 @@ static int read_capture(const char *path, struct commit_ref **out, size_t *nout,
 	atfh_msg_init(&m);
 	if (atfh_input_next_file(&in) != 1 || atfh_input_detect(&in) != ATFH_IN_FRAMES) {
 		fprintf(stderr, "sigcheck: %s: not a frames capture\n", path);
+		atfh_msg_free(&m);
+		atfh_input_free(&in);
 		return -1;
 	}
 	while (atfh_input_frame(&in, &p, &n) == 1) {
@@ -266,6 +268,15 @@ static int read_capture(const char *path, struct commit_ref **out, size_t *nout,
 	atfh_msg_free(&m);
 	atfh_input_free(&in);
 	return rc;
+}
+
+static void free_refs(struct commit_ref *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].block);
+		free(c[i].did);
+	}
+	free(c);
 }
 
 static double now_s(clockid_t clk)
@@ -351,7 +362,9 @@ static int bench_cases(const char *path, const char *type, double seconds)
 		}
 	}
 	fclose(f);
-	return bench_loop(c, n, seconds);
+	int rc = bench_loop(c, n, seconds);
+	free_refs(c, n);
+	return rc;
 }
 
 static int run_capture(const char *capture, const char *keyfile, double bench)
@@ -362,8 +375,11 @@ static int run_capture(const char *capture, const char *keyfile, double bench)
 		return 2;
 	if (read_capture(capture, &c, &n, &unknown) < 0)
 		return 2;
-	if (bench > 0)
-		return bench_loop(c, n, bench);
+	if (bench > 0) {
+		int rc = bench_loop(c, n, bench);
+		free_refs(c, n);
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *why;
 		if (atfh_commit_verify(c[i].block, c[i].len, c[i].did, c[i].key, &why) < 0) {
@@ -372,6 +388,7 @@ static int run_capture(const char *capture, const char *keyfile, double bench)
 		}
 	}
 	printf("verified %zu failed %zu unknown %zu\n", n - failed, failed, unknown);
+	free_refs(c, n);
 	return n && !failed && !unknown ? 0 : 1;
 }
 
