@@ -61,6 +61,7 @@ struct worker {
 
 struct atfh_par {
 	struct atfh_loop *l;
+	size_t chunk_recs;   /* records a chunk holds at most */
 	struct worker *workers;
 	unsigned nworkers;
 	struct chunk *ring;
@@ -163,6 +164,10 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 	struct atfh_par *p = atfh_xcalloc(1, sizeof *p);
 	p->l = l;
 	p->nworkers = n;
+	/* tests and the fuzz harness cut chunks of a few records, so that
+	 * every kind of record meets a chunk boundary */
+	const char *e = getenv("ATFH_TEST_CHUNK_RECORDS");
+	p->chunk_recs = e && atoi(e) > 0 ? (size_t)atoi(e) : ATFH_PAR_CHUNK_RECS;
 	p->nring = (size_t)n * ATFH_PAR_INFLIGHT;
 	p->ring = atfh_xcalloc(p->nring, sizeof *p->ring);
 	p->workers = atfh_xcalloc(n, sizeof *p->workers);
@@ -321,7 +326,7 @@ void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
 	}
 	atfh_grow_array((void **)&c->recs, &c->rcap, c->nrec + 1, sizeof *c->recs);
 	c->recs[c->nrec++] = (struct rec){ off, n, l->in.index, l->in.offset };
-	if (l->in.offset + n - c->start_off >= ATFH_PAR_CHUNK || c->nrec >= ATFH_PAR_CHUNK_RECS)
+	if (l->in.offset + n - c->start_off >= ATFH_PAR_CHUNK || c->nrec >= p->chunk_recs)
 		dispatch(p);
 }
 

@@ -21,7 +21,9 @@ struct atfh_par;
 
 #define ATFH_PAR_INFLIGHT 4          /* chunks per worker */
 #define ATFH_PAR_CHUNK (1u << 20)    /* bytes of input a chunk aims at */
-#define ATFH_PAR_CHUNK_RECS 16384    /* records a chunk holds at most */
+#define ATFH_PAR_CHUNK_RECS 16384    /* records a chunk holds at most (the
+				      * environment's ATFH_TEST_CHUNK_RECORDS
+				      * sets fewer, for tests) */
 #define ATFH_PAR_MAX_THREADS 64      /* -T limit */
 #define ATFH_PAR_DEFAULT_MAX 8       /* the default: online CPUs, at most this */
 
