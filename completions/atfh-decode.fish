@@ -13,6 +13,7 @@ complete -c atfh-decode -l ce-source -d 'cloudevents: the source attribute (defa
 complete -c atfh-decode -l atkafka-all -d 'atkafka, osprey: keep the sync and error events at-kafka drops'
 complete -c atfh-decode -l sort-keys -d 'records and bodies with sorted keys, as Go\'s JSON encoder writes maps'
 complete -c atfh-decode -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
+complete -c atfh-decode -s T -l threads -d 'N worker threads (default: online CPUs, at most 8); same output' -x
 complete -c atfh-decode -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-decode -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-decode -l stats -d 'print counters to stderr at the end'

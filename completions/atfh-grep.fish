@@ -22,6 +22,7 @@ complete -c atfh-grep -s m -l max-count -d 'stop after N kept events' -x
 complete -c atfh-grep -l count -d 'print only the number of kept events'
 complete -c atfh-grep -l whole-frames -d 'frames: keep a commit whole when any of its ops is kept'
 complete -c atfh-grep -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
+complete -c atfh-grep -s T -l threads -d 'N worker threads (default: online CPUs, at most 8); same output' -x
 complete -c atfh-grep -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-grep -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-grep -l stats -d 'print counters to stderr at the end'
