@@ -232,10 +232,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		l->in.index = index;
 		l->in.offset = offset;
 		l->in_lines = lines;
-		if (l->out && c->out_len && !out_gone(l)) {
-			atfh_out_put(l->out, c->out, c->out_len);
-			atfh_out_event_done(l->out);
-		}
+		if (l->out && c->out_len && !out_gone(l))
+			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;
 		if (c->io_failed)
 			l->io_failed = true;
