@@ -710,6 +710,10 @@ static void scan_feed(struct recscan *r, const uint8_t *p, size_t n)
 			}
 			rn = (size_t)(nl - q);
 			next = rn + 1;
+			if (rn > r->max) {
+				r->stopped = true;
+				break;
+			}
 		}
 		int64_t pos;
 		if (r->has_cursor && atfh_record_pos(r->frames, rec, rn, &pos) && pos <= r->cursor)
