@@ -21,6 +21,9 @@
 #define MAX_PARTS 100000
 #define BATCH 64        /* finished files completed in one round */
 #define MAX_MT 2        /* .zst files compressed by a worker thread at once */
+#define ZIN (128u << 10) /* input staged for the compressor (a zstd block) */
+#define ZIN_MT (1u << 20)
+#define ZJOB (1u << 20) /* a worker's piece: small, for memory and latency */
 
 struct atfh_sfile {
 	char *key;      /* the rendered name */
@@ -35,6 +38,8 @@ struct atfh_sfile {
 	bool synced;    /* nothing written since the last fsync */
 	bool mt;        /* compressed by a worker thread */
 	bool linked;    /* NAME is a second link: the .part name still goes */
+	uint8_t *zin;   /* input staged for the compressor */
+	size_t zinlen, zincap;
 	struct atfh_sfile *next;
 };
 
@@ -137,9 +142,11 @@ static int fail(struct atfh_splitter *s, const char *what, const char *path, int
 
 /* ---- one file ---------------------------------------------------------- */
 
-static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
+/* P (N bytes) through the compressor with MODE; the output buffered, and
+ * written once the buffer is full.  0, or -1 on an error. */
+static int zcompress(struct atfh_sfile *f, const void *p, size_t n, ZSTD_EndDirective mode)
 {
-	ZSTD_inBuffer in = { NULL, 0, 0 };
+	ZSTD_inBuffer in = { p, n, 0 };
 	for (;;) {
 		atfh_out_reserve(&f->out, ZSTD_CStreamOutSize());
 		ZSTD_outBuffer ob = { f->out.buf + f->out.len, f->out.cap - f->out.len, 0 };
@@ -147,30 +154,39 @@ static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
 		if (ZSTD_isError(r))
 			return -1;
 		f->out.len += ob.pos;
-		if (r == 0)
-			return 0;
-		if (atfh_out_flush(&f->out))
+		if (f->out.len >= f->out.flush_at && atfh_out_flush(&f->out))
 			return -1;
+		if (mode == ZSTD_e_continue ? in.pos == in.size : r == 0)
+			return 0;
 	}
 }
 
+/* The staged input compressed, then MODE (flush, end) carried out. */
+static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
+{
+	size_t n = f->zinlen;
+	f->zinlen = 0;
+	return zcompress(f, f->zin, n, mode);
+}
+
+/* Records reach the compressor in big pieces: one call per record costs
+ * more than the copy (much more with a worker thread). */
 static void put(struct atfh_sfile *f, const void *p, size_t n)
 {
 	if (!f->zc) {
 		atfh_out_put(&f->out, p, n);
 		return;
 	}
-	ZSTD_inBuffer in = { p, n, 0 };
-	while (in.pos < in.size) {
-		atfh_out_reserve(&f->out, ZSTD_CStreamOutSize());
-		ZSTD_outBuffer ob = { f->out.buf + f->out.len, f->out.cap - f->out.len, 0 };
-		size_t r = ZSTD_compressStream2(f->zc, &ob, &in, ZSTD_e_continue);
-		if (ZSTD_isError(r))
-			return; /* cannot happen with valid parameters */
-		f->out.len += ob.pos;
-		if (f->out.len >= f->out.flush_at)
-			atfh_out_flush(&f->out);
+	if (f->zinlen + n > f->zincap) {
+		if (zflush(f, ZSTD_e_continue))
+			return; /* f->out.error says why */
+		if (n >= f->zincap) {
+			zcompress(f, p, n, ZSTD_e_continue);
+			return;
+		}
 	}
+	memcpy(f->zin + f->zinlen, p, n);
+	f->zinlen += n;
 }
 
 static void unlink_file(struct atfh_splitter *s, struct atfh_sfile *f)
@@ -194,6 +210,7 @@ static void free_file(struct atfh_sfile *f)
 		close(f->out.fd);
 	atfh_out_free(&f->out);
 	ZSTD_freeCCtx(f->zc);
+	free(f->zin);
 	free(f->key);
 	free(f->path);
 	free(f->part);
@@ -241,6 +258,8 @@ static int finish(struct atfh_splitter *s, struct atfh_sfile *f)
 	}
 	ZSTD_freeCCtx(f->zc);
 	f->zc = NULL;
+	free(f->zin);
+	f->zin = NULL;
 	atfh_out_free(&f->out);
 #ifdef SYNC_FILE_RANGE_WRITE
 	if (!f->synced)
@@ -406,13 +425,24 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 			atfh_die_oom();
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_compressionLevel, s->level);
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_checksumFlag, 1);
-		/* a worker thread compresses while this one reads and parses
-		 * (where libzstd has threads); few, for their memory */
+		/* worker threads compress while this one reads and parses
+		 * (where libzstd has threads; the output does not depend on
+		 * how many); for few files at once, for their memory */
+		if (!s->zworkers) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+			s->zworkers = n >= 2 ? 2 : 1;
+		}
 		if (s->nmt < MAX_MT &&
-		    !ZSTD_isError(ZSTD_CCtx_setParameter(f->zc, ZSTD_c_nbWorkers, 1))) {
+		    !ZSTD_isError(ZSTD_CCtx_setParameter(f->zc, ZSTD_c_nbWorkers, s->zworkers))) {
 			f->mt = true;
 			s->nmt++;
+			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_jobSize, ZJOB);
+			/* each piece sees the whole window before it: no worse
+			 * a ratio than one thread */
+			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_overlapLog, 9);
 		}
+		f->zincap = f->mt ? ZIN_MT : ZIN;
+		f->zin = atfh_xmalloc(f->zincap);
 	}
 	f->synced = true;
 	f->opened_ms = now_ms;

@@ -12,7 +12,8 @@
  * same file as NAME and the next start prints NAME again.  A bucket that
  * needs several files numbers them before the extension (`13.ndjson.zst`,
  * `13.1.ndjson.zst`).  `.zst` names are written through a streaming zstd
- * compressor (a worker thread for the first two when libzstd has them).
+ * compressor (worker threads for the first two open at once, where libzstd has
+ * them).
  * Also owns records held back until their position is whole (the lines
  * of one commit), checkpoints (every file made durable, so a cursor may
  * name what was written so far) and the recovery of `.part` files a
@@ -54,7 +55,8 @@ struct atfh_splitter {
 	struct atfh_sfile **closing; /* finished, waiting for the next round */
 	size_t nclosing;
 	uint64_t closing_ms;       /* when the oldest of them was finished */
-	unsigned nmt;              /* open files compressed by a worker thread */
+	unsigned nmt;              /* open files compressed by worker threads */
+	int zworkers;              /* worker threads for each of them */
 	/* held records: NUL-terminated name then record, back to back */
 	char *hbuf;
 	size_t hlen, hcap, nheld;
