@@ -248,6 +248,8 @@ static int finish(struct atfh_splitter *s, struct atfh_sfile *f)
 {
 	unlink_file(s, f);
 	int rc = 0;
+	if (f->zc || f->out.len)
+		f->synced = false; /* the frame's end, or what is buffered */
 	if (f->zc && zflush(f, ZSTD_e_end))
 		rc = fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 	else if (atfh_out_flush(&f->out))
