@@ -42,9 +42,15 @@ struct atfh_ackwin {
 	bool blocked;     /* a failure: the cursor stops moving */
 };
 
+/* Message values are copied into blocks that librdkafka reads without a
+ * copy of its own (kafka.c); a block is reused once every message in it
+ * has its delivery report. */
+struct atfh_vblock;
+
 struct atfh_producer {
 	rd_kafka_t *rk;
 	struct atfh_ackwin win;
+	struct atfh_vblock *cur, *spare, *all;
 	uint64_t produced, delivered, failed, retried, queue_waits;
 	double latency_sum;      /* seconds, over delivered messages */
 	double latency_max;
