@@ -484,9 +484,10 @@ static void emit_print(struct atfh_stats *s, double now, bool final)
 	double el = now - s->t_start;
 	fprintf(stderr,
 		"%s: %s%" PRIu64 " records, %" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
-		" failed, %" PRIu64 " queue waits, %" PRIu64 " in queue, latency avg %.1f ms max %.1f ms, %.1fs\n",
+		" failed, %" PRIu64 " retried, %" PRIu64 " queue waits, %" PRIu64
+		" in queue, latency avg %.1f ms max %.1f ms, %.1fs\n",
 		atfh_progname, final ? "" : "[running] ", s->records, p->produced, p->delivered,
-		p->failed, p->queue_waits, atfh_producer_inflight(p),
+		p->failed, p->retried, p->queue_waits, atfh_producer_inflight(p),
 		p->delivered ? 1000.0 * p->latency_sum / (double)p->delivered : 0.0,
 		1000.0 * p->latency_max, el);
 }
@@ -501,6 +502,7 @@ static int emit_metrics(struct atfh_stats *s, char *buf, size_t cap)
 	atfh_metric(&m, "counter", "produced_total", "messages handed to the producer", "%" PRIu64, p->produced);
 	atfh_metric(&m, "counter", "delivered_total", "messages acknowledged by the brokers", "%" PRIu64, p->delivered);
 	atfh_metric(&m, "counter", "failed_total", "messages that failed for good", "%" PRIu64, p->failed);
+	atfh_metric(&m, "counter", "retried_total", "messages sent again after an error", "%" PRIu64, p->retried);
 	atfh_metric(&m, "counter", "queue_waits_total", "times the producer queue was full", "%" PRIu64, p->queue_waits);
 	atfh_metric(&m, "gauge", "queue_depth", "messages awaiting a delivery report", "%" PRIu64, atfh_producer_inflight(p));
 	atfh_metric(&m, "counter", "delivery_latency_seconds_sum", "produce to acknowledgement", "%.6f", p->latency_sum);
@@ -606,6 +608,10 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 		}
 		e->have_cursor_in = r == 1;
 	}
+	/* the retry count comes with librdkafka's statistics */
+	if ((e->loop.stats.print_at_end || e->loop.stats.interval_ms || e->loop.stats.metrics_path) &&
+	    atfh_kafka_set(e->conf, "statistics.interval.ms", "500"))
+		return ATFH_EXIT_FAIL;
 	rd_kafka_conf_t *conf = e->conf;
 	e->conf = NULL;
 	if (atfh_producer_open(&e->prod, conf))
