@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 int atfh_kafka_set(rd_kafka_conf_t *conf, const char *prop, const char *value)
 {
@@ -190,8 +189,7 @@ void atfh_ackwin_free(struct atfh_ackwin *w)
  * librdkafka's RD_KAFKA_MSG_F_COPY is a malloc and a free per message; a
  * firehose's values are copied instead into blocks of VBLOCK_SIZE bytes,
  * aligned to their size so that a delivery report finds a value's block
- * from its address, and handed over without a copy.  2 MiB: one huge page
- * where the system has them (a page fault per block, not 512).  A block goes back to
+ * from its address, and handed over without a copy.  A block goes back to
  * the spare list once it is full and every message in it was reported;
  * blocks are freed at the end (at most what was in flight at once).
  * Values too large for a block are copied by librdkafka. */
@@ -234,9 +232,6 @@ static uint8_t *vblock_room(struct atfh_producer *p, size_t n)
 		b = aligned_alloc(VBLOCK_SIZE, VBLOCK_SIZE);
 		if (!b)
 			return NULL; /* librdkafka copies this one */
-#ifdef MADV_HUGEPAGE
-		madvise(b, VBLOCK_SIZE, MADV_HUGEPAGE);
-#endif
 		b->all = p->all;
 		p->all = b;
 		b->used = VBLOCK_HDR;
