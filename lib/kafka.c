@@ -185,74 +185,11 @@ void atfh_ackwin_free(struct atfh_ackwin *w)
 
 /* ---- the producer ----------------------------------------------------------- */
 
-/* ---- value blocks ------------------------------------------------------------
- * librdkafka's RD_KAFKA_MSG_F_COPY is a malloc and a free per message; a
- * firehose's values are copied instead into blocks of VBLOCK_SIZE bytes,
- * aligned to their size so that a delivery report finds a value's block
- * from its address, and handed over without a copy.  A block goes back to
- * the spare list once it is full and every message in it was reported;
- * blocks are freed at the end (at most what was in flight at once).
- * Values too large for a block are copied by librdkafka. */
-#define VBLOCK_SIZE ((size_t)2 << 20)
-
-struct atfh_vblock {
-	struct atfh_vblock *next; /* on the spare list */
-	struct atfh_vblock *all;  /* every block, for the end */
-	size_t used;
-	uint64_t refs;            /* messages not yet reported */
-};
-
-#define VBLOCK_HDR ((sizeof(struct atfh_vblock) + 15) & ~(size_t)15)
-
-static void vblock_release(struct atfh_producer *p, struct atfh_vblock *b)
-{
-	if (--b->refs == 0 && b != p->cur) {
-		b->used = VBLOCK_HDR;
-		b->next = p->spare;
-		p->spare = b;
-	}
-}
-
-/* Room for N bytes in the current block, or NULL when N is too large. */
-static uint8_t *vblock_room(struct atfh_producer *p, size_t n)
-{
-	if (n == 0 || n > VBLOCK_SIZE - VBLOCK_HDR)
-		return NULL;
-	struct atfh_vblock *b = p->cur;
-	if (b && VBLOCK_SIZE - b->used >= n)
-		return (uint8_t *)b + b->used;
-	if (b && b->refs == 0) {
-		b->used = VBLOCK_HDR; /* every message in it reported: reuse */
-		return (uint8_t *)b + b->used;
-	}
-	if (p->spare) {
-		b = p->spare;
-		p->spare = b->next;
-	} else {
-		b = aligned_alloc(VBLOCK_SIZE, VBLOCK_SIZE);
-		if (!b)
-			return NULL; /* librdkafka copies this one */
-		b->all = p->all;
-		p->all = b;
-		b->used = VBLOCK_HDR;
-		b->refs = 0;
-	}
-	p->cur = b; /* the old one goes spare with its last report */
-	return (uint8_t *)b + b->used;
-}
-
-/* The opaque of a message: its number, shifted, and whether its value is
- * in a block. */
-#define OPQ_BLOCK 1u
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
 	struct atfh_producer *p = opaque;
-	uintptr_t o = (uintptr_t)m->_private;
-	uint64_t msgno = (uint64_t)(o >> 1);
-	if (o & OPQ_BLOCK)
-		vblock_release(p, (struct atfh_vblock *)((uintptr_t)m->payload & ~(uintptr_t)(VBLOCK_SIZE - 1)));
+	uint64_t msgno = (uint64_t)(uintptr_t)m->_private;
 	bool ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
 	if (ok) {
 		p->delivered++;
@@ -356,29 +293,15 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 	}
 	/* the message number is the opaque: no allocation per message */
 	uint64_t msgno = p->win.base + (p->win.tail - p->win.head);
-	uintptr_t o = (uintptr_t)msgno << 1;
-	int flags = RD_KAFKA_MSG_F_COPY;
-	/* the block stays the current one while we wait below */
-	uint8_t *dst = vblock_room(p, len);
-	if (dst) {
-		memcpy(dst, value, len);
-		value = dst;
-		flags = 0;
-		o |= OPQ_BLOCK;
-	}
+	void *o = (void *)(uintptr_t)msgno;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 			p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-			RD_KAFKA_V_MSGFLAGS(flags),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)value, len),
-			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)o), RD_KAFKA_V_END);
-		if (!err) {
-			if (dst) {
-				p->cur->used += (len + 7) & ~(size_t)7;
-				p->cur->refs++;
-			}
+			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
+		if (!err)
 			break;
-		}
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			/* backpressure: wait for deliveries, never drop;
 			 * SIGINT/SIGTERM end the wait (the message is not
@@ -399,7 +322,7 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 	}
 	atfh_ackwin_push(&p->win, seq);
 	p->produced++;
-	if ((p->produced & 63) == 0)
+	if ((p->produced & 1023) == 0)
 		rd_kafka_poll(p->rk, 0); /* delivery reports, now and then */
 	return 0;
 }
@@ -432,11 +355,6 @@ void atfh_producer_close(struct atfh_producer *p)
 		rd_kafka_destroy(p->rk);
 	}
 	atfh_ackwin_free(&p->win);
-	for (struct atfh_vblock *b = p->all, *n; b; b = n) {
-		n = b->all;
-		free(b);
-	}
-	p->all = p->cur = p->spare = NULL;
 	p->rk = NULL;
 }
 

@@ -47,15 +47,9 @@ struct atfh_ackwin {
 	bool have_cand;
 };
 
-/* Message values are copied into blocks that librdkafka reads without a
- * copy of its own (kafka.c); a block is reused once every message in it
- * has its delivery report. */
-struct atfh_vblock;
-
 struct atfh_producer {
 	rd_kafka_t *rk;
 	struct atfh_ackwin win;
-	struct atfh_vblock *cur, *spare, *all;
 	uint64_t produced, delivered, failed, queue_waits;
 	uint64_t retried;        /* messages sent again (librdkafka's statistics) */
 	double latency_sum;      /* seconds, over delivered messages */
