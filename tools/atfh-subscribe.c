@@ -4,9 +4,9 @@
  * it sends as frames (or Jetstream's NDJSON), keeping a cursor file that
  * never names a message not yet safely written.
  *
- * The subscription is lib/firehose.c (or lib/replay.c), the output and the
- * cursor file lib/sink.c, the counters lib/fhstats.c; this file owns the
- * options and wires them together.
+ * The subscription is lib/firehose.c (or lib/replay.c; Tap's protocol
+ * lib/tap.c), the output and the cursor file lib/sink.c, the counters
+ * lib/fhstats.c; this file owns the options and wires them together.
  */
 #include "cli.h"
 #include "cursor.h"
@@ -16,6 +16,7 @@
 #include "replay.h"
 #include "sink.h"
 #include "stats.h"
+#include "tap.h"
 #include "util.h"
 #include "config.h"
 
@@ -49,6 +50,9 @@ enum {
 	OPT_MAX_RETRIES,
 	OPT_CACERT,
 	OPT_CAPATH,
+	OPT_TAP,
+	OPT_TAP_PASSWORD,
+	OPT_NO_ACK,
 };
 
 static const struct atfh_option options[] = {
@@ -58,12 +62,18 @@ static const struct atfh_option options[] = {
 	  "subscribe to a labeler's subscribeLabels instead" },
 	{ OPT_JETSTREAM, "jetstream", "URL", ATFH_ARG_STRING, NULL,
 	  "subscribe to a Jetstream instance instead and write its NDJSON" },
+	{ OPT_TAP, "tap", "URL", ATFH_ARG_STRING, NULL,
+	  "read a Tap's events (ws://host:2480) as NDJSON, acking each when durable" },
+	{ OPT_TAP_PASSWORD, "tap-password", "PASS", ATFH_ARG_STRING, NULL,
+	  "Tap's admin password (default: $TAP_ADMIN_PASSWORD)" },
+	{ OPT_NO_ACK, "no-ack", NULL, ATFH_ARG_NONE, NULL,
+	  "Tap: send no acks (for a Tap run with acks disabled)" },
 	{ OPT_COLLECTION, "collection", "NSID", ATFH_ARG_STRING, NULL,
 	  "Jetstream: only this collection (repeatable; app.bsky.feed.* works)" },
 	{ OPT_DID, "did", "DID", ATFH_ARG_STRING, NULL,
-	  "Jetstream: only this repo (repeatable)" },
+	  "Jetstream: only this repo; Tap: track it (repeatable)" },
 	{ OPT_DID_FILE, "did-file", "FILE", ATFH_ARG_FILE, NULL,
-	  "Jetstream: only the repos in FILE, one DID a line" },
+	  "the same for the DIDs in FILE, one a line (Tap: reread on change)" },
 	{ OPT_REPLAY, "replay", "FILE", ATFH_ARG_FILE, NULL,
 	  "write the frames of a capture instead, paced by their event time" },
 	{ OPT_SPEED, "speed", "X", ATFH_ARG_NUMBER, NULL,
@@ -103,7 +113,8 @@ static const struct atfh_program program = {
 	.summary = "Subscribe to an AT Protocol relay and write its messages as frames,\n"
 		   "resuming from a cursor file after any disconnect or restart.",
 	.options = options,
-	.epilog = "Environment: ATFH_RELAY, or BLUESKY_FIREHOSE_URL, sets the relay.\n"
+	.epilog = "Environment: ATFH_RELAY, or BLUESKY_FIREHOSE_URL, sets the relay;\n"
+		  "TAP_ADMIN_PASSWORD the password of --tap.\n"
 		  "Examples:\n"
 		  "  atfh-subscribe --cursor-file cur -o firehose.atfh\n"
 		  "  atfh-subscribe | atfh-decode | jq .commit.collection\n"
@@ -121,6 +132,10 @@ struct sub {
 
 	/* options */
 	const char *relay, *labels, *jetstream, *replay;
+	const char *tap, *tap_password;
+	bool no_ack;
+	struct atfh_strv did_args, did_files; /* --did, --did-file as given (Tap) */
+	struct atfh_tap tapc;
 	bool has_cursor;
 	int64_t cursor;
 	const char *resume_from; /* a cursor file a later stage owns */
@@ -209,6 +224,15 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_REPLAY:
 		s->replay = arg;
 		return 0;
+	case OPT_TAP:
+		s->tap = arg;
+		return 0;
+	case OPT_TAP_PASSWORD:
+		s->tap_password = arg;
+		return 0;
+	case OPT_NO_ACK:
+		s->no_ack = true;
+		return 0;
 	case OPT_COLLECTION:
 		if (!atfh_fh_collection_valid(arg)) {
 			atfh_err("--collection: '%s' is not an NSID (or a prefix ending in .*)", arg);
@@ -222,8 +246,10 @@ static int on_option(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		atfh_strv_push(&s->dids, arg, strlen(arg));
+		atfh_strv_push(&s->did_args, arg, strlen(arg));
 		return 0;
 	case OPT_DID_FILE:
+		atfh_strv_push(&s->did_files, arg, strlen(arg));
 		return read_did_file(s, arg);
 	case OPT_SPEED: {
 		char *end;
@@ -297,12 +323,30 @@ static int on_option(int id, const char *arg, void *ctx)
 
 /* ---- main ------------------------------------------------------------------ */
 
+static void tap_usage_checks(struct sub *s)
+{
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (strcmp(s->did_files.v[i], "-") == 0)
+			atfh_usage_error("--tap rereads its --did-file when it changes: give a file, "
+					 "not - (standard input)");
+	if (s->collections.n)
+		atfh_usage_error("--collection filters a Jetstream; Tap's collection filters are "
+				 "its own setting (TAP_COLLECTION_FILTERS)");
+	if (s->has_cursor || s->sink.cursor_file || s->resume_from)
+		atfh_usage_error("Tap keeps the position itself (acks): --cursor, --cursor-file "
+				 "and --resume-from make no sense with --tap");
+}
+
 static void usage_checks(struct sub *s)
 {
-	int sources = !!s->relay + !!s->labels + !!s->jetstream + !!s->replay;
+	int sources = !!s->relay + !!s->labels + !!s->jetstream + !!s->replay + !!s->tap;
 	if (sources > 1)
-		atfh_usage_error("--relay, --labels, --jetstream and --replay exclude each other");
-	if (!s->jetstream && (s->collections.n || s->dids.n))
+		atfh_usage_error("--relay, --labels, --jetstream, --tap and --replay exclude each other");
+	if (s->tap)
+		tap_usage_checks(s);
+	else if ((s->tap_password || s->no_ack))
+		atfh_usage_error("--tap-password and --no-ack need --tap");
+	else if (!s->jetstream && (s->collections.n || s->dids.n))
 		atfh_usage_error("--collection, --did and --did-file filter a Jetstream: "
 				 "they need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
@@ -310,11 +354,41 @@ static void usage_checks(struct sub *s)
 				 "(--resume-from reads a file a later stage keeps)");
 	if (!s->replay && s->speed >= 0)
 		atfh_usage_error("--speed needs --replay");
-	if (s->dids.n > 10000)
+	if (s->jetstream && s->dids.n > 10000)
 		atfh_usage_error("Jetstream takes at most 10000 DIDs (%zu given)", s->dids.n);
 	if (s->collections.n > 100)
 		atfh_usage_error("Jetstream takes at most 100 collections (%zu given)",
 				 s->collections.n);
+}
+
+/* Tap: its password, acks and the DID list it is to track. */
+static int tap_setup(struct sub *s)
+{
+	struct atfh_firehose *f = &s->fh;
+	struct atfh_tap *t = &s->tapc;
+	atfh_tap_init(t, f->url);
+	t->no_ack = s->no_ack;
+	t->http_timeout_ms = f->connect_timeout_ms;
+	const char *pw = s->tap_password;
+	if (!pw || !*pw)
+		pw = getenv("TAP_ADMIN_PASSWORD");
+	if (pw && *pw) {
+		f->username = "admin";
+		f->password = pw;
+		f->auth_hint = "Tap refused the admin password (--tap-password, TAP_ADMIN_PASSWORD)";
+	} else {
+		f->auth_hint = "Tap asks for its admin password: give it with --tap-password or "
+			       "TAP_ADMIN_PASSWORD";
+	}
+	for (size_t i = 0; i < s->did_args.n; i++)
+		atfh_tap_add_did(t, s->did_args.v[i]);
+	for (size_t i = 0; i < s->did_files.n; i++)
+		atfh_tap_add_file(t, s->did_files.v[i]);
+	if (atfh_tap_load(t) < 0)
+		return -1;
+	if (s->did_files.n)
+		atfh_tap_signals();
+	return 0;
 }
 
 /* The source's URL; NULL for a replay. */
@@ -324,6 +398,12 @@ static const char *source(struct sub *s)
 	if (s->jetstream) {
 		f->source = ATFH_FH_JETSTREAM;
 		return s->jetstream;
+	}
+	if (s->tap) {
+		f->source = ATFH_FH_TAP;
+		if (!s->has_idle) /* a Tap of a few repos may be silent for hours */
+			f->idle_ms = 0;
+		return s->tap;
 	}
 	if (s->labels) {
 		f->source = ATFH_FH_LABELS;
@@ -384,7 +464,10 @@ int main(int argc, char **argv)
 	f->has_last = s.has_cursor;
 	f->last = s.cursor;
 	s.sink.stats = &s.stats;
-	if (atfh_sink_open(&s.sink, f->source == ATFH_FH_JETSTREAM, f->max_msg, &f->has_last,
+	if (f->source == ATFH_FH_TAP && tap_setup(&s) < 0)
+		return ATFH_EXIT_FAIL;
+	if (atfh_sink_open(&s.sink, f->source == ATFH_FH_JETSTREAM || f->source == ATFH_FH_TAP,
+			   f->max_msg, &f->has_last,
 			   &f->last) < 0)
 		return ATFH_EXIT_FAIL;
 
@@ -403,10 +486,16 @@ int main(int argc, char **argv)
 	atfh_stats_start(&s.stats, !s.quiet, total);
 	atfh_fhstats_attach(&s.report, &s.stats);
 	atfh_sink_attach(&s.sink, f);
+	if (f->source == ATFH_FH_TAP) {
+		atfh_tap_attach(&s.tapc, f, &s.sink);
+		s.report.tap = &s.tapc;
+	}
 
 	int status = s.replay ? atfh_replay_run(f, s.replay, s.speed, f->max_msg, &s.sink.raw_read)
 			      : atfh_fh_run(f);
 
+	if (s.tapc.fatal)
+		status = ATFH_EXIT_FAIL;
 	status = atfh_sink_finish(&s.sink, status);
 	if (atfh_stats_finish(&s.stats) < 0)
 		status = ATFH_EXIT_FAIL;
@@ -419,6 +508,9 @@ int main(int argc, char **argv)
 	atfh_fh_free(f);
 	atfh_strv_free(&s.collections);
 	atfh_strv_free(&s.dids);
+	atfh_strv_free(&s.did_args);
+	atfh_strv_free(&s.did_files);
+	atfh_tap_free(&s.tapc);
 	curl_global_cleanup();
 	return status;
 }
