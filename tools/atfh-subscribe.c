@@ -389,6 +389,8 @@ int main(int argc, char **argv)
 		return ATFH_EXIT_FAIL;
 
 	f->start_after = s.sink.start_after;
+	if (s.sink.nstart_ids)
+		atfh_fh_js_boundary(f, s.sink.start_ids, s.sink.nstart_ids);
 	f->wake_fd = wake_pipe[0];
 	f->stop_flag = &atfh_interrupted;
 	f->user_agent = "atfh-subscribe/" PACKAGE_VERSION;
