@@ -10,9 +10,10 @@ complete -c atfh-subscribe -l jetstream -d 'subscribe to a Jetstream instance in
 complete -c atfh-subscribe -l collection -d 'Jetstream: only this collection (repeatable; app.bsky.feed.* works)' -x
 complete -c atfh-subscribe -l did -d 'Jetstream: only this repo (repeatable)' -x
 complete -c atfh-subscribe -l did-file -d 'Jetstream: only the repos in FILE, one DID a line' -r -F
+complete -c atfh-subscribe -l max-message-size -d 'Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)' -x
 complete -c atfh-subscribe -l replay -d 'write the frames of a capture instead, paced by their event time' -r -F
 complete -c atfh-subscribe -l speed -d '--replay at X times real time (default 1; 0: as fast as possible)' -x
-complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: time_us N), unless the cursor file exists' -x
+complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: cursor N), unless the cursor file exists' -x
 complete -c atfh-subscribe -l cursor-file -d 'resume from FILE if it exists, and keep it current' -r -F
 complete -c atfh-subscribe -l cursor-interval -d 'update the cursor file at most every DUR (default 1s)' -x
 complete -c atfh-subscribe -l resume-from -d 'start after the position in FILE, kept by a later stage; never write it' -r -F

@@ -536,6 +536,15 @@ static int until_ms(double now, double at)
 	return d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)d + 1;
 }
 
+/* Jetstream closes with 1007 (a message it cannot read) or 1008 (a
+ * filter it does not take), or with 1000 and a reason right after an
+ * options_update: trying again would get the same. */
+static bool filter_rejected(const struct atfh_firehose *f)
+{
+	int c = f->ws.close_code;
+	return c == 1007 || c == 1008 || (c == 1000 && f->ws.close_reason[0] && f->sent_update);
+}
+
 /*
  * Two clocks watch a connection.  The idle timeout counts from the last
  * whole message: a relay whose socket is alive but sends nothing (or drips
@@ -551,10 +560,12 @@ static enum session_end session(struct atfh_firehose *f)
 	f->have_prev = false;
 	f->in_dup_run = false;
 	w->activity = w->msg_done = false;
+	f->sent_update = false;
 	if (f->hello && atfh_ws_send_text(w, f->hello, strlen(f->hello), 10000)) {
 		failure(f, "cannot send the Jetstream options: %s; reconnecting", w->err);
 		return END_RETRY;
 	}
+	f->sent_update = f->hello != NULL;
 	for (;;) {
 		enum atfh_ws_status s = atfh_ws_recv(w);
 		enum session_end e = GO_ON;
@@ -576,6 +587,11 @@ static enum session_end session(struct atfh_firehose *f)
 				      (unsigned long long)w->dropped, f->max_msg);
 			break;
 		case ATFH_WS_CLOSED:
+			if (f->source == ATFH_FH_JETSTREAM && filter_rejected(f)) {
+				atfh_err("the server rejected the filter (close code %d): %s",
+					 w->close_code, w->close_reason[0] ? w->close_reason : "no reason given");
+				return END_FATAL;
+			}
 			failure(f, "connection lost: %s", w->err);
 			return END_RETRY;
 		case ATFH_WS_AGAIN: {
@@ -657,6 +673,25 @@ static char *keep_cursor(struct atfh_firehose *f, const char *loc)
 	return u;
 }
 
+/* What a refused upgrade's body says: an XRPC error ({"error","message"},
+ * Jetstream v2, relays) by its name, else its first line. */
+static void refused(struct atfh_firehose *f, const char *url)
+{
+	char name[64], msg[400];
+	struct atfh_ws *w = &f->ws;
+	if (!atfh_js_xrpc_error(w->body, strlen(w->body), name, sizeof name, msg, sizeof msg)) {
+		atfh_err("%s: HTTP %ld says: %s", url, w->http_status, w->body);
+		return;
+	}
+	atfh_err("%s: HTTP %ld: %s%s%s", url, w->http_status, name, *msg ? ": " : "", msg);
+	int64_t floor;
+	if (strcmp(name, "CursorTooOld") == 0 && atfh_js_last_number(msg, &floor))
+		atfh_err("cursor %lld is older than the oldest event the server keeps (seq %lld): "
+			 "the events between are gone from it; start again with --cursor %lld "
+			 "(or without a cursor) to go on from there", (long long)f->last,
+			 (long long)floor, (long long)(floor > 0 ? floor - 1 : 0));
+}
+
 /* Connect to *URL, following redirects of the upgrade to ws:// and wss://
  * URLs (*URL becomes the last).  0, or -1 after reporting why not. */
 static int connect_following(struct atfh_firehose *f, char **url)
@@ -701,7 +736,7 @@ static int connect_following(struct atfh_firehose *f, char **url)
 	if (rc == -1 && !stopping(f)) {
 		failure(f, "%s: %s", *url, f->ws.err);
 		if (f->ws.body[0])
-			atfh_err("%s: HTTP %ld says: %s", *url, f->ws.http_status, f->ws.body);
+			refused(f, *url);
 	}
 	return rc < 0 ? -1 : 0;
 }

@@ -56,6 +56,7 @@ struct atfh_firehose {
 	char *query;                /* more query parameters (Jetstream filter) */
 	char *hello;                /* a text message sent after connecting */
 	struct atfh_js_filter js;   /* the Jetstream filter in force */
+	bool sent_update;           /* an options_update went out on this connection */
 	uint64_t idle_ms;           /* no whole message for this long: reconnect; 0 never */
 	uint64_t ping_ms;           /* socket silent this long: ping; no answer in as long: dead */
 	const char *cainfo, *capath; /* --cacert, --capath */

@@ -280,3 +280,65 @@ int atfh_js_line_pos(const char *p, size_t n, struct atfh_js_pos *pos, const cha
 	pos->id = atfh_js_identity(p, n);
 	return 0;
 }
+
+/* ---- XRPC errors ------------------------------------------------------------- */
+
+/* The JSON string span V (escaped) into BUF: simple escapes undone, \u
+ * escapes and control characters as '?'. */
+static void copy_str(const struct atfh_jval *v, char *buf, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < v->n && k + 1 < n; i++) {
+		unsigned char c = (unsigned char)v->p[i];
+		if (c == '\\' && i + 1 < v->n) {
+			c = (unsigned char)v->p[++i];
+			if (c == 'u') {
+				i += 4 < v->n - i ? 4 : v->n - i - 1;
+				c = '?';
+			} else if (c != '"' && c != '\\' && c != '/') {
+				c = '?';
+			}
+		}
+		buf[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	buf[k] = '\0';
+}
+
+bool atfh_js_xrpc_error(const char *p, size_t n, char *name, size_t namen, char *msg,
+			size_t msgn)
+{
+	struct atfh_jobj o;
+	const char *err;
+	if (!namen || !msgn || atfh_jobj_parse(&o, p, n, &err))
+		return false;
+	const struct atfh_jval *e = atfh_jobj_get(&o, "error");
+	const struct atfh_jval *m = atfh_jobj_get(&o, "message");
+	if (!e || e->type != ATFH_J_STR || e->n == 0 || (m && m->type != ATFH_J_STR))
+		return false;
+	copy_str(e, name, namen);
+	msg[0] = '\0';
+	if (m)
+		copy_str(m, msg, msgn);
+	return true;
+}
+
+bool atfh_js_last_number(const char *s, int64_t *v)
+{
+	const char *end = NULL;
+	for (const char *q = s; *q; q++)
+		if (*q >= '0' && *q <= '9')
+			end = q;
+	if (!end)
+		return false;
+	const char *b = end;
+	while (b > s && b[-1] >= '0' && b[-1] <= '9')
+		b--;
+	int64_t x = 0;
+	for (const char *q = b; q <= end; q++) {
+		if (x > (INT64_MAX - (*q - '0')) / 10)
+			return false;
+		x = x * 10 + (*q - '0');
+	}
+	*v = x;
+	return true;
+}

@@ -64,4 +64,12 @@ int atfh_js_line_pos(const char *p, size_t n, struct atfh_js_pos *pos, const cha
 /* The identity of the JSON text P (white space outside strings ignored). */
 uint64_t atfh_js_identity(const char *p, size_t n);
 
+/* A pre-upgrade XRPC error body, {"error":NAME,"message":TEXT} (message
+ * optional): true with NAME and TEXT copied into the buffers, unescaped,
+ * control characters as '?', cut to fit. */
+bool atfh_js_xrpc_error(const char *p, size_t n, char *name, size_t namen, char *msg,
+			size_t msgn);
+/* The last decimal number in S (a CursorTooOld message's floor seq). */
+bool atfh_js_last_number(const char *s, int64_t *v);
+
 #endif

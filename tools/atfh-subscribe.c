@@ -36,6 +36,7 @@ enum {
 	OPT_COLLECTION,
 	OPT_DID,
 	OPT_DID_FILE,
+	OPT_MAX_MESSAGE_SIZE,
 	OPT_REPLAY,
 	OPT_SPEED,
 	OPT_CURSOR,
@@ -64,12 +65,14 @@ static const struct atfh_option options[] = {
 	  "Jetstream: only this repo (repeatable)" },
 	{ OPT_DID_FILE, "did-file", "FILE", ATFH_ARG_FILE, NULL,
 	  "Jetstream: only the repos in FILE, one DID a line" },
+	{ OPT_MAX_MESSAGE_SIZE, "max-message-size", "SIZE", ATFH_ARG_SIZE, NULL,
+	  "Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)" },
 	{ OPT_REPLAY, "replay", "FILE", ATFH_ARG_FILE, NULL,
 	  "write the frames of a capture instead, paced by their event time" },
 	{ OPT_SPEED, "speed", "X", ATFH_ARG_NUMBER, NULL,
 	  "--replay at X times real time (default 1; 0: as fast as possible)" },
 	{ OPT_CURSOR, "cursor", "N", ATFH_ARG_NUMBER, NULL,
-	  "start after seq N (Jetstream: time_us N), unless the cursor file exists" },
+	  "start after seq N (Jetstream: cursor N), unless the cursor file exists" },
 	{ OPT_CURSOR_FILE, "cursor-file", "FILE", ATFH_ARG_FILE, NULL,
 	  "resume from FILE if it exists, and keep it current" },
 	{ OPT_CURSOR_INTERVAL, "cursor-interval", "DUR", ATFH_ARG_DURATION, NULL,
@@ -129,6 +132,7 @@ struct sub {
 	bool quiet;
 	bool did_file_bad;
 	bool has_idle;
+	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
 };
 
 static int wake_pipe[2] = { -1, -1 };
@@ -225,6 +229,14 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_DID_FILE:
 		return read_did_file(s, arg);
+	case OPT_MAX_MESSAGE_SIZE:
+		if (atfh_parse_size(arg, &v) || v == 0 || v > UINT32_MAX) {
+			atfh_err("--max-message-size: '%s' is not a size from 1 to 4294967295 bytes "
+				 "(e.g. 64k, 1M)", arg);
+			return -1;
+		}
+		s->max_message_size = v;
+		return 0;
 	case OPT_SPEED: {
 		char *end;
 		errno = 0;
@@ -302,19 +314,14 @@ static void usage_checks(struct sub *s)
 	int sources = !!s->relay + !!s->labels + !!s->jetstream + !!s->replay;
 	if (sources > 1)
 		atfh_usage_error("--relay, --labels, --jetstream and --replay exclude each other");
-	if (!s->jetstream && (s->collections.n || s->dids.n))
-		atfh_usage_error("--collection, --did and --did-file filter a Jetstream: "
-				 "they need --jetstream");
+	if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
+		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
+				 "Jetstream: they need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
 		atfh_usage_error("--resume-from and --cursor-file exclude each other "
 				 "(--resume-from reads a file a later stage keeps)");
 	if (!s->replay && s->speed >= 0)
 		atfh_usage_error("--speed needs --replay");
-	if (s->dids.n > 10000)
-		atfh_usage_error("Jetstream takes at most 10000 DIDs (%zu given)", s->dids.n);
-	if (s->collections.n > 100)
-		atfh_usage_error("Jetstream takes at most 100 collections (%zu given)",
-				 s->collections.n);
 }
 
 /* The source's URL; NULL for a replay. */
@@ -364,8 +371,12 @@ int main(int argc, char **argv)
 	const char *src = source(&s);
 	if (src && !(f->url = atfh_fh_url(f->source, src, err, sizeof err)))
 		atfh_usage_error("%s", err);
-	if (f->source == ATFH_FH_JETSTREAM)
+	if (f->source == ATFH_FH_JETSTREAM) {
+		f->js.max_message_size = s.max_message_size;
 		atfh_fh_jetstream_filter(f, s.collections.v, s.collections.n, s.dids.v, s.dids.n);
+		if (atfh_js_filter_too_big(&f->js, err, sizeof err))
+			atfh_usage_error("%s", err);
+	}
 
 	/* where to start: the cursor file (ours, or a later stage's with
 	 * --resume-from), or --cursor for a first run */

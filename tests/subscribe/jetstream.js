@@ -6,7 +6,7 @@
 //   node jetstream.js --events N [--log FILE] [--dump FILE] [--legacy 1]
 //        [--drop-every K] [--drops M] [--drop-after K] [--interval MS]
 //        [--v2 1] [--floor SEQ] [--too-slow K] [--dict FILE]
-//        [--retire-first 1] [--samples DIR]
+//        [--retire-first 1] [--samples DIR] [--max-collections K] [--max-dids K]
 //
 // It holds N synthetic events: commits of one to three ops (the ops of a
 // commit share one time_us, and now and then two commits share one too),
@@ -16,7 +16,8 @@
 //
 // v1, GET /subscribe: wantedCollections (NSIDs as indigo's ParseNSID takes
 // them, or any prefix ending in ".*"), wantedDids (ParseDID), counted
-// after removing repeats (100, 10000), maxMessageSizeBytes, cursor
+// after removing repeats (100, 10000, or --max-collections, --max-dids),
+// maxMessageSizeBytes, cursor
 // (inclusive: below 1e15 a seq, else a time_us; --legacy: always time_us),
 // requireHello=true; options_update text messages read at any time (bad
 // JSON: close 1007; a bad filter: close 1008 with the reason).  A bad query
@@ -132,20 +133,22 @@ function compress(text, i) {
 
 // the validation of bluesky-social/jetstream (atmos.ParseNSID, ParseDID)
 const NSID = /^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+(\.[a-zA-Z]([a-zA-Z0-9]{0,62})?)$/;
+const maxCols = Number(args['max-collections'] || 100); // a server configured
+const maxDids = Number(args['max-dids'] || 10000); // with lower caps than bsky's
 const DID = /^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$/;
 function parseFilter(cols, dids) {
   const uc = new Set();
   for (const c of cols) {
     if (!c.endsWith('.*') && (c.length > 317 || !NSID.test(c))) throw new Error(`subscribe: invalid options: invalid collection: ${c}`);
     uc.add(c);
-    if (uc.size > 100) throw new Error('subscribe: invalid options: too many wanted collections: > 100');
+    if (uc.size > maxCols) throw new Error(`subscribe: invalid options: too many wanted collections: > ${maxCols}`);
   }
   const ud = new Set();
   for (const d of dids) {
     if (d.length > 2048 || !DID.test(d)) throw new Error(`subscribe: invalid options: invalid DID: ${d}`);
     ud.add(d);
   }
-  if (ud.size > 10000) throw new Error(`subscribe: invalid options: too many wanted DIDs: ${ud.size} > 10000`);
+  if (ud.size > maxDids) throw new Error(`subscribe: invalid options: too many wanted DIDs: ${ud.size} > ${maxDids}`);
   return { cols: [...uc], dids: ud };
 }
 function wanted(e, f) {
@@ -164,6 +167,14 @@ const server = http.createServer((req, res) => {
     res.end(dict);
     return;
   }
+  // a refused upgrade's body, as a client that asks again without
+  // upgrading sees it (libcurl does)
+  const { why } = validate(req, -1);
+  if (why) {
+    res.writeHead(400, { 'Content-Type': V2 ? 'application/json' : 'text/plain' });
+    res.end(V2 ? JSON.stringify(why) : why.message);
+    return;
+  }
   res.writeHead(404);
   res.end();
 });
@@ -173,8 +184,7 @@ const refuse = (socket, why) => {
   socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${V2 ? 'application/json' : 'text/plain'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 };
 
-server.on('upgrade', (req, socket, head) => {
-  const conn = attempt++;
+function validate(req, conn) {
   const url = new URL(req.url, 'http://x');
   const p = url.searchParams;
   const entry = {
@@ -199,7 +209,6 @@ server.on('upgrade', (req, socket, head) => {
   else if (V2 && entry.kinds.length && entry.wantedCollections.length && !entry.kinds.includes('commit')) why = { error: 'InvalidRequest', message: 'collections set while kinds excludes commit' };
   else if (V2 && entry.cursor !== null && Number(entry.cursor) < 1e15 && Number(entry.cursor) < floor) why = { error: 'CursorTooOld', message: `cursor ${entry.cursor} is below the retention floor; the oldest seq is ${floor}` };
   else if (V2 && entry.zstdDictionary !== null && (Number(entry.zstdDictionary) !== dictId || retired)) {
-    retired = false;
     why = { error: 'UnknownZstdDictionary', message: `unknown zstd dictionary ${entry.zstdDictionary}; the current one is ${dictId}` };
   } else {
     try {
@@ -209,7 +218,15 @@ server.on('upgrade', (req, socket, head) => {
       why = { error: 'InvalidRequest', message: err.message };
     }
   }
+  return { entry, why, filter };
+}
+
+server.on('upgrade', (req, socket, head) => {
+  const conn = attempt++;
+  const { entry, why, filter: f0 } = validate(req, conn);
+  let filter = f0;
   if (why) {
+    if (why.error === 'UnknownZstdDictionary') retired = false;
     log({ ...entry, refused: why });
     refuse(socket, V2 ? why : why.message);
     return;
