@@ -9,7 +9,7 @@ complete -c atfh-subscribe -l labels -d 'subscribe to a labeler\'s subscribeLabe
 complete -c atfh-subscribe -l jetstream -d 'subscribe to a Jetstream instance instead and write its NDJSON' -x
 complete -c atfh-subscribe -l collection -d 'Jetstream: only this collection (repeatable; app.bsky.feed.* works)' -x
 complete -c atfh-subscribe -l did -d 'Jetstream: only this repo (repeatable)' -x
-complete -c atfh-subscribe -l did-file -d 'Jetstream: only the repos in FILE, one DID a line' -r -F
+complete -c atfh-subscribe -l did-file -d 'Jetstream: only the repos in FILE; re-read on SIGHUP or when it changes' -r -F
 complete -c atfh-subscribe -l max-message-size -d 'Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)' -x
 complete -c atfh-subscribe -l replay -d 'write the frames of a capture instead, paced by their event time' -r -F
 complete -c atfh-subscribe -l speed -d '--replay at X times real time (default 1; 0: as fast as possible)' -x

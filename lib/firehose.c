@@ -193,6 +193,7 @@ enum session_end {
 	END_STOP,      /* the caller or a signal ended the run */
 	END_FATAL,     /* exit 2 */
 	END_MALFORMED, /* --strict */
+	END_REFILTER,  /* reconnect now, with the new filter */
 	GO_ON,         /* not an end: the session goes on */
 };
 
@@ -545,6 +546,20 @@ static bool filter_rejected(const struct atfh_firehose *f)
 	return c == 1007 || c == 1008 || (c == 1000 && f->ws.close_reason[0] && f->sent_update);
 }
 
+/* A new filter while connected: an options_update on v1. */
+static enum session_end send_filter(struct atfh_firehose *f)
+{
+	char *u = atfh_js_filter_update(&f->js);
+	int r = atfh_ws_send_text(&f->ws, u, strlen(u), 10000);
+	free(u);
+	if (r) {
+		failure(f, "cannot send the new Jetstream filter: %s; reconnecting with it", f->ws.err);
+		return END_RETRY;
+	}
+	f->sent_update = true;
+	return GO_ON;
+}
+
 /*
  * Two clocks watch a connection.  The idle timeout counts from the last
  * whole message: a relay whose socket is alive but sends nothing (or drips
@@ -556,6 +571,7 @@ static enum session_end session(struct atfh_firehose *f)
 {
 	struct atfh_ws *w = &f->ws;
 	double last_msg = atfh_now(), last_activity = last_msg, ping_at = 0;
+	double next_refilter = last_msg + 1;
 	bool pinged = false;
 	f->have_prev = false;
 	f->in_dup_run = false;
@@ -598,6 +614,17 @@ static enum session_end session(struct atfh_firehose *f)
 			if (stopping(f))
 				return END_STOP;
 			double now = atfh_now();
+			if (f->refilter && ((f->reload_flag && *f->reload_flag) || now >= next_refilter)) {
+				bool sig = f->reload_flag && *f->reload_flag;
+				if (f->reload_flag)
+					*f->reload_flag = 0;
+				next_refilter = now + 1;
+				if (f->refilter(f, sig)) {
+					enum session_end r = send_filter(f);
+					if (r != GO_ON)
+						return r;
+				}
+			}
 			if (w->activity) {
 				w->activity = false;
 				last_activity = now;
@@ -632,6 +659,10 @@ static enum session_end session(struct atfh_firehose *f)
 			int t = lim;
 			if (f->idle_ms) {
 				int u = until_ms(now, last_msg + (double)f->idle_ms / 1000);
+				t = t < 0 || u < t ? u : t;
+			}
+			if (f->refilter) {
+				int u = until_ms(now, next_refilter);
 				t = t < 0 || u < t ? u : t;
 			}
 			if (f->ping_ms) {
@@ -797,6 +828,11 @@ int atfh_fh_run(struct atfh_firehose *f)
 		free(url);
 		if (e == END_STOP)
 			break;
+		if (e == END_REFILTER) {
+			first = false;
+			f->reconnects++;
+			continue;
+		}
 		if (e == END_FATAL) {
 			status = ATFH_EXIT_FAIL;
 			break;

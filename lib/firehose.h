@@ -79,6 +79,13 @@ struct atfh_firehose {
 	 * ATFH_FH_IDLE_STOP to end the run. */
 	int (*write)(struct atfh_firehose *f, const struct atfh_fh_item *it);
 	int (*idle)(struct atfh_firehose *f);
+	/* Jetstream: asked about once a second, and at once when *reload_flag
+	 * is set (cleared here): true when it has put a new filter in place
+	 * (atfh_fh_jetstream_filter).  v1 then gets it as an options_update on
+	 * the open connection; v2 (no client messages) reconnects at once at
+	 * the current cursor with it. */
+	bool (*refilter)(struct atfh_firehose *f, bool signalled);
+	volatile sig_atomic_t *reload_flag;
 	void *ctx;
 
 	/* counters */

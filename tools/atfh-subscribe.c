@@ -64,7 +64,7 @@ static const struct atfh_option options[] = {
 	{ OPT_DID, "did", "DID", ATFH_ARG_STRING, NULL,
 	  "Jetstream: only this repo (repeatable)" },
 	{ OPT_DID_FILE, "did-file", "FILE", ATFH_ARG_FILE, NULL,
-	  "Jetstream: only the repos in FILE, one DID a line" },
+	  "Jetstream: only the repos in FILE; re-read on SIGHUP or when it changes" },
 	{ OPT_MAX_MESSAGE_SIZE, "max-message-size", "SIZE", ATFH_ARG_SIZE, NULL,
 	  "Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)" },
 	{ OPT_REPLAY, "replay", "FILE", ATFH_ARG_FILE, NULL,
@@ -133,7 +133,13 @@ struct sub {
 	bool did_file_bad;
 	bool has_idle;
 	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
+	const char *did_file;        /* re-read on SIGHUP and when it changes */
+	size_t cli_dids;             /* the first cli_dids of dids are --did's */
+	struct stat did_st;          /* the did file as last read (or failed) */
+	int did_errno;
 };
+
+static volatile sig_atomic_t hup;
 
 static int wake_pipe[2] = { -1, -1 };
 
@@ -145,6 +151,12 @@ static void on_stop_signal(int sig)
 	if (wake_pipe[1] >= 0)
 		(void)!write(wake_pipe[1], "x", 1);
 	errno = e;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup = 1; /* the wait in progress ends with EINTR: the session looks */
 }
 
 static void signals(void)
@@ -228,7 +240,12 @@ static int on_option(int id, const char *arg, void *ctx)
 		atfh_strv_push(&s->dids, arg, strlen(arg));
 		return 0;
 	case OPT_DID_FILE:
-		return read_did_file(s, arg);
+		if (s->did_file) {
+			atfh_err("--did-file: give one file");
+			return -1;
+		}
+		s->did_file = arg;
+		return 0;
 	case OPT_MAX_MESSAGE_SIZE:
 		if (atfh_parse_size(arg, &v) || v == 0 || v > UINT32_MAX) {
 			atfh_err("--max-message-size: '%s' is not a size from 1 to 4294967295 bytes "
@@ -307,6 +324,72 @@ static int on_option(int id, const char *arg, void *ctx)
 	return -1;
 }
 
+/* ---- live filter changes ------------------------------------------------------ */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static struct sub *the_sub;
+
+/* SIGHUP, or the --did-file changed: read it again, and when it holds a
+ * good list, make it the filter (with the --did values). */
+static bool refilter(struct atfh_firehose *f, bool signalled)
+{
+	struct sub *s = the_sub;
+	if (!s->did_file || strcmp(s->did_file, "-") == 0)
+		return false;
+	struct stat st;
+	int e = stat(s->did_file, &st) < 0 ? errno : 0;
+	if (!signalled && e == s->did_errno && (e || same_file(&st, &s->did_st)))
+		return false;
+	s->did_errno = e;
+	if (!e)
+		s->did_st = st;
+	const char *why = signalled ? "SIGHUP" : "the file changed";
+	struct atfh_strv fresh = { 0 };
+	for (size_t i = 0; i < s->cli_dids; i++)
+		atfh_strv_push(&fresh, s->dids.v[i], strlen(s->dids.v[i]));
+	s->did_file_bad = false;
+	char err[200];
+	bool ok = atfh_didlist_load(&fresh, s->did_file, bad_did_line, s) == 0;
+	if (!ok)
+		atfh_err("%s: %s", s->did_file, strerror(errno));
+	ok = ok && !s->did_file_bad;
+	struct atfh_js_filter probe = { .max_message_size = f->js.max_message_size };
+	if (ok) {
+		atfh_js_filter_set(&probe, s->collections.v, s->collections.n, fresh.v, fresh.n);
+		if (atfh_js_filter_too_big(&probe, err, sizeof err)) {
+			atfh_err("%s", err);
+			ok = false;
+		}
+	}
+	if (!ok) {
+		atfh_err("%s: reload (%s) failed: keeping the filter of %zu DIDs", s->did_file, why,
+			 f->js.dids.n);
+		atfh_js_filter_free(&probe);
+		atfh_strv_free(&fresh);
+		return false;
+	}
+	bool same = probe.dids.n == f->js.dids.n;
+	for (size_t i = 0; same && i < probe.dids.n; i++)
+		same = strcmp(probe.dids.v[i], f->js.dids.v[i]) == 0;
+	atfh_js_filter_free(&probe);
+	if (same) {
+		atfh_strv_free(&fresh);
+		return false;
+	}
+	atfh_strv_free(&s->dids);
+	s->dids = fresh;
+	atfh_fh_jetstream_filter(f, s->collections.v, s->collections.n, s->dids.v, s->dids.n);
+	if (!s->quiet)
+		atfh_err("%s: reloaded (%s): the filter now has %zu DIDs", s->did_file, why,
+			 f->js.dids.n);
+	return true;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void usage_checks(struct sub *s)
@@ -362,6 +445,13 @@ int main(int argc, char **argv)
 	if (first < argc)
 		atfh_usage_error("unexpected argument '%s' (the relay is given with --relay)",
 				 argv[first]);
+	s.cli_dids = s.dids.n;
+	if (s.did_file) {
+		if (read_did_file(&s, s.did_file) < 0)
+			return ATFH_EXIT_FAIL;
+		if (stat(s.did_file, &s.did_st) < 0)
+			s.did_errno = errno;
+	}
 	usage_checks(&s);
 	if (s.speed < 0)
 		s.speed = 1;
@@ -400,6 +490,14 @@ int main(int argc, char **argv)
 		return ATFH_EXIT_FAIL;
 
 	f->start_after = s.sink.start_after;
+	if (f->source == ATFH_FH_JETSTREAM && s.did_file) {
+		the_sub = &s;
+		f->refilter = refilter;
+		f->reload_flag = &hup;
+		struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	if (s.sink.nstart_ids)
 		atfh_fh_js_boundary(f, s.sink.start_ids, s.sink.nstart_ids);
 	f->wake_fd = wake_pipe[0];
