@@ -7,13 +7,16 @@
 complete -c atfh-subscribe -l relay -d 'the relay: a host, wss://host or a full URL (default bsky.network)' -x
 complete -c atfh-subscribe -l labels -d 'subscribe to a labeler\'s subscribeLabels instead' -x
 complete -c atfh-subscribe -l jetstream -d 'subscribe to a Jetstream instance instead and write its NDJSON' -x
+complete -c atfh-subscribe -l tap -d 'read a Tap\'s events (ws://host:2480) as NDJSON, acking each when durable' -x
+complete -c atfh-subscribe -l tap-password -d 'Tap\'s admin password (default: $TAP_ADMIN_PASSWORD)' -x
+complete -c atfh-subscribe -l no-ack -d 'Tap: send no acks (for a Tap run with acks disabled)'
 complete -c atfh-subscribe -l collection -d 'Jetstream: only this collection (repeatable; app.bsky.feed.* works)' -x
-complete -c atfh-subscribe -l did -d 'Jetstream: only this repo (repeatable)' -x
-complete -c atfh-subscribe -l did-file -d 'Jetstream: only the repos in FILE; re-read on SIGHUP or when it changes' -r -F
+complete -c atfh-subscribe -l did -d 'Jetstream: only this repo; Tap: track it (repeatable)' -x
+complete -c atfh-subscribe -l did-file -d 'the same for the DIDs in FILE, one a line; reread on change or SIGHUP' -r -F
 complete -c atfh-subscribe -l max-message-size -d 'Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)' -x
 complete -c atfh-subscribe -l replay -d 'write the frames of a capture instead, paced by their event time' -r -F
 complete -c atfh-subscribe -l speed -d '--replay at X times real time (default 1; 0: as fast as possible)' -x
-complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: cursor N), unless the cursor file exists' -x
+complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: time_us N), unless the cursor file exists' -x
 complete -c atfh-subscribe -l cursor-file -d 'resume from FILE if it exists, and keep it current' -r -F
 complete -c atfh-subscribe -l cursor-interval -d 'update the cursor file at most every DUR (default 1s)' -x
 complete -c atfh-subscribe -l resume-from -d 'start after the position in FILE, kept by a later stage; never write it' -r -F

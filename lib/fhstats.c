@@ -60,6 +60,13 @@ static void print_stats(struct atfh_stats *st, double now, bool final)
 		(unsigned long long)f->gaps, f->gaps == 1 ? "" : "s",
 		(unsigned long long)f->duplicates, f->duplicates == 1 ? "" : "s",
 		(unsigned long long)f->malformed);
+	if (r->tap)
+		fprintf(stderr, "%s: Tap: %llu events, %llu acks sent, %llu redeliveries, "
+			"%llu DIDs added, %llu removed\n", atfh_progname,
+			(unsigned long long)r->tap->events, (unsigned long long)r->tap->acks,
+			(unsigned long long)r->tap->redeliveries,
+			(unsigned long long)r->tap->dids_added,
+			(unsigned long long)r->tap->dids_removed);
 	r->t_prev = now;
 	r->frames_prev = k->frames;
 	r->bytes_prev = k->bytes;
@@ -95,6 +102,20 @@ static int metrics_text(struct atfh_stats *st, char *buf, size_t cap)
 		    "%llu", (unsigned long long)f->duplicates);
 	atfh_metric(&m, "counter", "malformed_total", "Malformed messages skipped.", "%llu",
 		    (unsigned long long)f->malformed);
+	if (r->tap) {
+		atfh_metric(&m, "counter", "tap_events_total", "Tap events written.", "%llu",
+			    (unsigned long long)r->tap->events);
+		atfh_metric(&m, "counter", "tap_acks_total", "Acks sent to Tap.", "%llu",
+			    (unsigned long long)r->tap->acks);
+		atfh_metric(&m, "counter", "tap_redeliveries_total",
+			    "Tap events received again (an id seen before).", "%llu",
+			    (unsigned long long)r->tap->redeliveries);
+		atfh_metric(&m, "counter", "tap_dids_added_total", "DIDs added with /repos/add.",
+			    "%llu", (unsigned long long)r->tap->dids_added);
+		atfh_metric(&m, "counter", "tap_dids_removed_total",
+			    "DIDs removed with /repos/remove.", "%llu",
+			    (unsigned long long)r->tap->dids_removed);
+	}
 	atfh_metric(&m, "gauge", "connected", "1 while connected.", "%d", f->connected ? 1 : 0);
 	atfh_metric(&m, "gauge", "elapsed_seconds", "Seconds since start.", "%.3f",
 		    atfh_now() - st->t_start);

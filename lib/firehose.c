@@ -22,6 +22,7 @@ static const char *const default_path[] = {
 	[ATFH_FH_REPOS] = "/xrpc/com.atproto.sync.subscribeRepos",
 	[ATFH_FH_LABELS] = "/xrpc/com.atproto.label.subscribeLabels",
 	[ATFH_FH_JETSTREAM] = "/subscribe",
+	[ATFH_FH_TAP] = "/channel",
 };
 
 void atfh_fh_init(struct atfh_firehose *f, enum atfh_fh_source source)
@@ -204,6 +205,8 @@ static bool stopping(struct atfh_firehose *f)
 
 static const char *pos_name(const struct atfh_firehose *f)
 {
+	if (f->source == ATFH_FH_TAP)
+		return "event";
 	if (f->source != ATFH_FH_JETSTREAM)
 		return "seq";
 	return f->has_last && f->last < ATFH_JS_TIME_MIN ? "cursor" : "time_us";
@@ -332,6 +335,31 @@ static enum session_end malformed(struct atfh_firehose *f, const char *fmt, ...)
 	else
 		atfh_err("message %llu: %s; skipped", (unsigned long long)f->messages, buf);
 	return f->strict ? END_MALFORMED : GO_ON;
+}
+
+int atfh_fh_malformed(struct atfh_firehose *f, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return malformed(f, "%s", buf) == END_MALFORMED ? ATFH_FH_MALFORMED : ATFH_FH_GO_ON;
+}
+
+/* What a message hook answered, as the end of a session (or none). */
+static enum session_end hook_end(int r)
+{
+	switch (r) {
+	case ATFH_FH_STOP:
+		return END_STOP;
+	case ATFH_FH_MALFORMED:
+		return END_MALFORMED;
+	case ATFH_FH_FATAL:
+		return END_FATAL;
+	default:
+		return GO_ON;
+	}
 }
 
 static int printable(const struct atfh_str *s, char *buf, size_t n)
@@ -589,7 +617,9 @@ static enum session_end session(struct atfh_firehose *f)
 		case ATFH_WS_MSG:
 			f->messages++;
 			f->rx_bytes += w->len;
-			if (f->source == ATFH_FH_JETSTREAM)
+			if (f->message)
+				e = hook_end(f->message(f, w->msg, w->len, w->text));
+			else if (f->source == ATFH_FH_JETSTREAM)
 				e = jetstream_message(f, w->msg, w->len);
 			else
 				e = frame_message(f, w->msg, w->len);
@@ -780,6 +810,8 @@ int atfh_fh_run(struct atfh_firehose *f)
 	f->ws.user_agent = f->user_agent;
 	f->ws.cainfo = f->cainfo;
 	f->ws.capath = f->capath;
+	f->ws.username = f->username;
+	f->ws.password = f->password;
 	f->max_msg = f->max_msg ? f->max_msg : ATFH_MAX_FRAME_DEFAULT;
 	atfh_backoff_init(&f->backoff, BACKOFF_INITIAL, BACKOFF_CAP);
 	bool first = true;
@@ -803,6 +835,8 @@ int atfh_fh_run(struct atfh_firehose *f)
 			}
 			long code = f->ws.http_status;
 			if (fatal_status(code) || f->ws.cert_error) {
+				if (code == 401 && f->auth_hint)
+					atfh_err("%s", f->auth_hint);
 				free(url);
 				status = ATFH_EXIT_FAIL;
 				break;
@@ -822,6 +856,8 @@ int atfh_fh_run(struct atfh_firehose *f)
 			if (!first)
 				atfh_err("reconnected to %s", url);
 			e = session(f);
+			if (e == END_STOP && f->closing)
+				f->closing(f);
 			atfh_ws_close(&f->ws);
 			f->connected = false;
 		}

@@ -1,7 +1,8 @@
 /*
  * firehose.h — a subscription that never loses its place.  Owns the
  * sources (a relay's com.atproto.sync.subscribeRepos, a labeler's
- * com.atproto.label.subscribeLabels, a Jetstream instance) and their URLs,
+ * com.atproto.label.subscribeLabels, a Jetstream instance; a Tap, whose
+ * protocol lib/tap.h reads through the message hook) and their URLs,
  * the cursor on the wire, connecting and reconnecting (exponential backoff
  * with jitter, Retry-After, --max-retries; a connection that wrote no new
  * position is a failed attempt), redirects of the upgrade, the idle
@@ -31,7 +32,7 @@
 #include "ws.h"
 #include <signal.h>
 
-enum atfh_fh_source { ATFH_FH_REPOS, ATFH_FH_LABELS, ATFH_FH_JETSTREAM };
+enum atfh_fh_source { ATFH_FH_REPOS, ATFH_FH_LABELS, ATFH_FH_JETSTREAM, ATFH_FH_TAP };
 
 /* One message to write. */
 struct atfh_fh_item {
@@ -47,6 +48,9 @@ struct atfh_fh_item {
 };
 
 enum { ATFH_FH_GO_ON = 0, ATFH_FH_STOP = 1 };
+/* more answers of a message hook: a malformed message ends the run
+ * (--strict, exit 3), or the run fails (exit 2) */
+enum { ATFH_FH_MALFORMED = 2, ATFH_FH_FATAL = 3 };
 #define ATFH_FH_IDLE_STOP (-2)
 
 struct atfh_firehose {
@@ -87,6 +91,15 @@ struct atfh_firehose {
 	bool (*refilter)(struct atfh_firehose *f, bool signalled);
 	volatile sig_atomic_t *reload_flag;
 	void *ctx;
+	/* A source whose messages another module reads (Tap, lib/tap.h):
+	 * message gets each whole message and answers ATFH_FH_GO_ON, _STOP,
+	 * _MALFORMED or _FATAL; closing is called while a connection the run
+	 * is leaving (ATFH_FH_STOP, a signal) is still up; hook_ctx is theirs. */
+	int (*message)(struct atfh_firehose *f, uint8_t *p, size_t n, bool text);
+	void (*closing)(struct atfh_firehose *f);
+	void *hook_ctx;
+	const char *username, *password; /* HTTP Basic auth of the upgrade */
+	const char *auth_hint;      /* said after an HTTP 401 */
 
 	/* counters */
 	uint64_t messages;          /* received, whatever became of them */
@@ -158,5 +171,10 @@ bool atfh_fh_accept(struct atfh_firehose *f, const struct atfh_fh_item *it, bool
  * flushed and the cursor file kept).  false when a signal or the idle
  * callback ended the wait: the run is to stop. */
 bool atfh_fh_pause(struct atfh_firehose *f, double ms);
+/* A message hook's malformed message: reported (with the message number
+ * and position), counted; ATFH_FH_MALFORMED under --strict, else
+ * ATFH_FH_GO_ON. */
+int atfh_fh_malformed(struct atfh_firehose *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -54,6 +54,11 @@ static bool save_cursor(struct atfh_sink *k)
 	return ok;
 }
 
+bool atfh_sink_sync(struct atfh_sink *k)
+{
+	return save_cursor(k) && !k->out.broken_pipe;
+}
+
 /* The run's clock: --duration and the cursor interval.  -1 to stop, else
  * the ms until it wants to be looked at again (or INT32_MAX). */
 static int64_t timers(struct atfh_sink *k, double now)

@@ -62,6 +62,10 @@ int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_
 /* Become F's write and idle callbacks; --duration and the cursor interval
  * count from now. */
 void atfh_sink_attach(struct atfh_sink *k, struct atfh_firehose *f);
+/* Make everything written so far durable now: flushed, and fsynced when
+ * the output is a file (and named in the cursor file, if there is one).
+ * false if the output failed. */
+bool atfh_sink_sync(struct atfh_sink *k);
 /* The run is over: flush, make it durable, name it in the cursor file.
  * Returns STATUS, or ATFH_EXIT_FAIL after reporting a write error or a
  * cursor file that could not be kept current.  A run that fails having

@@ -185,6 +185,26 @@ static void tls_options(const struct atfh_ws *w, CURL *c)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 }
 
+/* HTTP Basic auth, when a user name is set; sent with the first request
+ * (no round trip to learn that the server wants it). */
+static void basic_auth(const struct atfh_ws *w, CURL *c)
+{
+	if (!w->username)
+		return;
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(c, CURLOPT_USERNAME, w->username);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, w->password ? w->password : "");
+}
+
+void atfh_ws_http_options(const struct atfh_ws *w, CURL *c)
+{
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT,
+			 w->user_agent ? w->user_agent : "atfh/" PACKAGE_VERSION);
+	tls_options(w, c);
+	basic_auth(w, c);
+}
+
 /* Location, made absolute against URL. */
 static void location(struct atfh_ws *w, CURL *c, const char *url)
 {
@@ -232,6 +252,7 @@ static void refused_body(struct atfh_ws *w, const char *url)
 		curl_easy_setopt(c, CURLOPT_USERAGENT,
 				 w->user_agent ? w->user_agent : "atfh/" PACKAGE_VERSION);
 		tls_options(w, c);
+		basic_auth(w, c);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
 		curl_easy_perform(c);
@@ -296,6 +317,7 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	tls_options(w, c);
+	basic_auth(w, c);
 	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -1,10 +1,10 @@
 /*
  * ws.h — a websocket client on libcurl's websocket API (CURLOPT_CONNECT_ONLY
  * 2, curl_ws_recv, curl_ws_send).  Owns the connection: the upgrade
- * handshake (with a timeout, cut short by a wake-up descriptor; TLS
- * verified against the system's CAs or --cacert/--capath; what a refused
- * upgrade said: its status, Location, Retry-After and a line of its body), whole
- * messages out of fragments, a size limit enforced without ever holding an
+ * handshake (HTTP Basic auth when given; with a timeout, cut short by a
+ * wake-up descriptor; TLS verified against the system's CAs or
+ * --cacert/--capath; what a refused upgrade said: its status, Location,
+ * Retry-After and a line of its body), whole messages out of fragments, a size limit enforced without ever holding an
  * oversized message, pings answered with pongs, pings sent, close frames
  * read, and waiting for the socket.  It knows nothing about the firehose;
  * that is firehose.h.
@@ -33,6 +33,7 @@ struct atfh_ws {
 	const char *user_agent;
 	const char *cainfo;   /* CA bundle file, NULL: curl's default */
 	const char *capath;   /* CA directory, NULL: curl's default */
+	const char *username, *password; /* HTTP Basic auth, NULL: none */
 
 	uint8_t *msg;         /* the message (valid until the next recv) */
 	size_t len, cap;
@@ -79,6 +80,10 @@ int atfh_ws_wait(struct atfh_ws *w, int timeout_ms);
 int atfh_ws_send_ping(struct atfh_ws *w);
 /* Send a whole text message (waits while the socket is full).  0 or -1. */
 int atfh_ws_send_text(struct atfh_ws *w, const char *p, size_t n, long timeout_ms);
+/* The settings of W that a plain HTTP(S) request to the same server
+ * needs too: TLS verification (--cacert, --capath), Basic auth, the
+ * User-Agent. */
+void atfh_ws_http_options(const struct atfh_ws *w, CURL *c);
 /* Say goodbye (a close frame, best effort) and drop the connection. */
 void atfh_ws_close(struct atfh_ws *w);
 

@@ -437,7 +437,7 @@ int main(int argc, char **argv)
 	}
 
 	struct atfh_outfile of;
-	if (atfh_outfile_open(&of, &g.out, g.count_only ? NULL : g.output))
+	if (atfh_outfile_open(&of, &g.out, g.output))
 		return ATFH_EXIT_FAIL;
 	atfh_msg_init(&g.msg);
 	g.msg.lazy_ops = true; /* the DID, kind and time need no ops */

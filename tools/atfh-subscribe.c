@@ -4,9 +4,9 @@
  * it sends as frames (or Jetstream's NDJSON), keeping a cursor file that
  * never names a message not yet safely written.
  *
- * The subscription is lib/firehose.c (or lib/replay.c), the output and the
- * cursor file lib/sink.c, the counters lib/fhstats.c; this file owns the
- * options and wires them together.
+ * The subscription is lib/firehose.c (or lib/replay.c; Tap's protocol
+ * lib/tap.c), the output and the cursor file lib/sink.c, the counters
+ * lib/fhstats.c; this file owns the options and wires them together.
  */
 #include "cli.h"
 #include "cursor.h"
@@ -16,6 +16,7 @@
 #include "replay.h"
 #include "sink.h"
 #include "stats.h"
+#include "tap.h"
 #include "util.h"
 #include "config.h"
 
@@ -50,6 +51,9 @@ enum {
 	OPT_MAX_RETRIES,
 	OPT_CACERT,
 	OPT_CAPATH,
+	OPT_TAP,
+	OPT_TAP_PASSWORD,
+	OPT_NO_ACK,
 };
 
 static const struct atfh_option options[] = {
@@ -59,12 +63,18 @@ static const struct atfh_option options[] = {
 	  "subscribe to a labeler's subscribeLabels instead" },
 	{ OPT_JETSTREAM, "jetstream", "URL", ATFH_ARG_STRING, NULL,
 	  "subscribe to a Jetstream instance instead and write its NDJSON" },
+	{ OPT_TAP, "tap", "URL", ATFH_ARG_STRING, NULL,
+	  "read a Tap's events (ws://host:2480) as NDJSON, acking each when durable" },
+	{ OPT_TAP_PASSWORD, "tap-password", "PASS", ATFH_ARG_STRING, NULL,
+	  "Tap's admin password (default: $TAP_ADMIN_PASSWORD)" },
+	{ OPT_NO_ACK, "no-ack", NULL, ATFH_ARG_NONE, NULL,
+	  "Tap: send no acks (for a Tap run with acks disabled)" },
 	{ OPT_COLLECTION, "collection", "NSID", ATFH_ARG_STRING, NULL,
 	  "Jetstream: only this collection (repeatable; app.bsky.feed.* works)" },
 	{ OPT_DID, "did", "DID", ATFH_ARG_STRING, NULL,
-	  "Jetstream: only this repo (repeatable)" },
+	  "Jetstream: only this repo; Tap: track it (repeatable)" },
 	{ OPT_DID_FILE, "did-file", "FILE", ATFH_ARG_FILE, NULL,
-	  "Jetstream: only the repos in FILE; re-read on SIGHUP or when it changes" },
+	  "the same for the DIDs in FILE, one a line; reread on change or SIGHUP" },
 	{ OPT_MAX_MESSAGE_SIZE, "max-message-size", "SIZE", ATFH_ARG_SIZE, NULL,
 	  "Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)" },
 	{ OPT_REPLAY, "replay", "FILE", ATFH_ARG_FILE, NULL,
@@ -72,7 +82,7 @@ static const struct atfh_option options[] = {
 	{ OPT_SPEED, "speed", "X", ATFH_ARG_NUMBER, NULL,
 	  "--replay at X times real time (default 1; 0: as fast as possible)" },
 	{ OPT_CURSOR, "cursor", "N", ATFH_ARG_NUMBER, NULL,
-	  "start after seq N (Jetstream: cursor N), unless the cursor file exists" },
+	  "start after seq N (Jetstream: time_us N), unless the cursor file exists" },
 	{ OPT_CURSOR_FILE, "cursor-file", "FILE", ATFH_ARG_FILE, NULL,
 	  "resume from FILE if it exists, and keep it current" },
 	{ OPT_CURSOR_INTERVAL, "cursor-interval", "DUR", ATFH_ARG_DURATION, NULL,
@@ -106,7 +116,8 @@ static const struct atfh_program program = {
 	.summary = "Subscribe to an AT Protocol relay and write its messages as frames,\n"
 		   "resuming from a cursor file after any disconnect or restart.",
 	.options = options,
-	.epilog = "Environment: ATFH_RELAY, or BLUESKY_FIREHOSE_URL, sets the relay.\n"
+	.epilog = "Environment: ATFH_RELAY, or BLUESKY_FIREHOSE_URL, sets the relay;\n"
+		  "TAP_ADMIN_PASSWORD the password of --tap.\n"
 		  "Examples:\n"
 		  "  atfh-subscribe --cursor-file cur -o firehose.atfh\n"
 		  "  atfh-subscribe | atfh-decode | jq .commit.collection\n"
@@ -124,6 +135,13 @@ struct sub {
 
 	/* options */
 	const char *relay, *labels, *jetstream, *replay;
+	const char *tap, *tap_password;
+	bool no_ack;
+	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
+	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
+	struct stat *did_st;         /* each did file as last read (Jetstream reloads) */
+	int *did_errno;
+	struct atfh_tap tapc;
 	bool has_cursor;
 	int64_t cursor;
 	const char *resume_from; /* a cursor file a later stage owns */
@@ -132,14 +150,7 @@ struct sub {
 	bool quiet;
 	bool did_file_bad;
 	bool has_idle;
-	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
-	const char *did_file;        /* re-read on SIGHUP and when it changes */
-	size_t cli_dids;             /* the first cli_dids of dids are --did's */
-	struct stat did_st;          /* the did file as last read (or failed) */
-	int did_errno;
 };
-
-static volatile sig_atomic_t hup;
 
 static int wake_pipe[2] = { -1, -1 };
 
@@ -152,6 +163,8 @@ static void on_stop_signal(int sig)
 		(void)!write(wake_pipe[1], "x", 1);
 	errno = e;
 }
+
+static volatile sig_atomic_t hup;
 
 static void on_hup(int sig)
 {
@@ -225,6 +238,15 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_REPLAY:
 		s->replay = arg;
 		return 0;
+	case OPT_TAP:
+		s->tap = arg;
+		return 0;
+	case OPT_TAP_PASSWORD:
+		s->tap_password = arg;
+		return 0;
+	case OPT_NO_ACK:
+		s->no_ack = true;
+		return 0;
 	case OPT_COLLECTION:
 		if (!atfh_fh_collection_valid(arg)) {
 			atfh_err("--collection: '%s' is not an NSID (or a prefix ending in .*)", arg);
@@ -238,14 +260,11 @@ static int on_option(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		atfh_strv_push(&s->dids, arg, strlen(arg));
+		atfh_strv_push(&s->did_args, arg, strlen(arg));
 		return 0;
 	case OPT_DID_FILE:
-		if (s->did_file) {
-			atfh_err("--did-file: give one file");
-			return -1;
-		}
-		s->did_file = arg;
-		return 0;
+		atfh_strv_push(&s->did_files, arg, strlen(arg));
+		return read_did_file(s, arg);
 	case OPT_MAX_MESSAGE_SIZE:
 		if (atfh_parse_size(arg, &v) || v == 0 || v > UINT32_MAX) {
 			atfh_err("--max-message-size: '%s' is not a size from 1 to 4294967295 bytes "
@@ -324,7 +343,7 @@ static int on_option(int id, const char *arg, void *ctx)
 	return -1;
 }
 
-/* ---- live filter changes ------------------------------------------------------ */
+/* ---- live filter changes (Jetstream) -------------------------------------------- */
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
@@ -334,30 +353,42 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 static struct sub *the_sub;
 
-/* SIGHUP, or the --did-file changed: read it again, and when it holds a
+/* Has a did file changed since last looked at (or vanished, or come back)? */
+static bool did_files_changed(struct sub *s)
+{
+	bool changed = false;
+	for (size_t i = 0; i < s->did_files.n; i++) {
+		struct stat st;
+		int e = stat(s->did_files.v[i], &st) < 0 ? errno : 0;
+		if (e != s->did_errno[i] || (!e && !same_file(&st, &s->did_st[i])))
+			changed = true;
+		s->did_errno[i] = e;
+		if (!e)
+			s->did_st[i] = st;
+	}
+	return changed;
+}
+
+/* SIGHUP, or a --did-file changed: read them again, and when they hold a
  * good list, make it the filter (with the --did values). */
 static bool refilter(struct atfh_firehose *f, bool signalled)
 {
 	struct sub *s = the_sub;
-	if (!s->did_file || strcmp(s->did_file, "-") == 0)
+	if (!did_files_changed(s) && !signalled)
 		return false;
-	struct stat st;
-	int e = stat(s->did_file, &st) < 0 ? errno : 0;
-	if (!signalled && e == s->did_errno && (e || same_file(&st, &s->did_st)))
-		return false;
-	s->did_errno = e;
-	if (!e)
-		s->did_st = st;
-	const char *why = signalled ? "SIGHUP" : "the file changed";
+	const char *why = signalled ? "SIGHUP" : "a file changed";
 	struct atfh_strv fresh = { 0 };
-	for (size_t i = 0; i < s->cli_dids; i++)
-		atfh_strv_push(&fresh, s->dids.v[i], strlen(s->dids.v[i]));
+	for (size_t i = 0; i < s->did_args.n; i++)
+		atfh_strv_push(&fresh, s->did_args.v[i], strlen(s->did_args.v[i]));
 	s->did_file_bad = false;
-	char err[200];
-	bool ok = atfh_didlist_load(&fresh, s->did_file, bad_did_line, s) == 0;
-	if (!ok)
-		atfh_err("%s: %s", s->did_file, strerror(errno));
+	bool ok = true;
+	for (size_t i = 0; ok && i < s->did_files.n; i++)
+		if (atfh_didlist_load(&fresh, s->did_files.v[i], bad_did_line, s) < 0) {
+			atfh_err("%s: %s", s->did_files.v[i], strerror(errno));
+			ok = false;
+		}
 	ok = ok && !s->did_file_bad;
+	char err[200];
 	struct atfh_js_filter probe = { .max_message_size = f->js.max_message_size };
 	if (ok) {
 		atfh_js_filter_set(&probe, s->collections.v, s->collections.n, fresh.v, fresh.n);
@@ -366,18 +397,14 @@ static bool refilter(struct atfh_firehose *f, bool signalled)
 			ok = false;
 		}
 	}
-	if (!ok) {
-		atfh_err("%s: reload (%s) failed: keeping the filter of %zu DIDs", s->did_file, why,
-			 f->js.dids.n);
-		atfh_js_filter_free(&probe);
-		atfh_strv_free(&fresh);
-		return false;
-	}
-	bool same = probe.dids.n == f->js.dids.n;
+	bool same = ok && probe.dids.n == f->js.dids.n;
 	for (size_t i = 0; same && i < probe.dids.n; i++)
 		same = strcmp(probe.dids.v[i], f->js.dids.v[i]) == 0;
 	atfh_js_filter_free(&probe);
-	if (same) {
+	if (!ok)
+		atfh_err("--did-file: reload (%s) failed: keeping the filter of %zu DIDs", why,
+			 f->js.dids.n);
+	if (!ok || same) {
 		atfh_strv_free(&fresh);
 		return false;
 	}
@@ -385,19 +412,53 @@ static bool refilter(struct atfh_firehose *f, bool signalled)
 	s->dids = fresh;
 	atfh_fh_jetstream_filter(f, s->collections.v, s->collections.n, s->dids.v, s->dids.n);
 	if (!s->quiet)
-		atfh_err("%s: reloaded (%s): the filter now has %zu DIDs", s->did_file, why,
+		atfh_err("--did-file: reloaded (%s): the filter now has %zu DIDs", why,
 			 f->js.dids.n);
 	return true;
 }
 
+static void watch_did_files(struct sub *s)
+{
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (strcmp(s->did_files.v[i], "-") == 0)
+			return; /* standard input is read once */
+	s->did_st = atfh_xcalloc(s->did_files.n, sizeof *s->did_st);
+	s->did_errno = atfh_xcalloc(s->did_files.n, sizeof *s->did_errno);
+	did_files_changed(s);
+	the_sub = s;
+	s->fh.refilter = refilter;
+	s->fh.reload_flag = &hup;
+	struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* ---- main ------------------------------------------------------------------ */
+
+static void tap_usage_checks(struct sub *s)
+{
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (strcmp(s->did_files.v[i], "-") == 0)
+			atfh_usage_error("--tap rereads its --did-file when it changes: give a file, "
+					 "not - (standard input)");
+	if (s->collections.n)
+		atfh_usage_error("--collection filters a Jetstream; Tap's collection filters are "
+				 "its own setting (TAP_COLLECTION_FILTERS)");
+	if (s->has_cursor || s->sink.cursor_file || s->resume_from)
+		atfh_usage_error("Tap keeps the position itself (acks): --cursor, --cursor-file "
+				 "and --resume-from make no sense with --tap");
+}
 
 static void usage_checks(struct sub *s)
 {
-	int sources = !!s->relay + !!s->labels + !!s->jetstream + !!s->replay;
+	int sources = !!s->relay + !!s->labels + !!s->jetstream + !!s->replay + !!s->tap;
 	if (sources > 1)
-		atfh_usage_error("--relay, --labels, --jetstream and --replay exclude each other");
-	if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
+		atfh_usage_error("--relay, --labels, --jetstream, --tap and --replay exclude each other");
+	if (s->tap)
+		tap_usage_checks(s);
+	else if ((s->tap_password || s->no_ack))
+		atfh_usage_error("--tap-password and --no-ack need --tap");
+	else if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
 		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
 				 "Jetstream: they need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
@@ -407,6 +468,36 @@ static void usage_checks(struct sub *s)
 		atfh_usage_error("--speed needs --replay");
 }
 
+/* Tap: its password, acks and the DID list it is to track. */
+static int tap_setup(struct sub *s)
+{
+	struct atfh_firehose *f = &s->fh;
+	struct atfh_tap *t = &s->tapc;
+	atfh_tap_init(t, f->url);
+	t->no_ack = s->no_ack;
+	t->http_timeout_ms = f->connect_timeout_ms;
+	const char *pw = s->tap_password;
+	if (!pw || !*pw)
+		pw = getenv("TAP_ADMIN_PASSWORD");
+	if (pw && *pw) {
+		f->username = "admin";
+		f->password = pw;
+		f->auth_hint = "Tap refused the admin password (--tap-password, TAP_ADMIN_PASSWORD)";
+	} else {
+		f->auth_hint = "Tap asks for its admin password: give it with --tap-password or "
+			       "TAP_ADMIN_PASSWORD";
+	}
+	for (size_t i = 0; i < s->did_args.n; i++)
+		atfh_tap_add_did(t, s->did_args.v[i]);
+	for (size_t i = 0; i < s->did_files.n; i++)
+		atfh_tap_add_file(t, s->did_files.v[i]);
+	if (atfh_tap_load(t) < 0)
+		return -1;
+	if (s->did_files.n)
+		atfh_tap_signals();
+	return 0;
+}
+
 /* The source's URL; NULL for a replay. */
 static const char *source(struct sub *s)
 {
@@ -414,6 +505,12 @@ static const char *source(struct sub *s)
 	if (s->jetstream) {
 		f->source = ATFH_FH_JETSTREAM;
 		return s->jetstream;
+	}
+	if (s->tap) {
+		f->source = ATFH_FH_TAP;
+		if (!s->has_idle) /* a Tap of a few repos may be silent for hours */
+			f->idle_ms = 0;
+		return s->tap;
 	}
 	if (s->labels) {
 		f->source = ATFH_FH_LABELS;
@@ -445,13 +542,6 @@ int main(int argc, char **argv)
 	if (first < argc)
 		atfh_usage_error("unexpected argument '%s' (the relay is given with --relay)",
 				 argv[first]);
-	s.cli_dids = s.dids.n;
-	if (s.did_file) {
-		if (read_did_file(&s, s.did_file) < 0)
-			return ATFH_EXIT_FAIL;
-		if (stat(s.did_file, &s.did_st) < 0)
-			s.did_errno = errno;
-	}
 	usage_checks(&s);
 	if (s.speed < 0)
 		s.speed = 1;
@@ -485,21 +575,18 @@ int main(int argc, char **argv)
 	f->has_last = s.has_cursor;
 	f->last = s.cursor;
 	s.sink.stats = &s.stats;
-	if (atfh_sink_open(&s.sink, f->source == ATFH_FH_JETSTREAM, f->max_msg, &f->has_last,
+	if (f->source == ATFH_FH_TAP && tap_setup(&s) < 0)
+		return ATFH_EXIT_FAIL;
+	if (atfh_sink_open(&s.sink, f->source == ATFH_FH_JETSTREAM || f->source == ATFH_FH_TAP,
+			   f->max_msg, &f->has_last,
 			   &f->last) < 0)
 		return ATFH_EXIT_FAIL;
 
 	f->start_after = s.sink.start_after;
-	if (f->source == ATFH_FH_JETSTREAM && s.did_file) {
-		the_sub = &s;
-		f->refilter = refilter;
-		f->reload_flag = &hup;
-		struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGHUP, &sa, NULL);
-	}
 	if (s.sink.nstart_ids)
 		atfh_fh_js_boundary(f, s.sink.start_ids, s.sink.nstart_ids);
+	if (f->source == ATFH_FH_JETSTREAM && s.did_files.n)
+		watch_did_files(&s);
 	f->wake_fd = wake_pipe[0];
 	f->stop_flag = &atfh_interrupted;
 	f->user_agent = "atfh-subscribe/" PACKAGE_VERSION;
@@ -514,10 +601,16 @@ int main(int argc, char **argv)
 	atfh_stats_start(&s.stats, !s.quiet, total);
 	atfh_fhstats_attach(&s.report, &s.stats);
 	atfh_sink_attach(&s.sink, f);
+	if (f->source == ATFH_FH_TAP) {
+		atfh_tap_attach(&s.tapc, f, &s.sink);
+		s.report.tap = &s.tapc;
+	}
 
 	int status = s.replay ? atfh_replay_run(f, s.replay, s.speed, f->max_msg, &s.sink.raw_read)
 			      : atfh_fh_run(f);
 
+	if (s.tapc.fatal)
+		status = ATFH_EXIT_FAIL;
 	status = atfh_sink_finish(&s.sink, status);
 	if (atfh_stats_finish(&s.stats) < 0)
 		status = ATFH_EXIT_FAIL;
@@ -530,6 +623,11 @@ int main(int argc, char **argv)
 	atfh_fh_free(f);
 	atfh_strv_free(&s.collections);
 	atfh_strv_free(&s.dids);
+	atfh_strv_free(&s.did_args);
+	atfh_strv_free(&s.did_files);
+	free(s.did_st);
+	free(s.did_errno);
+	atfh_tap_free(&s.tapc);
 	curl_global_cleanup();
 	return status;
 }

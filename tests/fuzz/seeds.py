@@ -5,7 +5,8 @@ whole streams for `input`, single messages for `event`, record blocks for
 `dagcbor`, CAR archives for `car`, binary CIDs for `cid`, jetstream lines
 for `ndjson`, DID lists for `didset`, a path and an event for `evpath`,
 collection globs and names for `glob`, a jq program and an event for
-`jqhint`, a keep-mask byte and a commit of several ops for `trim`."""
+`jqhint`, a keep-mask byte and a commit of several ops for `trim`; signing
+keys for `pubkey` and signed commits for `commitsig` (tests/data/sigcases.txt)."""
 import hashlib, os, subprocess, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -131,6 +132,55 @@ for cs in [b"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;S
            b"Endpoint=sb://ns/;SharedAccessKey=s", b"Endpoint=sb://ns/;SharedAccessKeyName=k",
            b"Endpoint=sb://n s/;SharedAccessKeyName=k;SharedAccessKey=s", b"garbage", b";;;=;", b""]:
     put("connstr", cs)
+# tap: Tap's /channel events (indigo cmd/tap) made from the sample's
+# jetstream lines, as tests/subscribe/tapserver.js makes them, and the
+# shapes a Tap may send: early "user" events, deletes, odd white space
+import json
+for i, line in enumerate(js.splitlines()[:120]):
+    e = json.loads(line)
+    if e.get("kind") == "commit":
+        c = e["commit"]
+        r = {"live": i % 3 != 0, "did": e["did"], "rev": c["rev"], "collection": c["collection"],
+             "rkey": c["rkey"], "action": c["operation"]}
+        for k in ("record", "cid"):
+            if k in c:
+                r[k] = c[k]
+        put("tap", json.dumps({"id": i + 1, "type": "record", "record": r}).encode())
+    elif e.get("kind") in ("identity", "account"):
+        b = e[e["kind"]]
+        put("tap", json.dumps({"id": i + 1, "type": "identity", "identity": {
+            "did": e["did"], "handle": b.get("handle", ""), "is_active": b.get("active", True),
+            "status": b.get("status", "active")}}).encode())
+for t in [b'{"id":7,"type":"user","user":{"did":"did:plc:abc","handle":"a.test","isActive":false,"status":"deactivated"}}',
+          b'{"id":8,"type":"record","record":{"live":true,"did":"did:plc:abc","rev":"3kb3fge5lm32x","collection":"app.bsky.feed.post","rkey":"3kb3fge5lm32x","action":"delete"}}',
+          b'{ "id" : 9 ,\n "type":"record", "record":{"live":false,"did":"did:web:x.test","rev":"r","collection":"a.b","rkey":"k","action":"create","cid":"bafy","record":{\r\n"text":"a\\nb",\n"n":[1,2.5e3]}}}',
+          b'{"id":-1,"type":"record"}', b'{"id":1,"type":"nope","nope":{}}', b'{"type":"identity"}',
+          b'{"id":2,"type":"record","record":{"live":1,"did":"did:plc:a"}}', b'[]', b'']:
+    put("tap", t)
+# pubkey: a type selector byte (0 Multikey, 1 legacy secp256k1, 2 legacy
+# P-256, 3 none, 4 did:key, 5 unsupported) and the text; commitsig: a
+# length byte + did:key, a length byte + repo DID, the commit block.  Both
+# from tests/data/sigcases.txt (keys and commits made by @atproto/crypto).
+sel = {"Multikey": 0, "EcdsaSecp256k1VerificationKey2019": 1,
+       "EcdsaSecp256r1VerificationKey2019": 2, "JsonWebKey2020": 5}
+didkeys = {}
+for line in open(os.path.join(top, "tests/data/sigcases.txt"), encoding="ascii"):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] == "key":
+        put("pubkey", bytes([sel.get(w[2], 0)]) + w[3].encode())
+        if w[2] == "Multikey":
+            didkeys[w[1]] = b"did:key:" + w[3].encode()
+    elif w[0] == "didkey":
+        put("pubkey", b"\x04" + w[2].encode())
+        didkeys[w[1]] = w[2].encode()
+    elif w[0] == "badkey":
+        put("pubkey", bytes([sel.get(w[1], 0)]) + w[2].encode())
+    elif w[0] == "verify":
+        dk = didkeys.get(w[1].split("-")[0], b"")
+        did = w[2].encode()
+        put("commitsig", bytes([len(dk)]) + dk + bytes([len(did)]) + did + bytes.fromhex(w[3]))
 # jetstream: 'x' XRPC error bodies, 'l' v1 lines, 'c' collection values, 'n' numbers
 for body in [b'{"error":"CursorTooOld","message":"cursor 5 is below the retention floor; the oldest seq is 5000"}',
              b'{"error":"UnknownZstdDictionary","message":"unknown zstd dictionary 7; the current one is 4242"}',

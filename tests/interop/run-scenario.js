@@ -5,7 +5,7 @@
 const { parseArgs } = require('./lib/args');
 
 const usage = `usage: node run-scenario.js --capture OUT [--ref OUT.ndjson] [--seed S] [--size N]
-                            [--extras] [--check] [--timeout-s SEC] [--verbose]
+                            [--extras] [--check] [--keys FILE] [--timeout-s SEC] [--verbose]
 Starts PLC + PDS on 127.0.0.1, records ?cursor=0 live while the seeded
 scenario runs, writes the frames capture OUT and, with --ref, the expected
 jetstream NDJSON; then shuts everything down and exits.
@@ -14,12 +14,14 @@ jetstream NDJSON; then shuts everything down and exits.
                  (FutureCursor) frame last
   --check        fail unless the capture has identity, account, sync and
                  commit create/update/delete events (+ info, error with --extras)
+  --keys FILE    write each account's signing key: "DID TYPE MULTIBASE PRIVHEX"
+                 (the PLC directory's #atproto method, the PDS's private key)
   --timeout-s    give up (exit 2) after SEC seconds (default 110)
 A summary goes to stderr; stdout stays empty.
 `;
 const { opts } = parseArgs(process.argv.slice(2), {
   seed: 'string', size: 'number', capture: 'string', ref: 'string',
-  extras: 'bool', check: 'bool', 'timeout-s': 'number', verbose: 'bool',
+  extras: 'bool', check: 'bool', keys: 'string', 'timeout-s': 'number', verbose: 'bool',
 }, usage);
 if (!opts.capture) {
   process.stderr.write(usage);
@@ -41,6 +43,7 @@ scenario({
   ref: opts.ref,
   extras: !!opts.extras,
   check: !!opts.check,
+  keys: opts.keys,
   log,
 }).then((r) => {
   process.stderr.write(`run-scenario: ${r.frames} frames, ${r.bytes} bytes, last seq ${r.lastSeq}` +

@@ -13,6 +13,10 @@
 //       shuts down. extras: also capture an #info (OutdatedCursor) frame
 //       before the events and an error (FutureCursor) frame after them.
 //       check: fail unless every kind of event is in the capture.
+//       keys: FILE gets one line per account of the capture, "DID TYPE
+//       MULTIBASE PRIVHEX": its #atproto verification method as the PLC
+//       directory serves it, and the PDS's private signing key (hex, "-"
+//       when the PDS no longer has it) for forging tests.
 //       Returns { frames, bytes, lastSeq, lines, counts, ms }.
 
 const fs = require('node:fs');
@@ -70,8 +74,32 @@ function missingKinds(lines, extras = false) {
   return [...REQUIRED, ...(extras ? REQUIRED_EXTRAS : [])].filter((k) => !seen.has(k));
 }
 
+// The signing keys of the accounts of CAPTURE, from the live network.
+async function writeKeys(env, capture, file) {
+  const lines = await captureToLines(fs.readFileSync(capture));
+  const dids = [...new Set(lines.map((l) => JSON.parse(l).did).filter(Boolean))];
+  const out = [];
+  for (const did of dids) {
+    const res = await fetch(`${env.plcUrl}/${encodeURIComponent(did)}`);
+    if (!res.ok) continue; // not (or no longer) in the directory
+    const doc = await res.json();
+    const vm = (doc.verificationMethod || []).find((m) => m.id === '#atproto' || m.id === `${did}#atproto`);
+    if (!vm) continue;
+    let priv = '-';
+    try {
+      // the PDS's keypair() is not exportable: read the key file it loads
+      const store = env.network.pds.ctx.actorStore;
+      const { keyLocation } = await store.getLocation(did);
+      priv = fs.readFileSync(keyLocation).toString('hex');
+    } catch { /* account deleted */ }
+    out.push(`${did} ${vm.type} ${vm.publicKeyMultibase} ${priv}`);
+  }
+  fs.writeFileSync(file, out.length ? out.join('\n') + '\n' : '');
+}
+
 async function scenario(opts = {}) {
-  const { seed = 1, size = 1, capture, ref, extras = false, check = false, log = () => {} } = opts;
+  const { seed = 1, size = 1, capture, ref, extras = false, check = false, keys,
+    log = () => {} } = opts;
   if (!capture) throw new Error('scenario: capture file required');
   const t0 = Date.now();
   const tmp = (what) => `${capture}.${what}.tmp`;
@@ -94,6 +122,7 @@ async function scenario(opts = {}) {
       st = await rec.stop();
       if (st.error) throw st.error;
       log(`recorded ${st.frames} frames, last seq ${st.lastSeq}`);
+      if (keys) await writeKeys(env, mainFile, keys);
       let extraFrames = 0;
       if (extras) {
         // every event is now "too old": the server says OutdatedCursor first
