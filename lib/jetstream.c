@@ -342,3 +342,17 @@ bool atfh_js_last_number(const char *s, int64_t *v)
 	*v = x;
 	return true;
 }
+
+bool atfh_js_v1_compress(const char *url)
+{
+	const char *q = strchr(url, '?');
+	while (q) {
+		q++;
+		size_t n = strcspn(q, "&#");
+		if (n >= 9 && strncmp(q, "compress=", 9) == 0 &&
+		    !(n == 14 && strncmp(q + 9, "false", 5) == 0) && !(n == 10 && q[9] == '0'))
+			return true;
+		q = q[n] == '&' ? q + n : NULL;
+	}
+	return false;
+}

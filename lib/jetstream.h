@@ -69,6 +69,8 @@ uint64_t atfh_js_identity(const char *p, size_t n);
  * control characters as '?', cut to fit. */
 bool atfh_js_xrpc_error(const char *p, size_t n, char *name, size_t namen, char *msg,
 			size_t msgn);
+/* Does URL's query ask for v1's compress=true? */
+bool atfh_js_v1_compress(const char *url);
 /* The last decimal number in S (a CursorTooOld message's floor seq). */
 bool atfh_js_last_number(const char *s, int64_t *v);
 

@@ -551,6 +551,10 @@ int main(int argc, char **argv)
 	const char *src = source(&s);
 	if (src && !(f->url = atfh_fh_url(f->source, src, err, sizeof err)))
 		atfh_usage_error("%s", err);
+	if (f->source == ATFH_FH_JETSTREAM && atfh_js_v1_compress(f->url))
+		atfh_usage_error("%s: Jetstream's v1 compress=true (Socket-Encoding: zstd) needs a "
+				 "zstd dictionary the server does not serve: drop it from the URL",
+				 s.jetstream);
 	if (f->source == ATFH_FH_JETSTREAM) {
 		f->js.max_message_size = s.max_message_size;
 		atfh_fh_jetstream_filter(f, s.collections.v, s.collections.n, s.dids.v, s.dids.n);
