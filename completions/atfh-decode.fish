@@ -12,6 +12,18 @@ complete -c atfh-decode -l ce-all -d 'cloudevents: every event, not only the pro
 complete -c atfh-decode -l ce-source -d 'cloudevents: the source attribute (default the bsky.network firehose)' -x
 complete -c atfh-decode -l atkafka-all -d 'atkafka, osprey: keep the sync and error events at-kafka drops'
 complete -c atfh-decode -l sort-keys -d 'records and bodies with sorted keys, as Go\'s JSON encoder writes maps'
+complete -c atfh-decode -l verify-sig -d 'check each commit\'s signature with its account\'s key; a failure is malformed'
+complete -c atfh-decode -l event-metadata -d 'atkafka, osprey: fill eventMetadata from the account\'s DID document'
+complete -c atfh-decode -l appview -d '--event-metadata: the profile from this AppView (getProfile)' -x
+complete -c atfh-decode -l on-unresolved -d 'an account that cannot be resolved: keep, drop or fail (malformed)' -x -a 'keep drop fail'
+complete -c atfh-decode -l plc -d 'PLC directory for did:plc (default $ATFH_PLC or plc.directory)' -x
+complete -c atfh-decode -l cacert -d 'verify resolvers\' TLS certificates with the CAs in FILE' -r -F
+complete -c atfh-decode -l capath -d 'verify them with the CAs in DIR (hashed names, c_rehash)' -r -F
+complete -c atfh-decode -l identity-cache -d 'keep resolved DID documents in FILE across runs' -r -F
+complete -c atfh-decode -l identity-cache-size -d 'accounts cached in memory (default 100000)' -x
+complete -c atfh-decode -l identity-ttl -d 'a resolved document is good for DUR (default 24h)' -x
+complete -c atfh-decode -l identity-timeout -d 'give up a resolution request after DUR (default 10s)' -x
+complete -c atfh-decode -l identity-concurrency -d 'resolution requests at a time (default 16)' -x
 complete -c atfh-decode -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
 complete -c atfh-decode -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-decode -l max-frame -d 'largest record accepted (default 16M)' -x

@@ -21,6 +21,18 @@ complete -c atfh-grep -s v -l invert-match -d 'keep the events that do not match
 complete -c atfh-grep -s m -l max-count -d 'stop after N kept events' -x
 complete -c atfh-grep -l count -d 'print only the number of kept events'
 complete -c atfh-grep -l whole-frames -d 'frames: keep a commit whole when any of its ops is kept'
+complete -c atfh-grep -l pds -d 'keep events of accounts hosted on a PDS whose host matches GLOB (repeatable)' -x
+complete -c atfh-grep -l ignore-pds -d 'leave out events of accounts hosted on a PDS matching GLOB (repeatable)' -x
+complete -c atfh-grep -l verify-sig -d 'check each commit\'s signature with its account\'s key; a failure is malformed'
+complete -c atfh-grep -l on-unresolved -d 'an account that cannot be resolved: keep, drop or fail (malformed)' -x -a 'keep drop fail'
+complete -c atfh-grep -l plc -d 'PLC directory for did:plc (default $ATFH_PLC or plc.directory)' -x
+complete -c atfh-grep -l cacert -d 'verify resolvers\' TLS certificates with the CAs in FILE' -r -F
+complete -c atfh-grep -l capath -d 'verify them with the CAs in DIR (hashed names, c_rehash)' -r -F
+complete -c atfh-grep -l identity-cache -d 'keep resolved DID documents in FILE across runs' -r -F
+complete -c atfh-grep -l identity-cache-size -d 'accounts cached in memory (default 100000)' -x
+complete -c atfh-grep -l identity-ttl -d 'a resolved document is good for DUR (default 24h)' -x
+complete -c atfh-grep -l identity-timeout -d 'give up a resolution request after DUR (default 10s)' -x
+complete -c atfh-grep -l identity-concurrency -d 'resolution requests at a time (default 16)' -x
 complete -c atfh-grep -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
 complete -c atfh-grep -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-grep -l max-frame -d 'largest record accepted (default 16M)' -x

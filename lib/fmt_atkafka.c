@@ -22,9 +22,10 @@ static void put_timestamp(struct atfh_out *o, const struct atfh_view *v)
 /* at-kafka's FetchEventMetadata when neither the DID document nor the PLC
  * audit log could be fetched (and no appview is set): a zero DIDDocument
  * (only its "id" has no omitempty), accountAge -1, profile null.
- * Resolving identities (--event-metadata) is not implemented; this is
- * what every commit carries.  Account and identity events only get
- * metadata for a resolved account, so theirs is null, as is info's. */
+ * Without --event-metadata (opt->event_metadata NULL) this is what every
+ * commit carries; with it, a resolved account's metadata (lib/idcheck).
+ * Account and identity events get metadata only for a resolved account,
+ * else null, as info's always is. */
 #define UNRESOLVED_METADATA \
 	"{\"didDocument\":{\"id\":\"\"},\"accountAge\":-1,\"profile\":null}"
 
@@ -62,7 +63,10 @@ static int put_atkafka_event(struct fmt *f, const struct atfh_view *v)
 	else
 		put_timestamp(o, v);
 	atfh_out_lit(o, ",\"eventMetadata\":");
-	if (v->kind == ATFH_K_COMMIT)
+	const struct atfh_format_opts *opt = f->opt;
+	if (opt->event_metadata && v->kind != ATFH_K_INFO)
+		atfh_out_put(o, opt->event_metadata, opt->event_metadata_len);
+	else if (v->kind == ATFH_K_COMMIT)
 		atfh_out_lit(o, UNRESOLVED_METADATA);
 	else
 		atfh_out_lit(o, "null");

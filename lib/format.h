@@ -71,6 +71,10 @@ struct atfh_format_opts {
 	/* atkafka/osprey: keep sync, error and unknown kinds at-kafka drops */
 	bool atkafka_all;
 	int64_t osprey_last_id; /* action_ids stay increasing and unique */
+	/* atkafka/osprey: the eventMetadata of the account of the event being
+	 * written (a resolved account, --event-metadata), NULL: none */
+	const char *event_metadata;
+	size_t event_metadata_len;
 	/* NDJSON input: the ops of one commit are consecutive lines with the
 	 * same seq; counting them recovers each op's index */
 	int64_t json_last_seq;

@@ -310,6 +310,69 @@ fail:
 	return -1;
 }
 
+int atfh_jarr_next(const struct atfh_jval *a, const char **pos, struct atfh_jval *v)
+{
+	if (a->type != ATFH_J_ARR || a->n < 2)
+		return 0;
+	struct scan s = { *pos ? *pos : a->p + 1, a->p + a->n - 1, NULL };
+	ws(&s);
+	if (s.p < s.end && *s.p == ',') {
+		s.p++;
+		ws(&s);
+	}
+	if (s.p >= s.end || scan_value(&s, v, 1))
+		return 0;
+	*pos = s.p;
+	return 1;
+}
+
+long atfh_jval_unescape(const struct atfh_jval *v, char *dst, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		char c = v->p[i];
+		if (c == '\\') {
+			if (++i >= v->n)
+				return -1;
+			switch (v->p[i]) {
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case '/': c = '/'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u': {
+				unsigned u = 0;
+				if (i + 4 >= v->n)
+					return -1;
+				for (int j = 1; j <= 4; j++) {
+					int h = hexval(v->p[i + j]);
+					if (h < 0)
+						return -1;
+					u = u * 16 + (unsigned)h;
+				}
+				if (u == 0 || u > 0x7f)
+					return -1;
+				c = (char)u;
+				i += 4;
+				break;
+			}
+			default:
+				return -1;
+			}
+		}
+		if (k + 1 >= cap)
+			return -1;
+		dst[k++] = c;
+	}
+	if (cap == 0)
+		return -1;
+	dst[k] = '\0';
+	return (long)k;
+}
+
 const struct atfh_jval *atfh_jobj_get(const struct atfh_jobj *o, const char *key)
 {
 	size_t kn = strlen(key);

@@ -38,6 +38,14 @@ int atfh_jobj_parse(struct atfh_jobj *o, const char *p, size_t n, const char **e
 /* Check that P is exactly one JSON value. */
 int atfh_json_check(const char *p, size_t n, const char **err);
 const struct atfh_jval *atfh_jobj_get(const struct atfh_jobj *o, const char *key);
+/* The elements of A, an array value from atfh_jobj_parse (so already
+ * checked): *POS is NULL before the first call; 1 with *V set to the next
+ * element, 0 after the last. */
+int atfh_jarr_next(const struct atfh_jval *a, const char **pos, struct atfh_jval *v);
+/* A string value's text with its escapes undone into DST (CAP bytes, NUL
+ * added); \u escapes only for ASCII.  The length, or -1 when it does not
+ * fit or holds an escape outside ASCII. */
+long atfh_jval_unescape(const struct atfh_jval *v, char *dst, size_t cap);
 /* An integer value that fits int64. */
 bool atfh_jval_i64(const struct atfh_jval *v, int64_t *out);
 /* A string value as an atfh_str (escaped JSON text). */

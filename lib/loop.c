@@ -89,6 +89,25 @@ static bool malformed(struct atfh_loop *l, const char *err)
 	return true;
 }
 
+bool atfh_loop_malformed_at(struct atfh_loop *l, const char *file, bool lines,
+			    uint64_t index, uint64_t offset, const char *err)
+{
+	struct atfh_input *in = &l->in;
+	const char *name = in->name;
+	uint64_t i = in->index, o = in->offset;
+	bool was = l->in_lines;
+	in->name = file;
+	in->index = index;
+	in->offset = offset;
+	l->in_lines = lines;
+	bool go_on = malformed(l, err);
+	in->name = name;
+	in->index = i;
+	in->offset = o;
+	l->in_lines = was;
+	return go_on;
+}
+
 static bool out_gone(struct atfh_loop *l)
 {
 	return l->out && (l->out->broken_pipe || l->out->error);
@@ -209,6 +228,8 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 		if (l->stopped || out_gone(l) || atfh_interrupted)
 			break;
 	}
+	if (l->on_end && !out_gone(l))
+		l->on_end(l);
 	atfh_input_free(&l->in);
 	if (l->out && !out_gone(l))
 		atfh_out_flush(l->out);

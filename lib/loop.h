@@ -36,6 +36,9 @@ struct atfh_loop {
 	 * after each wake-up); returns how long the wait may be in ms, -1
 	 * for as long as it takes */
 	int (*on_idle)(struct atfh_loop *l);
+	/* optional: called once after the last record, before the output is
+	 * flushed for the last time (records held back are written there) */
+	void (*on_end)(struct atfh_loop *l);
 	bool io_failed;         /* an input could not be read: exit 2 */
 	/* malformed records by kind of message (its text up to the first
 	 * number, quote or colon): the first ATFH_ERRORS_SHOWN of a kind are
@@ -55,6 +58,11 @@ void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix);
 /* Handle the shared input/stats options; 1 if ID was one of them, 0 if
  * not, -1 on a bad value (reported). */
 int atfh_loop_option(struct atfh_loop *l, int id, const char *arg);
+/* Report a malformed record that was held back and settled later, with
+ * its own position (FILE, frame or line INDEX at byte OFFSET), and count
+ * it as malformed records are; false when the run must stop (--strict). */
+bool atfh_loop_malformed_at(struct atfh_loop *l, const char *file, bool lines,
+			    uint64_t index, uint64_t offset, const char *err);
 /* Run over FILES (none = stdin).  Returns the exit status. */
 int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles);
 

@@ -159,6 +159,8 @@ static void print_stats(struct atfh_stats *s, double now, bool final)
 		atfh_progname, final ? "" : "so far: ", (unsigned long long)s->records,
 		(unsigned long long)s->events, bytes, el,
 		el > 0 ? (double)s->records / el : 0, rate, (unsigned long long)s->malformed);
+	if (s->print_more)
+		s->print_more(s);
 }
 
 void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,
@@ -200,12 +202,14 @@ static int default_metrics(struct atfh_stats *s, char *buf, size_t cap)
 		    (unsigned long long)s->malformed);
 	atfh_metric(&m, "gauge", "elapsed_seconds", "Seconds since start.", "%.3f",
 		    atfh_now() - s->t_start);
+	if (s->metrics_more)
+		s->metrics_more(s, &m);
 	return m.full ? -1 : (int)m.n;
 }
 
 static void write_metrics(struct atfh_stats *s)
 {
-	char buf[4096];
+	char buf[8192];
 	int n = (s->metrics ? s->metrics : default_metrics)(s, buf, sizeof buf);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return;

@@ -16,6 +16,14 @@
 #include "atfh.h"
 #include <signal.h>
 
+/* The --metrics text being built: a metrics callback's BUF and CAP. */
+struct atfh_metrics_buf {
+	char *p;
+	size_t cap, n;
+	const char *prefix;       /* the atfh_stats prefix */
+	bool full;                /* something did not fit */
+};
+
 struct atfh_stats {
 	const char *prefix;       /* metric name prefix: "atfh_decode" */
 	uint64_t records;         /* input frames or lines */
@@ -49,19 +57,16 @@ struct atfh_stats {
 	 * metrics writes the --metrics text into BUF and returns its length
 	 * (-1 if it does not fit).  ctx is theirs. */
 	void (*print)(struct atfh_stats *s, double now, bool final);
+	/* Or it adds to the default report: more lines after the default
+	 * one, more metrics after the default ones. */
+	void (*print_more)(struct atfh_stats *s);
+	void (*metrics_more)(struct atfh_stats *s, struct atfh_metrics_buf *m);
 	int (*metrics)(struct atfh_stats *s, char *buf, size_t cap);
 	void *ctx;
 };
 
-extern volatile sig_atomic_t atfh_stats_tick_flag;
 
-/* The --metrics text being built: a metrics callback's BUF and CAP. */
-struct atfh_metrics_buf {
-	char *p;
-	size_t cap, n;
-	const char *prefix;       /* the atfh_stats prefix */
-	bool full;                /* something did not fit */
-};
+extern volatile sig_atomic_t atfh_stats_tick_flag;
 
 /* Append one metric, PREFIX_NAME, with its HELP and TYPE lines. */
 void atfh_metric(struct atfh_metrics_buf *m, const char *type, const char *name,

@@ -4,10 +4,13 @@
 #include "cli.h"
 #include "event.h"
 #include "format.h"
+#include "idcheck.h"
+#include "jsonscan.h"
 #include "loop.h"
 #include "outfile.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 enum {
 	OPT_BLOCKS = ATFH_OPT_TOOL_FIRST,
@@ -17,6 +20,9 @@ enum {
 	OPT_CE_SOURCE,
 	OPT_ATKAFKA_ALL,
 	OPT_SORT_KEYS,
+	OPT_VERIFY_SIG,
+	OPT_EVENT_METADATA,
+	OPT_APPVIEW,
 };
 
 static const char *const block_modes[] = { "bytes", "expand", NULL };
@@ -38,6 +44,13 @@ static const struct atfh_option options[] = {
 	  "atkafka, osprey: keep the sync and error events at-kafka drops" },
 	{ OPT_SORT_KEYS, "sort-keys", NULL, ATFH_ARG_NONE, NULL,
 	  "records and bodies with sorted keys, as Go's JSON encoder writes maps" },
+	{ OPT_VERIFY_SIG, "verify-sig", NULL, ATFH_ARG_NONE, NULL,
+	  "check each commit's signature with its account's key; a failure is malformed" },
+	{ OPT_EVENT_METADATA, "event-metadata", NULL, ATFH_ARG_NONE, NULL,
+	  "atkafka, osprey: fill eventMetadata from the account's DID document" },
+	{ OPT_APPVIEW, "appview", "URL", ATFH_ARG_STRING, NULL,
+	  "--event-metadata: the profile from this AppView (getProfile)" },
+	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -64,15 +77,28 @@ struct decode {
 	struct atfh_msg msg;
 	struct atfh_out out;
 	const char *output;
+	struct atfh_idcheck id; /* --verify-sig, --event-metadata */
+	struct atfh_out meta;   /* the eventMetadata being written */
 };
 
 static int on_option(int id, const char *arg, void *ctx)
 {
 	struct decode *d = ctx;
 	int r = atfh_loop_option(&d->loop, id, arg);
+	if (!r)
+		r = atfh_idcheck_option(&d->id, id, arg);
 	if (r)
 		return r < 0 ? -1 : 0;
 	switch (id) {
+	case OPT_VERIFY_SIG:
+		d->id.verify_sig = true;
+		return 0;
+	case OPT_EVENT_METADATA:
+		d->id.metadata = true;
+		return 0;
+	case OPT_APPVIEW:
+		d->id.cfg.appview = arg;
+		return 0;
 	case 'f':
 		if ((r = atfh_format_lookup(arg)) < 0) {
 			atfh_err("unknown format '%s' (jetstream, frame, atkafka, osprey, cloudevents)",
@@ -113,41 +139,119 @@ static int on_option(int id, const char *arg, void *ctx)
 	return -1;
 }
 
-static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+/* D->msg holds the frame: write its lines. */
+static int write_frame(struct decode *d, const char **err)
 {
-	struct decode *d = l->ctx;
 	size_t mark = d->out.len;
-	if (atfh_msg_parse(&d->msg, p, n)) {
-		*err = d->msg.err;
-		return ATFH_REC_BAD;
-	}
 	if (atfh_format_msg(&d->out, &d->msg, &d->fmt, err)) {
 		d->out.len = mark; /* no partial lines */
 		return ATFH_REC_BAD;
 	}
-	l->stats.events += d->msg.kind == ATFH_K_COMMIT && d->fmt.format != ATFH_FMT_FRAME
-				   ? d->msg.nops : 1;
+	d->loop.stats.events += d->msg.kind == ATFH_K_COMMIT && d->fmt.format != ATFH_FMT_FRAME
+					? d->msg.nops : 1;
 	atfh_out_event_done(&d->out);
 	return ATFH_REC_OK;
+}
+
+static int write_line(struct decode *d, const char *p, size_t n, const char **err)
+{
+	size_t mark = d->out.len;
+	if (atfh_format_json(&d->out, p, n, &d->fmt, err)) {
+		d->out.len = mark;
+		return ATFH_REC_BAD;
+	}
+	d->loop.stats.events++;
+	atfh_out_event_done(&d->out);
+	return ATFH_REC_OK;
+}
+
+/* The eventMetadata of a resolved account E for the next event. */
+static void set_metadata(struct decode *d, struct atfh_identity *e)
+{
+	d->fmt.event_metadata = NULL;
+	if (!d->id.metadata || !e || e->state != ATFH_ID_OK || !e->doc || !e->doc->indigo)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d->meta.len = 0;
+	atfh_idcheck_metadata(&d->meta, e, (double)ts.tv_sec);
+	d->fmt.event_metadata = d->meta.buf;
+	d->fmt.event_metadata_len = d->meta.len;
+}
+
+/* A record whose account is known (lib/idqueue). */
+static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identity *e,
+		  bool queued, const char **err)
+{
+	struct decode *d = ctx;
+	set_metadata(d, e);
+	if (it->line)
+		return write_line(d, (const char *)it->data, it->n, err);
+	if (queued && atfh_msg_parse(&d->msg, it->data, it->n)) {
+		*err = d->msg.err;
+		return ATFH_REC_BAD;
+	}
+	int r = atfh_idcheck_msg(&d->id, &d->msg, e, it->retried, err);
+	if (r == ATFH_IDC_DROP)
+		return ATFH_REC_OK;
+	return r ? r : write_frame(d, err);
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct decode *d = l->ctx;
+	if (atfh_msg_parse(&d->msg, p, n)) {
+		*err = d->msg.err;
+		return ATFH_REC_BAD;
+	}
+	if (!d->id.on)
+		return write_frame(d, err);
+	size_t dn = 0;
+	const char *did = atfh_idcheck_did(&d->id, &d->msg, &dn);
+	return atfh_idq_submit(&d->id.q, p, n, false, did, dn, err);
 }
 
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
 {
 	struct decode *d = l->ctx;
-	size_t mark = d->out.len;
-	if (d->fmt.format == ATFH_FMT_FRAME) {
+	if (d->fmt.format == ATFH_FMT_FRAME || d->id.verify_sig) {
 		/* a usage problem, not bad input: say it once and stop */
-		atfh_err("%s: -f frame needs frame input; this is NDJSON", l->in.name);
+		atfh_err(d->id.verify_sig ? "%s: --verify-sig needs frames; NDJSON carries no signatures"
+					  : "%s: -f frame needs frame input; this is NDJSON", l->in.name);
 		l->io_failed = true;
 		return ATFH_REC_STOP;
 	}
-	if (atfh_format_json(&d->out, p, n, &d->fmt, err)) {
-		d->out.len = mark;
+	if (!d->id.on)
+		return write_line(d, p, n, err);
+	struct atfh_jobj o;
+	const struct atfh_jval *v;
+	const char *did = NULL;
+	size_t dn = 0;
+	if (atfh_jobj_parse(&o, p, n, err))
 		return ATFH_REC_BAD;
+	if ((v = atfh_jobj_get(&o, "did")) && v->type == ATFH_J_STR && v->n &&
+	    !memchr(v->p, '\\', v->n) && (v = atfh_jobj_get(&o, "kind")) && v->type == ATFH_J_STR &&
+	    (ATFH_STR_IS(atfh_jval_str(v), "commit") || ATFH_STR_IS(atfh_jval_str(v), "identity") ||
+	     ATFH_STR_IS(atfh_jval_str(v), "account"))) {
+		v = atfh_jobj_get(&o, "did");
+		did = v->p;
+		dn = v->n;
+		if (ATFH_STR_IS(atfh_jval_str(atfh_jobj_get(&o, "kind")), "identity"))
+			atfh_resolver_drop(&d->id.r, did, dn, 0);
 	}
-	l->stats.events++;
-	atfh_out_event_done(&d->out);
-	return ATFH_REC_OK;
+	return atfh_idq_submit(&d->id.q, p, n, true, did, dn, err);
+}
+
+static int idle(struct atfh_loop *l)
+{
+	struct decode *d = l->ctx;
+	return atfh_idq_idle(&d->id.q);
+}
+
+static void at_end(struct atfh_loop *l)
+{
+	struct decode *d = l->ctx;
+	atfh_idq_drain(&d->id.q, true);
 }
 
 int main(int argc, char **argv)
@@ -155,8 +259,20 @@ int main(int argc, char **argv)
 	static struct decode d;
 	atfh_cli_signals();
 	atfh_loop_init(&d.loop, "atfh_decode");
+	atfh_idcheck_init(&d.id);
 	int first = atfh_cli_parse(&program, argc, argv, on_option, &d);
 
+	if (d.id.metadata && d.fmt.format != ATFH_FMT_ATKAFKA && d.fmt.format != ATFH_FMT_OSPREY)
+		atfh_usage_error("--event-metadata goes with -f atkafka or -f osprey");
+	if (d.id.cfg.appview && !d.id.metadata)
+		atfh_usage_error("--appview goes with --event-metadata");
+	if (atfh_idcheck_start(&d.id, &d.loop, settle, &d))
+		return ATFH_EXIT_FAIL;
+	if (d.id.on) {
+		d.loop.on_idle = idle;
+		d.loop.on_end = at_end;
+	}
+	d.meta.fd = -1;
 	struct atfh_outfile of;
 	if (atfh_outfile_open(&of, &d.out, d.output))
 		return ATFH_EXIT_FAIL;
@@ -168,6 +284,8 @@ int main(int argc, char **argv)
 	d.loop.on_line = on_line;
 	int status = atfh_loop_run(&d.loop, argv + first, (size_t)(argc - first));
 	status = atfh_outfile_finish(&of, &d.out, status);
+	status = atfh_idcheck_finish(&d.id, status);
+	atfh_out_free(&d.meta);
 	atfh_msg_free(&d.msg);
 	atfh_out_free(&d.out);
 	return status;

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 #include "didset.h"
+#include "idcheck.h"
+#include "jsonscan.h"
 #include "loop.h"
 #include "outfile.h"
 #include "select.h"
@@ -28,6 +30,9 @@ enum {
 	OPT_SAMPLE_SEED,
 	OPT_COUNT,
 	OPT_WHOLE_FRAMES,
+	OPT_PDS,
+	OPT_IGNORE_PDS,
+	OPT_VERIFY_SIG,
 };
 
 static const char *const kind_names[] = {
@@ -64,6 +69,13 @@ static const struct atfh_option options[] = {
 	{ OPT_COUNT, "count", NULL, ATFH_ARG_NONE, NULL, "print only the number of kept events" },
 	{ OPT_WHOLE_FRAMES, "whole-frames", NULL, ATFH_ARG_NONE, NULL,
 	  "frames: keep a commit whole when any of its ops is kept" },
+	{ OPT_PDS, "pds", "GLOB", ATFH_ARG_STRING, NULL,
+	  "keep events of accounts hosted on a PDS whose host matches GLOB (repeatable)" },
+	{ OPT_IGNORE_PDS, "ignore-pds", "GLOB", ATFH_ARG_STRING, NULL,
+	  "leave out events of accounts hosted on a PDS matching GLOB (repeatable)" },
+	{ OPT_VERIFY_SIG, "verify-sig", NULL, ATFH_ARG_NONE, NULL,
+	  "check each commit's signature with its account's key; a failure is malformed" },
+	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
@@ -105,6 +117,7 @@ struct grep {
 	const char *text_re;
 	bool icase;
 	bool tty_checked;
+	struct atfh_idcheck id; /* --pds, --ignore-pds, --verify-sig */
 };
 
 /* A -D file as last seen: its stat when it could be stat'ed, else the
@@ -131,9 +144,17 @@ static int on_option(int id, const char *arg, void *ctx)
 	int r = atfh_loop_option(&g->loop, id, arg);
 	uint64_t v;
 	char err[256];
+	if (!r)
+		r = atfh_idcheck_option(&g->id, id, arg);
 	if (r)
 		return r < 0 ? -1 : 0;
 	switch (id) {
+	case OPT_PDS:
+	case OPT_IGNORE_PDS:
+		return atfh_idcheck_pds(&g->id, arg, id == OPT_IGNORE_PDS);
+	case OPT_VERIFY_SIG:
+		g->id.verify_sig = true;
+		return 0;
 	case 'd':
 		if (!atfh_did_valid(arg, strlen(arg))) {
 			atfh_err("-d: '%s' is not a DID", arg);
@@ -357,14 +378,9 @@ static void put_frame(struct grep *g, const uint8_t *p, size_t n)
 	atfh_out_put(&g->out, p, n);
 }
 
-static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+/* G->msg holds the frame P: select it and write what is kept. */
+static int select_frame(struct grep *g, const uint8_t *p, size_t n, const char **err)
 {
-	struct grep *g = l->ctx;
-	maybe_reload(g);
-	if (atfh_msg_parse(&g->msg, p, n)) {
-		*err = g->msg.err;
-		return ATFH_REC_BAD;
-	}
 	int r = atfh_select_frame(&g->sel, &g->msg, err);
 	if (r == ATFH_SEL_SOME && g->whole_frames) {
 		r = ATFH_SEL_WHOLE;
@@ -394,10 +410,8 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	return kept(g, g->sel.events);
 }
 
-static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+static int write_line(struct grep *g, const char *p, size_t n, const char **err)
 {
-	struct grep *g = l->ctx;
-	maybe_reload(g);
 	int r = atfh_select_line(&g->sel, p, n, err);
 	if (r < 0)
 		return ATFH_REC_BAD;
@@ -410,6 +424,100 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	return kept(g, 1);
 }
 
+/* A record whose account is known (lib/idqueue): the identity checks,
+ * then the selectors. */
+static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identity *e,
+		  bool queued, const char **err)
+{
+	struct grep *g = ctx;
+	int r;
+	if (it->line) {
+		r = atfh_idcheck_line(&g->id, it->did, it->did_len, e, err);
+		if (r == ATFH_IDC_DROP)
+			return ATFH_REC_OK;
+		return r ? r : write_line(g, (const char *)it->data, it->n, err);
+	}
+	if (queued && atfh_msg_parse(&g->msg, it->data, it->n)) {
+		*err = g->msg.err;
+		return ATFH_REC_BAD;
+	}
+	r = atfh_idcheck_msg(&g->id, &g->msg, e, it->retried, err);
+	if (r == ATFH_IDC_DROP)
+		return ATFH_REC_OK;
+	return r ? r : select_frame(g, it->data, it->n, err);
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct grep *g = l->ctx;
+	maybe_reload(g);
+	if (atfh_msg_parse(&g->msg, p, n)) {
+		*err = g->msg.err;
+		return ATFH_REC_BAD;
+	}
+	if (!g->id.on)
+		return select_frame(g, p, n, err);
+	size_t dn = 0;
+	const char *did = atfh_idcheck_did(&g->id, &g->msg, &dn);
+	if (did) {
+		/* an account not cached yet: resolve it only for a record the
+		 * other selectors keep */
+		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
+		if (!e || e->state == ATFH_ID_PENDING) {
+			int r = atfh_select_frame(&g->sel, &g->msg, err);
+			if (r < 0)
+				return ATFH_REC_BAD;
+			if (r == ATFH_SEL_NONE)
+				return ATFH_REC_OK;
+		}
+	}
+	return atfh_idq_submit(&g->id.q, p, n, false, did, dn, err);
+}
+
+static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct grep *g = l->ctx;
+	maybe_reload(g);
+	if (!g->id.on)
+		return write_line(g, p, n, err);
+	if (g->id.verify_sig) {
+		/* a usage problem, not bad input: say it once and stop */
+		atfh_err("%s: --verify-sig needs frames; NDJSON carries no signatures", l->in.name);
+		l->io_failed = true;
+		return ATFH_REC_STOP;
+	}
+	struct atfh_jobj o;
+	const struct atfh_jval *v;
+	const char *did = NULL;
+	size_t dn = 0;
+	if (atfh_jobj_parse(&o, p, n, err))
+		return ATFH_REC_BAD;
+	if ((v = atfh_jobj_get(&o, "did")) && v->type == ATFH_J_STR && v->n &&
+	    !memchr(v->p, '\\', v->n)) {
+		did = v->p;
+		dn = v->n;
+		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
+		if (!e || e->state == ATFH_ID_PENDING) {
+			int r = atfh_select_line(&g->sel, p, n, err);
+			if (r <= 0)
+				return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
+		}
+	}
+	return atfh_idq_submit(&g->id.q, p, n, true, did, dn, err);
+}
+
+static int idle(struct atfh_loop *l)
+{
+	struct grep *g = l->ctx;
+	return atfh_idq_idle(&g->id.q);
+}
+
+static void at_end(struct atfh_loop *l)
+{
+	struct grep *g = l->ctx;
+	atfh_idq_drain(&g->id.q, true);
+}
+
 int main(int argc, char **argv)
 {
 	static struct grep g;
@@ -417,6 +525,7 @@ int main(int argc, char **argv)
 	atfh_cli_signals();
 	atfh_select_init(&g.sel);
 	atfh_loop_init(&g.loop, "atfh_grep");
+	atfh_idcheck_init(&g.id);
 	int first = atfh_cli_parse(&program, argc, argv, on_option, &g);
 
 	if (g.text_re && atfh_select_text(&g.sel, g.text_re, g.icase, err, sizeof err)) {
@@ -436,6 +545,12 @@ int main(int argc, char **argv)
 		sigaction(SIGHUP, &sa, NULL);
 	}
 
+	if (atfh_idcheck_start(&g.id, &g.loop, settle, &g))
+		return ATFH_EXIT_FAIL;
+	if (g.id.on) {
+		g.loop.on_idle = idle;
+		g.loop.on_end = at_end;
+	}
 	struct atfh_outfile of;
 	if (atfh_outfile_open(&of, &g.out, g.output))
 		return ATFH_EXIT_FAIL;
@@ -452,6 +567,7 @@ int main(int argc, char **argv)
 		atfh_out_put(&g.out, buf, (size_t)k);
 	}
 	status = atfh_outfile_finish(&of, &g.out, status);
+	status = atfh_idcheck_finish(&g.id, status);
 	if (status == ATFH_EXIT_OK && g.written == 0)
 		status = ATFH_EXIT_NONE;
 	atfh_msg_free(&g.msg);

@@ -181,6 +181,28 @@ for line in open(os.path.join(top, "tests/data/sigcases.txt"), encoding="ascii")
         dk = didkeys.get(w[1].split("-")[0], b"")
         did = w[2].encode()
         put("commitsig", bytes([len(dk)]) + dk + bytes([len(did)]) + did + bytes.fromhex(w[3]))
+
+# diddoc: a DID, a newline, its document (did:plc as plc.directory serves
+# it, the legacy key form of the reference PLC, did:web, broken ones)
+def diddoc_seeds():
+    plc = b"did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+    web = b"did:web:example.com"
+    good = (b'{"@context":["https://www.w3.org/ns/did/v1"],"id":"' + plc + b'",'
+            b'"alsoKnownAs":["at://alice.example.com"],'
+            b'"verificationMethod":[{"id":"' + plc + b'#atproto","type":"Multikey","controller":"' + plc + b'",'
+            b'"publicKeyMultibase":"zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF"}],'
+            b'"service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"https://pds.example.com:8443/"}]}')
+    legacy = (b'{"id":"' + plc + b'","alsoKnownAs":["at://bob.test"],"verificationMethod":[{"id":"#atproto",'
+              b'"type":"EcdsaSecp256k1VerificationKey2019","controller":"' + plc + b'","publicKeyMultibase":"zQYEBzXeuTM9UR3rfvNag6L3RNAs5pQZyYPsomTsgQhsxLdEgCrPTLgFna8yqCnxPpNT7DBk6Ym3dgPKNu86vt9GR"}],'
+              b'"service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"http://localhost:2583"}]}')
+    webdoc = (b'{"id":"' + web + b'","service":[{"id":"' + web + b'#atproto_pds","type":"AtprotoPersonalDataServer",'
+              b'"serviceEndpoint":"https://user@[::1]:443/x"}]}')
+    return [plc + b"\n" + good, plc + b"\n" + legacy, web + b"\n" + webdoc,
+            plc + b"\n" + good.replace(b"ewvi", b"xxxx", 1), plc + b"\n" + good[:200],
+            b"https://Host.Example:1/p\n{}", plc + b'\n{"id":"' + plc + b'","service":[1,"x",{"id":"#atproto_pds"}],"alsoKnownAs":"at://x"}',
+            plc + b'\n{"id":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz","alsoKnownAs":["at:\\/\\/e.x"]}']
+for s in diddoc_seeds():
+    put("diddoc", s)
 # jetstream: 'x' XRPC error bodies, 'l' v1 lines, 'c' collection values, 'n' numbers
 for body in [b'{"error":"CursorTooOld","message":"cursor 5 is below the retention floor; the oldest seq is 5000"}',
              b'{"error":"UnknownZstdDictionary","message":"unknown zstd dictionary 7; the current one is 4242"}',

@@ -174,4 +174,4 @@ async function scenario(opts = {}) {
   };
 }
 
-module.exports = { withNetwork, scenario, startNetwork, runScenario, recordOnce, missingKinds };
+module.exports = { withNetwork, scenario, startNetwork, runScenario, recordOnce, missingKinds, writeKeys };

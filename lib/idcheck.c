@@ -1,0 +1,314 @@
+/*
+ * idcheck.c — see idcheck.h.
+ */
+#include "idcheck.h"
+#include "cli.h"
+#include "dagcbor.h"
+#include "json.h"
+#include "sigverify.h"
+
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#define FRESH_S 60.0 /* a document fetched this long ago is not fetched again
+		      * for a failed signature */
+
+const char *const atfh_unresolved_names[] = { "keep", "drop", "fail", NULL };
+
+static struct atfh_idcheck *stats_owner;
+
+void atfh_idcheck_init(struct atfh_idcheck *c)
+{
+	memset(c, 0, sizeof *c);
+	atfh_identity_cfg_init(&c->cfg);
+}
+
+int atfh_idcheck_option(struct atfh_idcheck *c, int id, const char *arg)
+{
+	uint64_t v;
+	switch (id) {
+	case ATFH_OPT_PLC:
+		c->cfg.plc = arg;
+		return 1;
+	case ATFH_OPT_CACERT:
+		c->cfg.cainfo = arg;
+		return 1;
+	case ATFH_OPT_CAPATH:
+		c->cfg.capath = arg;
+		return 1;
+	case ATFH_OPT_IDENTITY_CACHE:
+		c->cfg.cache_file = arg;
+		return 1;
+	case ATFH_OPT_IDENTITY_CACHE_SIZE:
+		if (atfh_parse_uint(arg, &v) || v == 0) {
+			atfh_err("--identity-cache-size: '%s' is not a positive number", arg);
+			return -1;
+		}
+		c->cfg.cache_size = v;
+		return 1;
+	case ATFH_OPT_IDENTITY_CONCURRENCY:
+		if (atfh_parse_uint(arg, &v) || v == 0 || v > 1024) {
+			atfh_err("--identity-concurrency: '%s' is not a number from 1 to 1024", arg);
+			return -1;
+		}
+		c->cfg.concurrency = v;
+		return 1;
+	case ATFH_OPT_IDENTITY_TTL:
+	case ATFH_OPT_IDENTITY_TIMEOUT:
+		if (atfh_parse_duration_ms(arg, &v) || v == 0 || v > (uint64_t)LONG_MAX / 2) {
+			atfh_err("--%s: '%s' is not a duration", id == ATFH_OPT_IDENTITY_TTL
+				 ? "identity-ttl" : "identity-timeout", arg);
+			return -1;
+		}
+		*(id == ATFH_OPT_IDENTITY_TTL ? &c->cfg.ttl_ms : &c->cfg.timeout_ms) = v;
+		return 1;
+	case ATFH_OPT_ON_UNRESOLVED:
+		for (int i = 0; atfh_unresolved_names[i]; i++)
+			if (strcmp(arg, atfh_unresolved_names[i]) == 0) {
+				c->policy = (enum atfh_unresolved)(i + 1);
+				return 1;
+			}
+		atfh_err("--on-unresolved: '%s' is not keep, drop or fail", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int atfh_idcheck_pds(struct atfh_idcheck *c, const char *glob, bool ignore)
+{
+	char err[256];
+	if (atfh_globs_add(ignore ? &c->ignore_pds : &c->pds, glob, err, sizeof err)) {
+		atfh_err("%s: bad glob '%s': %s", ignore ? "--ignore-pds" : "--pds", glob, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_more(struct atfh_stats *s)
+{
+	(void)s;
+	if (stats_owner)
+		atfh_resolver_print(&stats_owner->r, stderr);
+}
+
+static void metrics_more(struct atfh_stats *s, struct atfh_metrics_buf *m)
+{
+	(void)s;
+	if (stats_owner)
+		atfh_resolver_metrics(&stats_owner->r, m);
+}
+
+int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
+		       int (*settle)(void *, const struct atfh_idq_item *, struct atfh_identity *,
+				     bool, const char **),
+		       void *ctx)
+{
+	c->on = c->pds.n || c->ignore_pds.n || c->verify_sig || c->metadata;
+	if (!c->on)
+		return 0;
+	if (c->policy == ATFH_UNRES_DEFAULT)
+		c->policy = c->verify_sig ? ATFH_UNRES_FAIL : ATFH_UNRES_KEEP;
+	c->cfg.want_metadata = c->metadata;
+	if (atfh_resolver_init(&c->r, &c->cfg))
+		return -1;
+	atfh_idq_init(&c->q, &c->r, l);
+	c->q.settle = settle;
+	c->q.ctx = ctx;
+	stats_owner = c;
+	l->stats.print_more = print_more;
+	l->stats.metrics_more = metrics_more;
+	return 0;
+}
+
+int atfh_idcheck_finish(struct atfh_idcheck *c, int status)
+{
+	atfh_globs_free(&c->pds);
+	atfh_globs_free(&c->ignore_pds);
+	if (!c->on)
+		return status;
+	atfh_idq_free(&c->q);
+	stats_owner = NULL;
+	if (atfh_resolver_finish(&c->r) && status != ATFH_EXIT_FAIL && status < 128)
+		return ATFH_EXIT_FAIL;
+	return status;
+}
+
+const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n)
+{
+	if (!m->did.p || !m->did.n || m->did.json)
+		return NULL;
+	if (m->kind == ATFH_K_IDENTITY)
+		atfh_resolver_drop(&c->r, m->did.p, m->did.n, m->has_time ? m->time_us : 0);
+	bool need = c->pds.n || c->ignore_pds.n;
+	if (c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC))
+		need = true;
+	if (c->metadata && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_IDENTITY ||
+			    m->kind == ATFH_K_ACCOUNT))
+		need = true;
+	if (!need)
+		return NULL;
+	*n = m->did.n;
+	return m->did.p;
+}
+
+static int unresolved(struct atfh_idcheck *c, const char *did, size_t n,
+		      struct atfh_identity *e, const char **err)
+{
+	c->r.c.unresolved++;
+	switch (c->policy) {
+	case ATFH_UNRES_DROP:
+		return ATFH_IDC_DROP;
+	case ATFH_UNRES_FAIL:
+		snprintf(c->errbuf, sizeof c->errbuf, "%.*s: account not resolved: %s", (int)n, did,
+			 !e ? "not a did:plc or did:web DID" : e->why ? e->why : "no DID document");
+		*err = c->errbuf;
+		return ATFH_REC_BAD;
+	default:
+		return ATFH_IDC_PASS;
+	}
+}
+
+/* Does the account's PDS host pass --pds / --ignore-pds? */
+static bool pds_passes(const struct atfh_idcheck *c, const struct atfh_identity *e)
+{
+	const char *h = e->doc->pds_host;
+	size_t hn = strlen(h);
+	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
+		return false;
+	if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
+		return false;
+	return true;
+}
+
+int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
+		      struct atfh_identity *e, const char **err)
+{
+	if (!c->pds.n && !c->ignore_pds.n)
+		return ATFH_IDC_PASS;
+	if (!e || e->state != ATFH_ID_OK || !e->doc)
+		return unresolved(c, did, n, e, err);
+	return pds_passes(c, e) ? ATFH_IDC_PASS : ATFH_IDC_DROP;
+}
+
+/* The link under KEY in the CBOR map at P (FIRST: the first link of the
+ * array there, as the CAR header's roots).  0, or -1. */
+static int map_link(const uint8_t *p, size_t n, const char *key, bool first,
+		    struct atfh_cbor_item *link)
+{
+	struct atfh_cbor c;
+	struct atfh_cbor_item it;
+	atfh_cbor_init(&c, p, n);
+	if (atfh_cbor_next(&c, &it) || it.kind != ATFH_CB_MAP)
+		return -1;
+	for (uint64_t i = 0; i < it.count; i++) {
+		struct atfh_str k;
+		if (atfh_cbor_text(&c, &k, "key"))
+			return -1;
+		if (strlen(key) == k.n && memcmp(k.p, key, k.n) == 0) {
+			if (atfh_cbor_next(&c, link))
+				return -1;
+			if (first) {
+				if (link->kind != ATFH_CB_ARRAY || link->count == 0 ||
+				    atfh_cbor_next(&c, link))
+					return -1;
+			}
+			return link->kind == ATFH_CB_LINK ? 0 : -1;
+		}
+		if (atfh_cbor_skip_unchecked(&c))
+			return -1;
+	}
+	return -1;
+}
+
+/* Why M's commit does not verify with E's key, or NULL when it does. */
+static const char *sig_problem(struct atfh_msg *m, struct atfh_identity *e)
+{
+	struct atfh_cbor_item commit, root;
+	const char *why = NULL;
+	if (!m->blocks)
+		return "no blocks: the signed commit is missing";
+	if (atfh_msg_load_blocks(m, false))
+		return m->err;
+	if (map_link(m->car.header, m->car.header_len, "roots", true, &root))
+		return "the CAR has no root";
+	if (m->kind == ATFH_K_COMMIT) {
+		if (map_link(m->body, m->body_len, "commit", false, &commit))
+			return "no commit CID";
+		if (commit.n != root.n || memcmp(commit.p, root.p, root.n))
+			return "the CAR's root is not the commit";
+	} else {
+		commit = root;
+	}
+	const struct atfh_block *b = atfh_car_get(&m->car, commit.p, commit.n);
+	struct atfh_cid cid;
+	if (!b)
+		return "the commit block is not in the CAR";
+	if (!atfh_cid_parse(commit.p, commit.n, &cid) || cid.n != commit.n ||
+	    atfh_cid_verify(&cid, b->data, b->len) != 1)
+		return "the commit block does not match its CID";
+	const struct atfh_pubkey *key = atfh_identity_key(e, &why);
+	if (!key)
+		return why;
+	if (atfh_commit_verify_n(b->data, b->len, m->did.p, m->did.n, key, &why))
+		return why ? why : "signature does not verify";
+	return NULL;
+}
+
+int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_identity *e,
+		     bool retried, const char **err)
+{
+	bool pds = c->pds.n || c->ignore_pds.n;
+	bool sig = c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC);
+	if (!m->did.p || (!pds && !sig))
+		return ATFH_IDC_PASS;
+	if (!e || e->state != ATFH_ID_OK || !e->doc) {
+		if (!pds && !sig)
+			return ATFH_IDC_PASS;
+		return unresolved(c, m->did.p, m->did.n, e, err);
+	}
+	if (pds && !pds_passes(c, e))
+		return ATFH_IDC_DROP;
+	if (!sig)
+		return ATFH_IDC_PASS;
+	const char *why = sig_problem(m, e);
+	if (why && !retried && (!e->fetched_mono || atfh_now() - e->fetched_mono > FRESH_S))
+		return ATFH_IDQ_RETRY; /* the key may have rotated: fetch it again */
+	c->r.c.sig_checked++;
+	if (!why)
+		return ATFH_IDC_PASS;
+	c->r.c.sig_failed++;
+	snprintf(c->errbuf, sizeof c->errbuf, "%.*s: signature check failed: %s", (int)m->did.n,
+		 m->did.p, why);
+	*err = c->errbuf;
+	return ATFH_REC_BAD;
+}
+
+void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s)
+{
+	atfh_out_lit(o, "{\"didDocument\":");
+	atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
+	if (e->doc->pds[0]) {
+		atfh_out_lit(o, ",\"pdsHost\":");
+		atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
+	}
+	if (e->doc->handle[0]) {
+		atfh_out_lit(o, ",\"handle\":");
+		atfh_json_str(o, e->doc->handle, strlen(e->doc->handle));
+	}
+	int64_t age = -1, us;
+	if (e->created[0]) {
+		atfh_out_lit(o, ",\"didCreatedAt\":");
+		atfh_json_str(o, e->created, strlen(e->created));
+		if (atfh_parse_time_us(e->created, strlen(e->created), &us) == 0)
+			age = (int64_t)(now_s - (double)us / 1e6);
+	}
+	atfh_out_lit(o, ",\"accountAge\":");
+	atfh_json_i64(o, age);
+	atfh_out_lit(o, ",\"profile\":");
+	if (e->profile)
+		atfh_out_put(o, e->profile, strlen(e->profile));
+	else
+		atfh_out_lit(o, "null");
+	atfh_out_c(o, '}');
+}

@@ -1,0 +1,831 @@
+/*
+ * identity.c — see identity.h.
+ */
+#include "identity.h"
+#include "cli.h"
+#include "config.h"
+#include "didset.h"
+#include "json.h"
+#include "jsonscan.h"
+#include "outfile.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define FAIL_TTL 60.0               /* seconds a failure is remembered */
+#define BODY_MAX (256u << 10)       /* bytes of one response */
+#define CACHE_FILE_MAX (1u << 30)   /* bytes of the disk cache read */
+
+enum req_kind { REQ_DOC, REQ_AUDIT, REQ_PROFILE };
+
+struct req {
+	struct atfh_identity *e;
+	enum req_kind kind;
+	CURL *h;
+	struct atfh_out body;
+	bool too_big;
+	char url[ATFH_DID_MAX + 640];
+	char curl_err[CURL_ERROR_SIZE];
+	struct req *next;             /* waiting list */
+};
+
+struct atfh_resolver_priv {
+	CURLM *multi;
+	struct atfh_identity **tab;
+	size_t tab_cap;
+	struct atfh_identity *lru_head, *lru_tail; /* head: most recent */
+	struct req *wait_head, *wait_tail;
+	size_t running;               /* requests handed to curl */
+	size_t accounts_inflight;
+	bool dirty;                   /* the disk cache needs writing */
+	char plc[512];
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void atfh_identity_cfg_init(struct atfh_identity_cfg *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->cache_size = 100000;
+	cfg->ttl_ms = 24ull * 3600 * 1000;
+	cfg->timeout_ms = 10000;
+	cfg->concurrency = 16;
+}
+
+static uint64_t hash_did(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* ---- table and LRU ------------------------------------------------------ */
+
+static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_resolver_priv *p = r->p;
+	struct atfh_identity **s = &p->tab[hash_did(did, n) & (p->tab_cap - 1)];
+	while (*s && !((*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
+		s = &(*s)->hnext;
+	return s;
+}
+
+static void grow_table(struct atfh_resolver *r)
+{
+	struct atfh_resolver_priv *p = r->p;
+	size_t cap = p->tab_cap ? p->tab_cap * 2 : 1024;
+	struct atfh_identity **t = atfh_xcalloc(cap, sizeof *t);
+	for (size_t i = 0; i < p->tab_cap; i++) {
+		struct atfh_identity *e = p->tab[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			size_t k = hash_did(e->did, e->did_len) & (cap - 1);
+			e->hnext = t[k];
+			t[k] = e;
+		}
+	}
+	free(p->tab);
+	p->tab = t;
+	p->tab_cap = cap;
+}
+
+static void lru_unlink(struct atfh_resolver_priv *p, struct atfh_identity *e)
+{
+	if (e->lprev)
+		e->lprev->lnext = e->lnext;
+	else
+		p->lru_head = e->lnext;
+	if (e->lnext)
+		e->lnext->lprev = e->lprev;
+	else
+		p->lru_tail = e->lprev;
+	e->lprev = e->lnext = NULL;
+}
+
+static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
+{
+	if (p->lru_head == e)
+		return;
+	if (e->lprev || e->lnext || p->lru_tail == e)
+		lru_unlink(p, e);
+	e->lnext = p->lru_head;
+	if (p->lru_head)
+		p->lru_head->lprev = e;
+	p->lru_head = e;
+	if (!p->lru_tail)
+		p->lru_tail = e;
+}
+
+const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why)
+{
+	if (!e->key_parsed) {
+		e->key_parsed = true;
+		e->key_ok = false;
+		e->key_why = "the DID document has no #atproto verification method";
+		if (e->doc && e->doc->key_type[0] &&
+		    atfh_pubkey_parse(e->doc->key_type, e->doc->key_mb, strlen(e->doc->key_mb),
+				      &e->key, &e->key_why) == 0)
+			e->key_ok = true;
+	}
+	*why = e->key_why;
+	return e->key_ok ? &e->key : NULL;
+}
+
+static void entry_clear(struct atfh_identity *e)
+{
+	if (e->key_ok)
+		atfh_pubkey_free(&e->key);
+	e->key_ok = e->key_parsed = false;
+	if (e->doc) {
+		atfh_diddoc_free(e->doc);
+		free(e->doc);
+		e->doc = NULL;
+	}
+	free(e->raw);
+	e->raw = NULL;
+	free(e->profile);
+	e->profile = NULL;
+	e->created[0] = '\0';
+	e->doc_ok = e->doc_parsed = false;
+}
+
+static void entry_free(struct atfh_identity *e)
+{
+	entry_clear(e);
+	free(e->why);
+	free(e->did);
+	free(e);
+}
+
+static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	r->p->dirty = true;
+	struct atfh_identity **s = slot(r, e->did, e->did_len);
+	*s = e->hnext;
+	lru_unlink(r->p, e);
+	r->n--;
+	entry_free(e);
+}
+
+static void evict(struct atfh_resolver *r)
+{
+	struct atfh_identity *e = r->p->lru_tail;
+	while (r->n > r->cfg.cache_size && e) {
+		struct atfh_identity *prev = e->lprev;
+		if (!e->inflight) {
+			remove_entry(r, e);
+			r->c.evictions++;
+		}
+		e = prev;
+	}
+}
+
+static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n)
+{
+	if (r->n + 1 > r->p->tab_cap)
+		grow_table(r);
+	struct atfh_identity **s = slot(r, did, n);
+	struct atfh_identity *e = atfh_xcalloc(1, sizeof *e);
+	e->did = atfh_xmalloc(n + 1);
+	memcpy(e->did, did, n);
+	e->did[n] = '\0';
+	e->did_len = n;
+	*s = e;
+	r->n++;
+	lru_front(r->p, e);
+	return e;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct req *q = arg;
+	size_t n = size * nmemb;
+	if (q->body.len + n > BODY_MAX) {
+		q->too_big = true;
+		return 0;
+	}
+	atfh_out_put(&q->body, data, n);
+	return n;
+}
+
+/* did:web:HOST → https://HOST/.well-known/did.json; -1 if not one */
+static int web_url(const char *did, size_t n, char *url, size_t cap)
+{
+	const char *h = did + 8;
+	size_t hn = n - 8, k = 0;
+	char host[300];
+	for (size_t i = 0; i < hn; i++) {
+		char c = h[i];
+		if (c == '%' && i + 2 < hn && h[i + 1] == '3' && (h[i + 2] == 'A' || h[i + 2] == 'a')) {
+			c = ':';
+			i += 2;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+			return -1; /* a path (':'), or anything else */
+		}
+		if (k + 1 >= sizeof host)
+			return -1;
+		host[k++] = c;
+	}
+	if (!k || host[0] == ':')
+		return -1;
+	host[k] = '\0';
+	int w = snprintf(url, cap, "https://%s/.well-known/did.json", host);
+	return w > 0 && (size_t)w < cap ? 0 : -1;
+}
+
+static void start_req(struct atfh_resolver *r, struct req *q)
+{
+	struct atfh_resolver_priv *p = r->p;
+	q->h = curl_easy_init();
+	if (!q->h)
+		atfh_die_oom();
+	curl_easy_setopt(q->h, CURLOPT_URL, q->url);
+	curl_easy_setopt(q->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long)r->cfg.timeout_ms);
+	curl_easy_setopt(q->h, CURLOPT_CONNECTTIMEOUT_MS, (long)r->cfg.timeout_ms);
+	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
+	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
+	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
+	curl_easy_setopt(q->h, CURLOPT_USERAGENT, "atfh/" PACKAGE_VERSION);
+	curl_easy_setopt(q->h, CURLOPT_ACCEPT_ENCODING, "");
+	if (r->cfg.cainfo)
+		curl_easy_setopt(q->h, CURLOPT_CAINFO, r->cfg.cainfo);
+	if (r->cfg.capath)
+		curl_easy_setopt(q->h, CURLOPT_CAPATH, r->cfg.capath);
+	curl_multi_add_handle(p->multi, q->h);
+	p->running++;
+	r->c.requests++;
+}
+
+static void fetch(struct atfh_resolver *r, struct atfh_identity *e);
+
+static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+{
+	struct atfh_resolver_priv *p = r->p;
+	struct req *q = atfh_xcalloc(1, sizeof *q);
+	q->e = e;
+	q->kind = kind;
+	q->body.fd = -1;
+	bool web = e->did_len > 8 && memcmp(e->did, "did:web:", 8) == 0;
+	switch (kind) {
+	case REQ_DOC:
+		if (web)
+			web_url(e->did, e->did_len, q->url, sizeof q->url);
+		else
+			snprintf(q->url, sizeof q->url, "%s/%s", p->plc, e->did);
+		break;
+	case REQ_AUDIT:
+		snprintf(q->url, sizeof q->url, "%s/%s/log/audit", p->plc, e->did);
+		break;
+	case REQ_PROFILE:
+		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%s",
+			 r->cfg.appview, e->did);
+		break;
+	}
+	if (!e->inflight++)
+		p->accounts_inflight++;
+	if (p->running < r->cfg.concurrency) {
+		start_req(r, q);
+		return;
+	}
+	if (p->wait_tail)
+		p->wait_tail->next = q;
+	else
+		p->wait_head = q;
+	p->wait_tail = q;
+}
+
+/* Can DID be resolved at all? */
+static bool resolvable(const char *did, size_t n)
+{
+	char url[ATFH_DID_MAX + 64];
+	if (n > ATFH_DID_MAX || !atfh_did_valid(did, n))
+		return false;
+	if (n > 8 && memcmp(did, "did:plc:", 8) == 0)
+		return true;
+	return n > 8 && memcmp(did, "did:web:", 8) == 0 && web_url(did, n, url, sizeof url) == 0;
+}
+
+static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	entry_clear(e);
+	e->started = wall_now();
+	e->state = ATFH_ID_PENDING;
+	free(e->why);
+	e->why = NULL;
+	e->failed_now = false;
+	queue_req(r, e, REQ_DOC);
+	if (r->cfg.want_metadata) {
+		if (e->did_len > 8 && memcmp(e->did, "did:plc:", 8) == 0)
+			queue_req(r, e, REQ_AUDIT);
+		if (r->cfg.appview)
+			queue_req(r, e, REQ_PROFILE);
+	}
+}
+
+/* Parse the document JSON into E->doc.  0, or -1 with *WHY. */
+static int parse_doc(struct atfh_resolver *r, struct atfh_identity *e, const char *json,
+		     size_t n, const char **why)
+{
+	struct atfh_diddoc d;
+	if (atfh_diddoc_parse_opt(&d, json, n, e->did, e->did_len, r->cfg.want_metadata, why))
+		return -1;
+	if (!e->doc)
+		e->doc = atfh_xmalloc(sizeof *e->doc);
+	*e->doc = d;
+	return 0;
+}
+
+static void set_why(struct atfh_identity *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_why(struct atfh_identity *e, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(e->why);
+	e->why = atfh_xstrdup(buf);
+}
+
+/* The JSON text P (N bytes, valid) without white space outside strings. */
+static char *minify(const char *p, size_t n, size_t *outn)
+{
+	char *o = atfh_xmalloc(n + 1);
+	size_t k = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (in_str) {
+			o[k++] = c;
+			if (c == '\\' && i + 1 < n)
+				o[k++] = p[++i];
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+			o[k++] = c;
+		} else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			o[k++] = c;
+		}
+	}
+	o[k] = '\0';
+	*outn = k;
+	return o;
+}
+
+static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
+{
+	struct atfh_resolver_priv *p = r->p;
+	struct atfh_identity *e = q->e;
+	long status = 0;
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	const char *why = NULL;
+	char whybuf[512];
+	if (rc != CURLE_OK) {
+		snprintf(whybuf, sizeof whybuf, "%.200s", q->too_big ? "response too large"
+				  : q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
+		why = whybuf;
+	} else if (status != 200) {
+		snprintf(whybuf, sizeof whybuf, "HTTP status %ld", status);
+		why = whybuf;
+	}
+	const char *body = q->body.buf ? q->body.buf : "";
+	switch (q->kind) {
+	case REQ_DOC:
+		if (!why) {
+			size_t mn;
+			const char *jerr;
+			char *min = atfh_json_check(body, q->body.len, &jerr) ? NULL
+				    : minify(body, q->body.len, &mn);
+			if (!min) {
+				why = "DID document is not JSON";
+			} else if (parse_doc(r, e, min, mn, &why)) {
+				free(min);
+			} else {
+				free(e->raw);
+				e->raw = min;
+				e->raw_len = mn;
+				e->doc_ok = e->doc_parsed = true;
+				r->p->dirty = true;
+			}
+		}
+		if (why)
+			set_why(e, "%.280s: %.200s", q->url, why);
+		break;
+	case REQ_AUDIT:
+		if (!why) {
+			struct atfh_jval arr = { ATFH_J_ARR, body, q->body.len, false }, el;
+			const char *pos = NULL, *jerr;
+			struct atfh_jobj o;
+			/* the whole array checked first: atfh_jarr_next needs it */
+			if (!atfh_json_check(body, q->body.len, &jerr)) {
+				while (arr.n && (*arr.p == ' ' || *arr.p == '\n' || *arr.p == '\r' || *arr.p == '\t'))
+					arr.p++, arr.n--;
+				while (arr.n && (arr.p[arr.n - 1] == ' ' || arr.p[arr.n - 1] == '\n' ||
+						 arr.p[arr.n - 1] == '\r' || arr.p[arr.n - 1] == '\t'))
+					arr.n--;
+				if (arr.n && *arr.p == '[' && atfh_jarr_next(&arr, &pos, &el) &&
+				    el.type == ATFH_J_OBJ && !atfh_jobj_parse(&o, el.p, el.n, &jerr)) {
+					const struct atfh_jval *c = atfh_jobj_get(&o, "createdAt");
+					if (!c || c->type != ATFH_J_STR ||
+					    atfh_jval_unescape(c, e->created, sizeof e->created) < 0)
+						e->created[0] = '\0';
+				}
+			}
+		}
+		break;
+	case REQ_PROFILE: {
+		const char *jerr;
+		if (!why && !atfh_json_check(body, q->body.len, &jerr)) {
+			size_t mn;
+			free(e->profile);
+			e->profile = minify(body, q->body.len, &mn);
+		}
+		break;
+	}
+	}
+	curl_multi_remove_handle(p->multi, q->h);
+	curl_easy_cleanup(q->h);
+	atfh_out_free(&q->body);
+	free(q);
+	p->running--;
+	if (--e->inflight == 0) {
+		p->accounts_inflight--;
+		if (e->stale) { /* dropped while in flight: fetch it afresh */
+			e->stale = false;
+			fetch(r, e);
+			return;
+		}
+		e->fetched = wall_now();
+		e->fetched_mono = atfh_now();
+		if (e->doc_ok) {
+			e->state = ATFH_ID_OK;
+		} else {
+			e->state = ATFH_ID_FAILED;
+			e->failed_now = true;
+			if (!e->why)
+				set_why(e, "%s", "no DID document");
+			r->c.failures++;
+		}
+	}
+}
+
+
+/* ---- disk cache --------------------------------------------------------- */
+
+static void load_cache(struct atfh_resolver *r, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (errno != ENOENT)
+			atfh_err("%s: %s (identity cache not read)", path, strerror(errno));
+		return;
+	}
+	char *line = NULL;
+	size_t cap = 0, total = 0, bad = 0;
+	ssize_t len;
+	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
+	while ((len = getline(&line, &cap, f)) > 0 && total < CACHE_FILE_MAX) {
+		struct atfh_jobj o;
+		const char *err;
+		char did[ATFH_DID_MAX + 1];
+		total += (size_t)len;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		if (atfh_jobj_parse(&o, line, (size_t)len, &err)) {
+			bad++;
+			continue;
+		}
+		const struct atfh_jval *vd = atfh_jobj_get(&o, "did"), *vf = atfh_jobj_get(&o, "fetched"),
+				       *vdoc = atfh_jobj_get(&o, "doc"), *vc = atfh_jobj_get(&o, "created"),
+				       *vp = atfh_jobj_get(&o, "profile");
+		int64_t fetched;
+		long dn;
+		if (!vd || vd->type != ATFH_J_STR || (dn = atfh_jval_unescape(vd, did, sizeof did)) < 0 ||
+		    !vf || !atfh_jval_i64(vf, &fetched) || !vdoc || vdoc->type != ATFH_J_OBJ ||
+		    !resolvable(did, (size_t)dn)) {
+			bad++;
+			continue;
+		}
+		if ((double)fetched + ttl <= now)
+			continue; /* too old */
+		struct atfh_identity *e = *slot(r, did, (size_t)dn);
+		if (e) /* a later line of the same DID wins */
+			remove_entry(r, e);
+		e = insert(r, did, (size_t)dn);
+		/* parsed when first used (most of a big cache may never be) */
+		e->raw = atfh_xmalloc(vdoc->n + 1);
+		memcpy(e->raw, vdoc->p, vdoc->n);
+		e->raw[vdoc->n] = '\0';
+		e->raw_len = vdoc->n;
+		e->doc_ok = true;
+		e->state = ATFH_ID_OK;
+		e->fetched = (double)fetched;
+		if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
+			e->created[0] = '\0';
+		if (vp && vp->type == ATFH_J_OBJ) {
+			e->profile = atfh_xmalloc(vp->n + 1);
+			memcpy(e->profile, vp->p, vp->n);
+			e->profile[vp->n] = '\0';
+		}
+		evict(r);
+	}
+	free(line);
+	if (ferror(f))
+		atfh_err("%s: %s (identity cache read in part)", path, strerror(errno));
+	fclose(f);
+	if (bad)
+		atfh_err("%s: %zu unreadable line%s ignored", path, bad, bad == 1 ? "" : "s");
+}
+
+static int save_cache(struct atfh_resolver *r, const char *path)
+{
+	struct atfh_out w = { 0 };
+	w.fd = -1;
+	/* oldest first, so that reading it back leaves the LRU order as it is */
+	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
+		if (!e->doc_ok || !e->raw || e->state != ATFH_ID_OK)
+			continue;
+		atfh_out_lit(&w, "{\"did\":");
+		atfh_json_str(&w, e->did, e->did_len);
+		atfh_out_lit(&w, ",\"fetched\":");
+		atfh_json_i64(&w, (int64_t)e->fetched);
+		atfh_out_lit(&w, ",\"doc\":");
+		atfh_out_put(&w, e->raw, e->raw_len);
+		if (e->created[0]) {
+			atfh_out_lit(&w, ",\"created\":");
+			atfh_json_str(&w, e->created, strlen(e->created));
+		}
+		if (e->profile) {
+			atfh_out_lit(&w, ",\"profile\":");
+			atfh_out_put(&w, e->profile, strlen(e->profile));
+		}
+		atfh_out_lit(&w, "}\n");
+	}
+	int rc = atfh_write_atomic(path, w.buf ? w.buf : "", w.len);
+	if (rc < 0)
+		atfh_err("%s: cannot write the identity cache: %s", path, strerror(errno));
+	atfh_out_free(&w);
+	return rc;
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *cfg)
+{
+	memset(r, 0, sizeof *r);
+	r->cfg = *cfg;
+	if (!r->cfg.concurrency)
+		r->cfg.concurrency = 1;
+	r->p = atfh_xcalloc(1, sizeof *r->p);
+	const char *plc = cfg->plc ? cfg->plc : getenv("ATFH_PLC");
+	if (!plc || !*plc)
+		plc = ATFH_PLC_DEFAULT;
+	size_t pn = strlen(plc);
+	while (pn && plc[pn - 1] == '/')
+		pn--;
+	if (pn >= sizeof r->p->plc || atfh_url_host(plc, (char[256]){ 0 }, 256)) {
+		atfh_err("--plc: '%s' is not an http(s) URL", plc);
+		return -1;
+	}
+	memcpy(r->p->plc, plc, pn);
+	r->p->plc[pn] = '\0';
+	if (cfg->appview && atfh_url_host(cfg->appview, (char[256]){ 0 }, 256)) {
+		atfh_err("--appview: '%s' is not an http(s) URL", cfg->appview);
+		return -1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	r->p->multi = curl_multi_init();
+	if (!r->p->multi)
+		atfh_die_oom();
+	grow_table(r);
+	if (cfg->cache_file) {
+		load_cache(r, cfg->cache_file);
+		r->p->dirty = false; /* what was read needs no writing back */
+	}
+	return 0;
+}
+
+int atfh_resolver_finish(struct atfh_resolver *r)
+{
+	struct atfh_resolver_priv *p = r->p;
+	int rc = 0;
+	if (!p)
+		return 0;
+	if (r->cfg.cache_file && p->dirty)
+		rc = save_cache(r, r->cfg.cache_file);
+	/* requests still in flight (a run cut short) */
+	CURL **handles = curl_multi_get_handles(p->multi);
+	for (size_t i = 0; handles && handles[i]; i++) {
+		struct req *q = NULL;
+		curl_easy_getinfo(handles[i], CURLINFO_PRIVATE, (char **)&q);
+		curl_multi_remove_handle(p->multi, handles[i]);
+		curl_easy_cleanup(handles[i]);
+		if (q) {
+			atfh_out_free(&q->body);
+			free(q);
+		}
+	}
+	curl_free(handles);
+	for (struct req *q = p->wait_head, *next; q; q = next) {
+		next = q->next;
+		free(q);
+	}
+	for (struct atfh_identity *e = p->lru_head, *next; e; e = next) {
+		next = e->lnext;
+		entry_free(e);
+	}
+	curl_multi_cleanup(p->multi);
+	free(p->tab);
+	free(p);
+	r->p = NULL;
+	return rc;
+}
+
+/* A document read from the disk cache is parsed when first used; one
+ * that does not parse (any more) is fetched again. */
+static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	const char *why;
+	if (e->state != ATFH_ID_OK || e->doc_parsed)
+		return;
+	if (parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
+		e->doc_parsed = true;
+		return;
+	}
+	r->c.misses++;
+	fetch(r, e);
+}
+
+struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n)
+{
+	if (n > ATFH_DID_MAX)
+		return NULL;
+	struct atfh_identity *e = *slot(r, did, n);
+	if (e)
+		ensure_parsed(r, e);
+	return e;
+}
+
+struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n)
+{
+	if (!resolvable(did, n)) {
+		r->c.failures++;
+		return NULL;
+	}
+	struct atfh_identity *e = *slot(r, did, n);
+	if (e) {
+		lru_front(r->p, e);
+		if (e->state == ATFH_ID_PENDING) {
+			r->c.hits++; /* no request of its own */
+			return e;
+		}
+		double age = wall_now() - e->fetched, ttl = (double)r->cfg.ttl_ms / 1000;
+		if (age < (e->state == ATFH_ID_OK ? ttl : (ttl < FAIL_TTL ? ttl : FAIL_TTL))) {
+			r->c.hits++;
+			ensure_parsed(r, e);
+			return e;
+		}
+		r->c.misses++;
+		fetch(r, e);
+		return e;
+	}
+	r->c.misses++;
+	e = insert(r, did, n);
+	fetch(r, e);
+	evict(r);
+	return e;
+}
+
+void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int64_t at_us)
+{
+	if (n > ATFH_DID_MAX)
+		return;
+	struct atfh_identity *e = *slot(r, did, n);
+	if (!e)
+		return;
+	double at = at_us > 0 ? (double)at_us / 1e6 : 0;
+	if (e->inflight) {
+		if (!at || e->started < at) {
+			e->stale = true;
+			r->c.invalidations++;
+		}
+		return;
+	}
+	if (at && e->fetched >= at)
+		return; /* fetched after the event: already up to date */
+	r->c.invalidations++;
+	remove_entry(r, e);
+}
+
+void atfh_resolver_refresh(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	r->c.refreshes++;
+	if (e->inflight) {
+		e->stale = true;
+		return;
+	}
+	fetch(r, e);
+}
+
+static void drive(struct atfh_resolver *r)
+{
+	struct atfh_resolver_priv *p = r->p;
+	int still;
+	for (;;) {
+		curl_multi_perform(p->multi, &still);
+		CURLMsg *m;
+		int left;
+		bool any = false;
+		while ((m = curl_multi_info_read(p->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct req *q = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+			req_done(r, q, m->data.result);
+			any = true;
+		}
+		while (p->wait_head && p->running < r->cfg.concurrency) {
+			struct req *q = p->wait_head;
+			p->wait_head = q->next;
+			if (!p->wait_head)
+				p->wait_tail = NULL;
+			q->next = NULL;
+			start_req(r, q);
+			any = true;
+		}
+		if (!any)
+			break;
+	}
+}
+
+size_t atfh_resolver_poll(struct atfh_resolver *r, int timeout_ms)
+{
+	struct atfh_resolver_priv *p = r->p;
+	if (!p->accounts_inflight)
+		return 0;
+	drive(r);
+	if (timeout_ms > 0 && p->running) {
+		curl_multi_poll(p->multi, NULL, 0, timeout_ms, NULL);
+		drive(r);
+	}
+	return p->accounts_inflight;
+}
+
+size_t atfh_resolver_inflight(const struct atfh_resolver *r)
+{
+	return r->p ? r->p->accounts_inflight : 0;
+}
+
+void atfh_resolver_print(const struct atfh_resolver *r, FILE *f)
+{
+	fprintf(f, "%s: identity: %llu requests, %llu cache hits, %llu misses, %zu cached, "
+		   "%llu failed, %llu invalidated; signatures: %llu checked, %llu failed; "
+		   "%llu events unresolved\n",
+		atfh_progname, (unsigned long long)r->c.requests, (unsigned long long)r->c.hits,
+		(unsigned long long)r->c.misses, r->n, (unsigned long long)r->c.failures,
+		(unsigned long long)r->c.invalidations, (unsigned long long)r->c.sig_checked,
+		(unsigned long long)r->c.sig_failed, (unsigned long long)r->c.unresolved);
+}
+
+void atfh_resolver_metrics(const struct atfh_resolver *r, struct atfh_metrics_buf *m)
+{
+	atfh_metric(m, "counter", "identity_requests_total", "DID resolution HTTP requests made.",
+		    "%llu", (unsigned long long)r->c.requests);
+	atfh_metric(m, "counter", "identity_cache_hits_total", "Identity lookups answered by the cache.",
+		    "%llu", (unsigned long long)r->c.hits);
+	atfh_metric(m, "counter", "identity_cache_misses_total", "Identity lookups that needed a request.",
+		    "%llu", (unsigned long long)r->c.misses);
+	atfh_metric(m, "gauge", "identity_cache_size", "Accounts in the identity cache.", "%zu", r->n);
+	atfh_metric(m, "counter", "identity_failures_total", "Accounts whose resolution failed.",
+		    "%llu", (unsigned long long)r->c.failures);
+	atfh_metric(m, "counter", "identity_invalidations_total",
+		    "Cached accounts dropped by #identity events.", "%llu",
+		    (unsigned long long)r->c.invalidations);
+	atfh_metric(m, "counter", "signatures_checked_total", "Commit signatures checked.", "%llu",
+		    (unsigned long long)r->c.sig_checked);
+	atfh_metric(m, "counter", "signatures_failed_total", "Commit signatures that failed.", "%llu",
+		    (unsigned long long)r->c.sig_failed);
+	atfh_metric(m, "counter", "identity_unresolved_events_total",
+		    "Events of accounts that could not be resolved.", "%llu",
+		    (unsigned long long)r->c.unresolved);
+}

@@ -1,0 +1,125 @@
+/*
+ * identity.h — resolving accounts' DID documents, with a cache.  Owns:
+ *  - where a DID's document comes from: did:plc from a PLC directory
+ *    (--plc URL, else $ATFH_PLC, else https://plc.directory) as
+ *    GET PLC/DID; did:web:HOST (a port as %3A) from
+ *    https://HOST/.well-known/did.json (no paths, no redirects), verified
+ *    against the system's CAs or --cacert/--capath; for --event-metadata
+ *    also the PLC audit log (GET PLC/DID/log/audit, the first entry's
+ *    createdAt) and, with an AppView, app.bsky.actor.getProfile;
+ *  - the requests: libcurl's multi interface, at most `concurrency` at a
+ *    time (others wait their turn), each with a total timeout; the caller
+ *    drives them (atfh_resolver_poll) between records, so the stream keeps
+ *    flowing while documents arrive;
+ *  - the cache: in memory an LRU of at most `cache_size` accounts, each
+ *    good for `ttl_ms` after it was fetched (a failure for a minute at
+ *    most); on disk (--identity-cache FILE) one JSON line per account
+ *    ({"did","fetched","doc","created","profile"}), read at start (lines
+ *    past their TTL or unreadable are ignored), written at the end through
+ *    atfh_write_atomic, so a second run over a capture makes no requests
+ *    and every program can share the file;
+ *  - invalidation: atfh_resolver_drop (an #identity event) forgets an
+ *    account; atfh_resolver_refresh fetches it again (a key that may have
+ *    rotated);
+ *  - the counters (--stats, --metrics).
+ * An entry handed out stays valid until the next call into the resolver
+ * that can evict (lookup, poll, drop); entries with requests in flight are
+ * never evicted.
+ */
+#ifndef ATFH_IDENTITY_H
+#define ATFH_IDENTITY_H
+
+#include "diddoc.h"
+#include "sigverify.h"
+#include "stats.h"
+
+#include <stdio.h>
+
+#define ATFH_PLC_DEFAULT "https://plc.directory"
+
+struct atfh_identity_cfg {
+	const char *plc;          /* NULL: $ATFH_PLC or ATFH_PLC_DEFAULT */
+	const char *appview;      /* profiles (--appview), NULL: none */
+	const char *cainfo, *capath;
+	const char *cache_file;   /* --identity-cache, NULL: memory only */
+	uint64_t cache_size;      /* accounts in memory (default 100000) */
+	uint64_t ttl_ms;          /* default 24 h */
+	uint64_t timeout_ms;      /* per request (default 10 s) */
+	uint64_t concurrency;     /* requests at a time (default 16) */
+	bool want_metadata;       /* also the audit log (and a profile) */
+};
+
+enum atfh_id_state { ATFH_ID_PENDING, ATFH_ID_OK, ATFH_ID_FAILED };
+
+struct atfh_identity {
+	char *did;
+	size_t did_len;
+	enum atfh_id_state state;
+	struct atfh_diddoc *doc;  /* state OK: the parsed document */
+	struct atfh_pubkey key;   /* its #atproto key: atfh_identity_key */
+	bool key_ok, key_parsed;
+	const char *key_why;      /* why not (static text) */
+	char *why;                /* state FAILED: what went wrong (or NULL) */
+	char created[64];         /* audit log createdAt, "" if unknown */
+	char *profile;            /* getProfile's JSON, NULL if none */
+	double fetched;           /* wall clock, seconds */
+	double fetched_mono;      /* monotonic, 0: came from the disk cache */
+	double started;           /* wall clock of the last fetch's start */
+	/* private */
+	char *raw;                /* the document, minified (disk cache) */
+	size_t raw_len;
+	int inflight;             /* requests of this entry not finished */
+	bool doc_ok, doc_parsed, failed_now, stale;
+	struct atfh_identity *hnext, *lprev, *lnext;
+};
+
+struct atfh_resolver_counters {
+	uint64_t requests, hits, misses, failures, evictions, invalidations;
+	uint64_t sig_checked, sig_failed, refreshes; /* kept here for the report */
+	uint64_t unresolved;      /* events the --on-unresolved policy decided */
+};
+
+struct atfh_resolver_priv;
+
+struct atfh_resolver {
+	struct atfh_identity_cfg cfg;
+	struct atfh_resolver_counters c;
+	size_t n;                 /* accounts in memory */
+	struct atfh_resolver_priv *p;
+};
+
+/* Set the defaults in CFG (before option parsing). */
+void atfh_identity_cfg_init(struct atfh_identity_cfg *cfg);
+/* Start: curl, and the disk cache read.  0, or -1 after reporting. */
+int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *cfg);
+/* Write the disk cache (if any) and free everything.  0, or -1 after
+ * reporting a failed write. */
+int atfh_resolver_finish(struct atfh_resolver *r);
+/* The entry of DID: cached (state OK or FAILED, counted as a hit) or
+ * new and PENDING with its requests queued (a miss).  NULL if DID is not
+ * a DID this resolver can resolve (counted as a failure). */
+struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n);
+/* The entry of DID as it is, without counting or starting anything. */
+struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n);
+/* The signing key of E (state OK), parsed on first use; NULL with *WHY
+ * when the document has none that parses. */
+const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why);
+/* Forget DID (an #identity event at AT_US microseconds since the epoch,
+ * 0 if unknown) unless its document was fetched after that time (a replay
+ * of an old capture does not throw away what was fetched since).  An
+ * entry whose requests started before AT_US is fetched again when they
+ * end. */
+void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int64_t at_us);
+/* Fetch E again (it becomes PENDING). */
+void atfh_resolver_refresh(struct atfh_resolver *r, struct atfh_identity *e);
+/* Run the requests: wait up to TIMEOUT_MS (0: do not wait) for one to make
+ * progress, and finish those that are done.  Returns how many accounts
+ * are still in flight. */
+size_t atfh_resolver_poll(struct atfh_resolver *r, int timeout_ms);
+size_t atfh_resolver_inflight(const struct atfh_resolver *r);
+
+/* The counters as --stats lines and --metrics text (PREFIX_identity_…). */
+void atfh_resolver_print(const struct atfh_resolver *r, FILE *f);
+void atfh_resolver_metrics(const struct atfh_resolver *r, struct atfh_metrics_buf *m);
+
+#endif
