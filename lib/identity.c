@@ -12,9 +12,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FAIL_TTL 60.0               /* seconds a failure is remembered */
 #define BODY_MAX (256u << 10)       /* bytes of one response */
@@ -42,6 +45,7 @@ struct atfh_resolver_priv {
 	size_t running;               /* requests handed to curl */
 	size_t accounts_inflight;
 	bool dirty;                   /* the disk cache needs writing */
+	char *file;                   /* the disk cache as read (entries' lines) */
 	char plc[512];
 };
 
@@ -153,6 +157,10 @@ static void entry_clear(struct atfh_identity *e)
 	}
 	free(e->raw);
 	e->raw = NULL;
+	e->line = NULL;
+	e->line_len = 0;
+	e->host = NULL;
+	e->host_len = 0;
 	free(e->profile);
 	e->profile = NULL;
 	e->created[0] = '\0';
@@ -348,6 +356,8 @@ static int parse_doc(struct atfh_resolver *r, struct atfh_identity *e, const cha
 	if (!e->doc)
 		e->doc = atfh_xmalloc(sizeof *e->doc);
 	*e->doc = d;
+	e->host = e->doc->pds_host;
+	e->host_len = strlen(e->doc->pds_host);
 	return 0;
 }
 
@@ -490,71 +500,232 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 
 /* ---- disk cache --------------------------------------------------------- */
 
-static void load_cache(struct atfh_resolver *r, const char *path)
+int atfh_idcache_head(const char *s, size_t n, struct atfh_idcache_head *h)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	static const char p1[] = "{\"v\":2,\"did\":\"", p2[] = "\",\"fetched\":",
+			  p3[] = ",\"pds\":\"", p4[] = "\",\"doc\":{";
+	const char *end = s + n, *q = s + sizeof p1 - 1;
+	if (n < sizeof p1 - 1 || memcmp(s, p1, sizeof p1 - 1) || s[n - 1] != '}')
+		return -1;
+	h->did = q;
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	h->did_len = (size_t)(q - h->did);
+	if ((size_t)(end - q) < sizeof p2 - 1 || memcmp(q, p2, sizeof p2 - 1))
+		return -1;
+	q += sizeof p2 - 1;
+	const char *d0 = q;
+	int64_t v = 0;
+	while (q < end && *q >= '0' && *q <= '9' && q - d0 < 18)
+		v = v * 10 + (*q++ - '0');
+	if (q == d0 || (size_t)(end - q) < sizeof p3 - 1 || memcmp(q, p3, sizeof p3 - 1))
+		return -1;
+	h->fetched = v;
+	q += sizeof p3 - 1;
+	h->host = q;
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	h->host_len = (size_t)(q - h->host);
+	if ((size_t)(end - q) < sizeof p4 - 1 || memcmp(q, p4, sizeof p4 - 1) ||
+	    h->host_len >= sizeof ((struct atfh_diddoc *)0)->pds_host)
+		return -1;
+	h->doc = q + sizeof p4 - 2;
+	return 0;
+}
+
+/* One disk cache line read as JSON. */
+struct cline {
+	char did[ATFH_DID_MAX + 1];
+	size_t did_len;
+	int64_t fetched, version;     /* version 1: no "v" */
+	const struct atfh_jval *doc, *created, *profile, *pds;
+	struct atfh_jobj o;
+};
+
+/* 0, -1 when unreadable, 1 when of an unknown version. */
+static int cline_parse(struct cline *c, const char *line, size_t len)
+{
+	const char *err;
+	if (atfh_jobj_parse(&c->o, line, len, &err))
+		return -1;
+	const struct atfh_jval *vd = atfh_jobj_get(&c->o, "did"),
+			       *vf = atfh_jobj_get(&c->o, "fetched"),
+			       *vv = atfh_jobj_get(&c->o, "v");
+	c->doc = atfh_jobj_get(&c->o, "doc");
+	c->created = atfh_jobj_get(&c->o, "created");
+	c->profile = atfh_jobj_get(&c->o, "profile");
+	c->pds = atfh_jobj_get(&c->o, "pds");
+	c->version = 1;
+	if (vv && (!atfh_jval_i64(vv, &c->version) || c->version < 1))
+		return -1;
+	if (c->version > ATFH_IDCACHE_VERSION)
+		return 1;
+	long dn;
+	if (!vd || vd->type != ATFH_J_STR || (dn = atfh_jval_unescape(vd, c->did, sizeof c->did)) < 0 ||
+	    !vf || !atfh_jval_i64(vf, &c->fetched) || !c->doc || c->doc->type != ATFH_J_OBJ ||
+	    !resolvable(c->did, (size_t)dn))
+		return -1;
+	c->did_len = (size_t)dn;
+	return 0;
+}
+
+/* The document, creation time and profile of line C into E. */
+static void cline_fill(struct atfh_identity *e, const struct cline *c)
+{
+	free(e->raw);
+	e->raw = atfh_xmalloc(c->doc->n + 1);
+	memcpy(e->raw, c->doc->p, c->doc->n);
+	e->raw[c->doc->n] = '\0';
+	e->raw_len = c->doc->n;
+	e->created[0] = '\0';
+	const struct atfh_jval *vc = c->created, *vp = c->profile;
+	if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
+		e->created[0] = '\0';
+	free(e->profile);
+	e->profile = NULL;
+	if (vp && vp->type == ATFH_J_OBJ) {
+		e->profile = atfh_xmalloc(vp->n + 1);
+		memcpy(e->profile, vp->p, vp->n);
+		e->profile[vp->n] = '\0';
+	}
+}
+
+/* A new cached entry of DID, fetched at FETCHED (a later line of the same
+ * DID wins). */
+static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *did, size_t n,
+					  int64_t fetched)
+{
+	struct atfh_identity *e = *slot(r, did, n);
+	if (e)
+		remove_entry(r, e);
+	e = insert(r, did, n);
+	e->doc_ok = true;
+	e->state = ATFH_ID_OK;
+	e->fetched = (double)fetched;
+	return e;
+}
+
+/* The whole file at PATH (at most CACHE_FILE_MAX bytes, cut after its
+ * last newline then) into *LEN; NULL (reported unless missing). */
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno != ENOENT)
 			atfh_err("%s: %s (identity cache not read)", path, strerror(errno));
-		return;
+		return NULL;
 	}
-	char *line = NULL;
-	size_t cap = 0, total = 0, bad = 0;
-	ssize_t len;
+	size_t cap = 1 << 16, n = 0;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size < CACHE_FILE_MAX ? (size_t)st.st_size + 1 : CACHE_FILE_MAX + 1;
+	char *buf = atfh_xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap > CACHE_FILE_MAX)
+				break;
+			cap *= 2;
+			buf = atfh_xrealloc(buf, cap);
+		}
+		size_t want = cap - 1 - n;
+		if (n + want > CACHE_FILE_MAX)
+			want = CACHE_FILE_MAX - n;
+		if (!want)
+			break;
+		ssize_t k = read(fd, buf + n, want);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			atfh_err("%s: %s (identity cache read in part)", path, strerror(errno));
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (n >= CACHE_FILE_MAX) { /* only whole lines */
+		while (n && buf[n - 1] != '\n')
+			n--;
+		atfh_err("%s: larger than %u bytes (identity cache read in part)", path,
+			 CACHE_FILE_MAX);
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Read the disk cache: true when it should be written back in the
+ * current format. */
+static bool load_cache(struct atfh_resolver *r, const char *path)
+{
+	size_t len, bad = 0, newer = 0, old = 0;
+	char *buf = read_file(path, &len);
+	if (!buf)
+		return false;
+	r->p->file = buf;
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
-	while ((len = getline(&line, &cap, f)) > 0 && total < CACHE_FILE_MAX) {
-		struct atfh_jobj o;
-		const char *err;
-		char did[ATFH_DID_MAX + 1];
-		total += (size_t)len;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (!len)
+	struct cline *c = atfh_xmalloc(sizeof *c);
+	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			nl = end;
+		size_t n = (size_t)(nl - line);
+		while (n && line[n - 1] == '\r')
+			n--;
+		if (!n)
 			continue;
-		if (atfh_jobj_parse(&o, line, (size_t)len, &err)) {
-			bad++;
+		struct atfh_idcache_head h;
+		if (atfh_idcache_head(line, n, &h) == 0 && resolvable(h.did, h.did_len)) {
+			/* as written here: split, parsed when needed */
+			if ((double)h.fetched + ttl <= now)
+				continue; /* too old */
+			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, h.fetched);
+			e->line = line;
+			e->line_len = n;
+			e->host = h.host;
+			e->host_len = h.host_len;
+			evict(r);
 			continue;
 		}
-		const struct atfh_jval *vd = atfh_jobj_get(&o, "did"), *vf = atfh_jobj_get(&o, "fetched"),
-				       *vdoc = atfh_jobj_get(&o, "doc"), *vc = atfh_jobj_get(&o, "created"),
-				       *vp = atfh_jobj_get(&o, "profile");
-		int64_t fetched;
-		long dn;
-		if (!vd || vd->type != ATFH_J_STR || (dn = atfh_jval_unescape(vd, did, sizeof did)) < 0 ||
-		    !vf || !atfh_jval_i64(vf, &fetched) || !vdoc || vdoc->type != ATFH_J_OBJ ||
-		    !resolvable(did, (size_t)dn)) {
-			bad++;
+		int rc = cline_parse(c, line, n);
+		if (rc) {
+			*(rc > 0 ? &newer : &bad) += 1;
 			continue;
 		}
-		if ((double)fetched + ttl <= now)
+		if (c->version < ATFH_IDCACHE_VERSION)
+			old++;
+		if ((double)c->fetched + ttl <= now)
 			continue; /* too old */
-		struct atfh_identity *e = *slot(r, did, (size_t)dn);
-		if (e) /* a later line of the same DID wins */
-			remove_entry(r, e);
-		e = insert(r, did, (size_t)dn);
-		/* parsed when first used (most of a big cache may never be) */
-		e->raw = atfh_xmalloc(vdoc->n + 1);
-		memcpy(e->raw, vdoc->p, vdoc->n);
-		e->raw[vdoc->n] = '\0';
-		e->raw_len = vdoc->n;
-		e->doc_ok = true;
-		e->state = ATFH_ID_OK;
-		e->fetched = (double)fetched;
-		if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
-			e->created[0] = '\0';
-		if (vp && vp->type == ATFH_J_OBJ) {
-			e->profile = atfh_xmalloc(vp->n + 1);
-			memcpy(e->profile, vp->p, vp->n);
-			e->profile[vp->n] = '\0';
+		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, c->fetched);
+		cline_fill(e, c); /* its document parsed when first used */
+		if (c->pds && c->pds->type == ATFH_J_STR && !memchr(c->pds->p, '\\', c->pds->n) &&
+		    c->pds->n < sizeof e->doc->pds_host) {
+			e->host = c->pds->p;
+			e->host_len = c->pds->n;
 		}
 		evict(r);
 	}
-	free(line);
-	if (ferror(f))
-		atfh_err("%s: %s (identity cache read in part)", path, strerror(errno));
-	fclose(f);
+	free(c);
 	if (bad)
 		atfh_err("%s: %zu unreadable line%s ignored", path, bad, bad == 1 ? "" : "s");
+	if (newer)
+		atfh_err("%s: %zu line%s of a newer format than %d ignored", path, newer,
+			 newer == 1 ? "" : "s", ATFH_IDCACHE_VERSION);
+	return old > 0;
+}
+
+/* The document of a cache line not parsed yet into E.  0, or -1. */
+static int unsplit(struct atfh_identity *e)
+{
+	struct cline *c = atfh_xmalloc(sizeof *c);
+	int rc = cline_parse(c, e->line, e->line_len);
+	if (rc == 0)
+		cline_fill(e, c);
+	free(c);
+	e->line = NULL;
+	e->line_len = 0;
+	return rc ? -1 : 0;
 }
 
 static int save_cache(struct atfh_resolver *r, const char *path)
@@ -563,12 +734,22 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 	w.fd = -1;
 	/* oldest first, so that reading it back leaves the LRU order as it is */
 	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
-		if (!e->doc_ok || !e->raw || e->state != ATFH_ID_OK)
+		if (!e->doc_ok || e->state != ATFH_ID_OK)
 			continue;
-		atfh_out_lit(&w, "{\"did\":");
+		if (e->line) { /* as read */
+			atfh_out_put(&w, e->line, e->line_len);
+			atfh_out_c(&w, '\n');
+			continue;
+		}
+		const char *why;
+		if (!e->raw || (!e->host && parse_doc(r, e, e->raw, e->raw_len, &why)))
+			continue;
+		atfh_out_lit(&w, "{\"v\":2,\"did\":");
 		atfh_json_str(&w, e->did, e->did_len);
 		atfh_out_lit(&w, ",\"fetched\":");
 		atfh_json_i64(&w, (int64_t)e->fetched);
+		atfh_out_lit(&w, ",\"pds\":");
+		atfh_json_str(&w, e->host, e->host_len);
 		atfh_out_lit(&w, ",\"doc\":");
 		atfh_out_put(&w, e->raw, e->raw_len);
 		if (e->created[0]) {
@@ -619,8 +800,9 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 		atfh_die_oom();
 	grow_table(r);
 	if (cfg->cache_file) {
-		load_cache(r, cfg->cache_file);
-		r->p->dirty = false; /* what was read needs no writing back */
+		bool upgrade = load_cache(r, cfg->cache_file);
+		/* what was read needs no writing back, unless in an old format */
+		r->p->dirty = upgrade;
 	}
 	return 0;
 }
@@ -655,20 +837,22 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		entry_free(e);
 	}
 	curl_multi_cleanup(p->multi);
+	free(p->file);
 	free(p->tab);
 	free(p);
 	r->p = NULL;
 	return rc;
 }
 
-/* A document read from the disk cache is parsed when first used; one
- * that does not parse (any more) is fetched again. */
+/* A document read from the disk cache is parsed when first used (with
+ * only the PDS host needed, not at all when the line had it); one that
+ * does not parse (any more) is fetched again. */
 static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
 {
 	const char *why;
-	if (e->state != ATFH_ID_OK || e->doc_parsed)
+	if (e->state != ATFH_ID_OK || e->doc_parsed || (e->host && !r->cfg.need_doc))
 		return;
-	if (parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
+	if ((!e->line || unsplit(e) == 0) && parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
 		e->doc_parsed = true;
 		return;
 	}
