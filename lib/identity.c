@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -36,6 +37,15 @@ struct req {
 	struct req *next;             /* waiting list */
 };
 
+/* Entries read from the disk cache, allocated a block at a time (their
+ * DIDs point into the file). */
+#define SLAB_ENTRIES 1024
+struct slab {
+	struct slab *next;
+	size_t used;
+	struct atfh_identity e[SLAB_ENTRIES];
+};
+
 struct atfh_resolver_priv {
 	CURLM *multi;
 	struct atfh_identity **tab;
@@ -46,6 +56,10 @@ struct atfh_resolver_priv {
 	size_t accounts_inflight;
 	bool dirty;                   /* the disk cache needs writing */
 	char *file;                   /* the disk cache as read (entries' lines) */
+	size_t file_len;
+	bool file_mapped;             /* mmap(2)ed, else malloc'ed */
+	struct atfh_identity *last;   /* the entry found last */
+	struct slab *slabs;
 	char plc[512];
 };
 
@@ -75,25 +89,42 @@ static uint64_t hash_did(const char *s, size_t n)
 
 /* ---- table and LRU ------------------------------------------------------ */
 
+/* The entry of DID, or NULL: the one found last without a probe. */
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n);
+
 static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
 {
 	struct atfh_resolver_priv *p = r->p;
-	struct atfh_identity **s = &p->tab[hash_did(did, n) & (p->tab_cap - 1)];
-	while (*s && !((*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
+	uint64_t h = hash_did(did, n);
+	struct atfh_identity **s = &p->tab[h & (p->tab_cap - 1)];
+	while (*s && !((*s)->hash == h && (*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
 		s = &(*s)->hnext;
 	return s;
 }
 
-static void grow_table(struct atfh_resolver *r)
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_identity *e = r->p->last;
+	if (e && e->did_len == n && memcmp(e->did, did, n) == 0)
+		return e;
+	e = *slot(r, did, n);
+	if (e)
+		r->p->last = e;
+	return e;
+}
+
+static void grow_table(struct atfh_resolver *r, size_t want)
 {
 	struct atfh_resolver_priv *p = r->p;
 	size_t cap = p->tab_cap ? p->tab_cap * 2 : 1024;
+	while (cap < want)
+		cap *= 2;
 	struct atfh_identity **t = atfh_xcalloc(cap, sizeof *t);
 	for (size_t i = 0; i < p->tab_cap; i++) {
 		struct atfh_identity *e = p->tab[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			size_t k = hash_did(e->did, e->did_len) & (cap - 1);
+			size_t k = e->hash & (cap - 1);
 			e->hnext = t[k];
 			t[k] = e;
 		}
@@ -171,13 +202,17 @@ static void entry_free(struct atfh_identity *e)
 {
 	entry_clear(e);
 	free(e->why);
-	free(e->did);
-	free(e);
+	if (!e->slab) { /* else freed with the slab and the file */
+		free(e->did);
+		free(e);
+	}
 }
 
 static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
 {
 	r->p->dirty = true;
+	if (r->p->last == e)
+		r->p->last = NULL;
 	struct atfh_identity **s = slot(r, e->did, e->did_len);
 	*s = e->hnext;
 	lru_unlink(r->p, e);
@@ -198,16 +233,32 @@ static void evict(struct atfh_resolver *r)
 	}
 }
 
-static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n)
+/* A new entry of DID (N bytes); IN_FILE: DID is in the disk cache read,
+ * and stays there. */
+static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n,
+				    bool in_file)
 {
-	if (r->n + 1 > r->p->tab_cap)
-		grow_table(r);
-	struct atfh_identity **s = slot(r, did, n);
-	struct atfh_identity *e = atfh_xcalloc(1, sizeof *e);
-	e->did = atfh_xmalloc(n + 1);
-	memcpy(e->did, did, n);
-	e->did[n] = '\0';
+	struct atfh_resolver_priv *p = r->p;
+	if (r->n + 1 > p->tab_cap)
+		grow_table(r, 0);
+	struct atfh_identity **s = slot(r, did, n), *e;
+	if (in_file) {
+		if (!p->slabs || p->slabs->used == SLAB_ENTRIES) {
+			struct slab *b = atfh_xcalloc(1, sizeof *b);
+			b->next = p->slabs;
+			p->slabs = b;
+		}
+		e = &p->slabs->e[p->slabs->used++];
+		e->slab = true;
+		e->did = (char *)did;
+	} else {
+		e = atfh_xcalloc(1, sizeof *e);
+		e->did = atfh_xmalloc(n + 1);
+		memcpy(e->did, did, n);
+		e->did[n] = '\0';
+	}
 	e->did_len = n;
+	e->hash = hash_did(did, n);
 	*s = e;
 	r->n++;
 	lru_front(r->p, e);
@@ -295,14 +346,14 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 		if (web)
 			web_url(e->did, e->did_len, q->url, sizeof q->url);
 		else
-			snprintf(q->url, sizeof q->url, "%s/%s", p->plc, e->did);
+			snprintf(q->url, sizeof q->url, "%s/%.*s", p->plc, (int)e->did_len, e->did);
 		break;
 	case REQ_AUDIT:
-		snprintf(q->url, sizeof q->url, "%s/%s/log/audit", p->plc, e->did);
+		snprintf(q->url, sizeof q->url, "%s/%.*s/log/audit", p->plc, (int)e->did_len, e->did);
 		break;
 	case REQ_PROFILE:
-		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%s",
-			 r->cfg.appview, e->did);
+		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%.*s",
+			 r->cfg.appview, (int)e->did_len, e->did);
 		break;
 	}
 	if (!e->inflight++)
@@ -503,9 +554,9 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 int atfh_idcache_head(const char *s, size_t n, struct atfh_idcache_head *h)
 {
 	static const char p1[] = "{\"v\":2,\"did\":\"", p2[] = "\",\"fetched\":",
-			  p3[] = ",\"pds\":\"", p4[] = "\",\"doc\":{";
+			  p3[] = ",\"pds\":\"", p4[] = "\",\"len\":", p5[] = ",\"doc\":{";
 	const char *end = s + n, *q = s + sizeof p1 - 1;
-	if (n < sizeof p1 - 1 || memcmp(s, p1, sizeof p1 - 1) || s[n - 1] != '}')
+	if (n < sizeof p1 - 1 || memcmp(s, p1, sizeof p1 - 1))
 		return -1;
 	h->did = q;
 	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
@@ -529,7 +580,19 @@ int atfh_idcache_head(const char *s, size_t n, struct atfh_idcache_head *h)
 	if ((size_t)(end - q) < sizeof p4 - 1 || memcmp(q, p4, sizeof p4 - 1) ||
 	    h->host_len >= sizeof ((struct atfh_diddoc *)0)->pds_host)
 		return -1;
-	h->doc = q + sizeof p4 - 2;
+	q += sizeof p4 - 1;
+	d0 = q;
+	size_t len = 0;
+	while (q < end && *q >= '0' && *q <= '9' && q - d0 < 12)
+		len = len * 10 + (size_t)(*q++ - '0');
+	if (q == d0 || (size_t)(end - q) < sizeof p5 - 1 || memcmp(q, p5, sizeof p5 - 1))
+		return -1;
+	h->doc = q + sizeof p5 - 2;
+	h->line_len = (size_t)(h->doc - s) + len;
+	/* the line ends there ('}' then a newline or the end of S) */
+	if (len < 2 || h->line_len > n || s[h->line_len - 1] != '}' ||
+	    (h->line_len < n && s[h->line_len] != '\n'))
+		return -1;
 	return 0;
 }
 
@@ -593,12 +656,12 @@ static void cline_fill(struct atfh_identity *e, const struct cline *c)
 /* A new cached entry of DID, fetched at FETCHED (a later line of the same
  * DID wins). */
 static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *did, size_t n,
-					  int64_t fetched)
+					  bool in_file, int64_t fetched)
 {
 	struct atfh_identity *e = *slot(r, did, n);
 	if (e)
 		remove_entry(r, e);
-	e = insert(r, did, n);
+	e = insert(r, did, n, in_file);
 	e->doc_ok = true;
 	e->state = ATFH_ID_OK;
 	e->fetched = (double)fetched;
@@ -606,8 +669,9 @@ static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *d
 }
 
 /* The whole file at PATH (at most CACHE_FILE_MAX bytes, cut after its
- * last newline then) into *LEN; NULL (reported unless missing). */
-static char *read_file(const char *path, size_t *len)
+ * last newline then) into *LEN, mapped (*MAPPED) or read; NULL (reported
+ * unless missing). */
+static char *read_file(const char *path, size_t *len, bool *mapped)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -617,8 +681,19 @@ static char *read_file(const char *path, size_t *len)
 	}
 	size_t cap = 1 << 16, n = 0;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size < CACHE_FILE_MAX ? (size_t)st.st_size + 1 : CACHE_FILE_MAX + 1;
+	*mapped = false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size < CACHE_FILE_MAX) {
+		/* the file is replaced by rename, never rewritten in place */
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			close(fd);
+			*mapped = true;
+			*len = (size_t)st.st_size;
+			return m;
+		}
+		cap = (size_t)st.st_size + 1;
+	}
 	char *buf = atfh_xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {
@@ -660,13 +735,37 @@ static char *read_file(const char *path, size_t *len)
 static bool load_cache(struct atfh_resolver *r, const char *path)
 {
 	size_t len, bad = 0, newer = 0, old = 0;
-	char *buf = read_file(path, &len);
+	bool mapped;
+	char *buf = read_file(path, &len, &mapped);
 	if (!buf)
 		return false;
 	r->p->file = buf;
+	r->p->file_len = len;
+	r->p->file_mapped = mapped;
+	if (mapped)
+		madvise(buf, len, MADV_SEQUENTIAL);
+	grow_table(r, len / 256); /* about a line per 500 bytes */
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
 	struct cline *c = atfh_xmalloc(sizeof *c);
-	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl + 1) {
+	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl < end ? nl + 1 : end) {
+		struct atfh_idcache_head h;
+		if (atfh_idcache_head(line, (size_t)(end - line), &h) == 0) {
+			nl = line + h.line_len; /* its end known without reading it */
+			if (!resolvable(h.did, h.did_len)) {
+				bad++;
+				continue;
+			}
+			/* as written here: split, parsed when needed */
+			if ((double)h.fetched + ttl <= now)
+				continue; /* too old */
+			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, true, h.fetched);
+			e->line = line;
+			e->line_len = h.line_len;
+			e->host = h.host;
+			e->host_len = h.host_len;
+			evict(r);
+			continue;
+		}
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (!nl)
 			nl = end;
@@ -675,19 +774,6 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			n--;
 		if (!n)
 			continue;
-		struct atfh_idcache_head h;
-		if (atfh_idcache_head(line, n, &h) == 0 && resolvable(h.did, h.did_len)) {
-			/* as written here: split, parsed when needed */
-			if ((double)h.fetched + ttl <= now)
-				continue; /* too old */
-			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, h.fetched);
-			e->line = line;
-			e->line_len = n;
-			e->host = h.host;
-			e->host_len = h.host_len;
-			evict(r);
-			continue;
-		}
 		int rc = cline_parse(c, line, n);
 		if (rc) {
 			*(rc > 0 ? &newer : &bad) += 1;
@@ -697,7 +783,7 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			old++;
 		if ((double)c->fetched + ttl <= now)
 			continue; /* too old */
-		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, c->fetched);
+		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, false, c->fetched);
 		cline_fill(e, c); /* its document parsed when first used */
 		if (c->pds && c->pds->type == ATFH_J_STR && !memchr(c->pds->p, '\\', c->pds->n) &&
 		    c->pds->n < sizeof e->doc->pds_host) {
@@ -730,8 +816,8 @@ static int unsplit(struct atfh_identity *e)
 
 static int save_cache(struct atfh_resolver *r, const char *path)
 {
-	struct atfh_out w = { 0 };
-	w.fd = -1;
+	struct atfh_out w = { 0 }, t = { 0 };
+	w.fd = t.fd = -1;
 	/* oldest first, so that reading it back leaves the LRU order as it is */
 	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
 		if (!e->doc_ok || e->state != ATFH_ID_OK)
@@ -744,28 +830,35 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 		const char *why;
 		if (!e->raw || (!e->host && parse_doc(r, e, e->raw, e->raw_len, &why)))
 			continue;
+		/* the part from the document on first: its length goes before */
+		t.len = 0;
+		atfh_out_put(&t, e->raw, e->raw_len);
+		if (e->created[0]) {
+			atfh_out_lit(&t, ",\"created\":");
+			atfh_json_str(&t, e->created, strlen(e->created));
+		}
+		if (e->profile) {
+			atfh_out_lit(&t, ",\"profile\":");
+			atfh_out_put(&t, e->profile, strlen(e->profile));
+		}
+		atfh_out_c(&t, '}');
 		atfh_out_lit(&w, "{\"v\":2,\"did\":");
 		atfh_json_str(&w, e->did, e->did_len);
 		atfh_out_lit(&w, ",\"fetched\":");
 		atfh_json_i64(&w, (int64_t)e->fetched);
 		atfh_out_lit(&w, ",\"pds\":");
 		atfh_json_str(&w, e->host, e->host_len);
+		atfh_out_lit(&w, ",\"len\":");
+		atfh_json_i64(&w, (int64_t)t.len);
 		atfh_out_lit(&w, ",\"doc\":");
-		atfh_out_put(&w, e->raw, e->raw_len);
-		if (e->created[0]) {
-			atfh_out_lit(&w, ",\"created\":");
-			atfh_json_str(&w, e->created, strlen(e->created));
-		}
-		if (e->profile) {
-			atfh_out_lit(&w, ",\"profile\":");
-			atfh_out_put(&w, e->profile, strlen(e->profile));
-		}
-		atfh_out_lit(&w, "}\n");
+		atfh_out_put(&w, t.buf, t.len);
+		atfh_out_c(&w, '\n');
 	}
 	int rc = atfh_write_atomic(path, w.buf ? w.buf : "", w.len);
 	if (rc < 0)
 		atfh_err("%s: cannot write the identity cache: %s", path, strerror(errno));
 	atfh_out_free(&w);
+	atfh_out_free(&t);
 	return rc;
 }
 
@@ -798,7 +891,7 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 	r->p->multi = curl_multi_init();
 	if (!r->p->multi)
 		atfh_die_oom();
-	grow_table(r);
+	grow_table(r, 0);
 	if (cfg->cache_file) {
 		bool upgrade = load_cache(r, cfg->cache_file);
 		/* what was read needs no writing back, unless in an old format */
@@ -837,7 +930,14 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		entry_free(e);
 	}
 	curl_multi_cleanup(p->multi);
-	free(p->file);
+	for (struct slab *b = p->slabs, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	if (p->file_mapped)
+		munmap(p->file, p->file_len);
+	else
+		free(p->file);
 	free(p->tab);
 	free(p);
 	r->p = NULL;
@@ -864,7 +964,7 @@ struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *di
 {
 	if (n > ATFH_DID_MAX)
 		return NULL;
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e)
 		ensure_parsed(r, e);
 	return e;
@@ -876,7 +976,7 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		r->c.failures++;
 		return NULL;
 	}
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e) {
 		lru_front(r->p, e);
 		if (e->state == ATFH_ID_PENDING) {
@@ -894,7 +994,7 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		return e;
 	}
 	r->c.misses++;
-	e = insert(r, did, n);
+	e = insert(r, did, n, false);
 	fetch(r, e);
 	evict(r);
 	return e;

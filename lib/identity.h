@@ -14,8 +14,9 @@
  *  - the cache: in memory an LRU of at most `cache_size` accounts, each
  *    good for `ttl_ms` after it was fetched (a failure for a minute at
  *    most); on disk (--identity-cache FILE) one JSON line per account,
- *    format 2: {"v":2,"did","fetched","pds","doc","created","profile"}
- *    with "pds" the document's PDS host, derived when it was fetched.
+ *    format 2: {"v":2,"did","fetched","pds","len","doc","created","profile"}
+ *    with "pds" the document's PDS host, derived when it was fetched, and
+ *    "len" the bytes from "doc"'s value to the end of the line.
  *    Read at start in one pass: a line that starts the way this module
  *    writes it is only split (DID, time, host), its document parsed when
  *    something needs more than the host (cfg.need_doc, or an entry
@@ -62,7 +63,7 @@ struct atfh_identity_cfg {
 enum atfh_id_state { ATFH_ID_PENDING, ATFH_ID_OK, ATFH_ID_FAILED };
 
 struct atfh_identity {
-	char *did;
+	char *did;                /* not NUL-terminated (did_len bytes) */
 	size_t did_len;
 	enum atfh_id_state state;
 	struct atfh_diddoc *doc;  /* state OK: the parsed document */
@@ -86,6 +87,8 @@ struct atfh_identity {
 	size_t raw_len;
 	int inflight;             /* requests of this entry not finished */
 	bool doc_ok, doc_parsed, failed_now, stale;
+	bool slab;                /* allocated with others, DID in the file */
+	uint64_t hash;            /* of the DID */
 	struct atfh_identity *hnext, *lprev, *lnext;
 };
 
@@ -123,13 +126,17 @@ static inline const char *atfh_identity_pds_host(const struct atfh_identity *e, 
 	*n = e->host_len;
 	return e->host;
 }
-/* One disk cache line (N bytes, no newline) as this module writes it
- * (format ATFH_IDCACHE_VERSION): its DID, fetch time, PDS host (spans of
- * LINE, no escapes) and where the document starts.  0, or -1 when LINE
- * does not start that way (then it is read as JSON). */
+/* The disk cache line at LINE (N bytes to the end of the file) as this
+ * module writes it (format ATFH_IDCACHE_VERSION,
+ * {"v":2,"did":D,"fetched":T,"pds":H,"len":L,"doc":{… with L the bytes
+ * from the document's '{' to the end of the line): its DID, fetch time,
+ * PDS host (spans of LINE, no escapes), where the document starts and the
+ * line's length (its end, a '}' followed by a newline or the end of LINE,
+ * is checked, not searched for).  0, or -1 when LINE does not start that
+ * way (then it is read as JSON up to its newline). */
 struct atfh_idcache_head {
 	const char *did, *host, *doc;
-	size_t did_len, host_len;
+	size_t did_len, host_len, line_len;
 	int64_t fetched;
 };
 int atfh_idcache_head(const char *line, size_t n, struct atfh_idcache_head *h);
