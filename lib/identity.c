@@ -711,7 +711,8 @@ static char *read_file(const char *path, size_t *len, bool *mapped)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			atfh_err("%s: %s (identity cache read in part)", path, strerror(errno));
+			atfh_err("%s: %s (identity cache %s)", path, strerror(errno),
+				 n ? "read in part" : "not read");
 			break;
 		}
 		if (k == 0)
