@@ -59,6 +59,7 @@ struct atfh_resolver_priv {
 	size_t file_len;
 	bool file_mapped;             /* mmap(2)ed, else malloc'ed */
 	struct atfh_identity *last;   /* the entry found last */
+	uint64_t tick;                /* lookups, for the LRU */
 	struct slab *slabs;
 	char plc[512];
 };
@@ -92,22 +93,28 @@ static uint64_t hash_did(const char *s, size_t n)
 /* The entry of DID, or NULL: the one found last without a probe. */
 static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n);
 
-static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
+static struct atfh_identity **slot_h(struct atfh_resolver *r, const char *did, size_t n,
+				     uint64_t h)
 {
 	struct atfh_resolver_priv *p = r->p;
-	uint64_t h = hash_did(did, n);
 	struct atfh_identity **s = &p->tab[h & (p->tab_cap - 1)];
 	while (*s && !((*s)->hash == h && (*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
 		s = &(*s)->hnext;
 	return s;
 }
 
+static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
+{
+	return slot_h(r, did, n, hash_did(did, n));
+}
+
 static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
 {
 	struct atfh_identity *e = r->p->last;
-	if (e && e->did_len == n && memcmp(e->did, did, n) == 0)
+	uint64_t h = hash_did(did, n);
+	if (e && e->hash == h && e->did_len == n && memcmp(e->did, did, n) == 0)
 		return e;
-	e = *slot(r, did, n);
+	e = *slot_h(r, did, n, h);
 	if (e)
 		r->p->last = e;
 	return e;
@@ -149,6 +156,7 @@ static void lru_unlink(struct atfh_resolver_priv *p, struct atfh_identity *e)
 
 static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 {
+	e->tick = ++p->tick;
 	if (p->lru_head == e)
 		return;
 	if (e->lprev || e->lnext || p->lru_tail == e)
@@ -203,7 +211,8 @@ static void entry_free(struct atfh_identity *e)
 	entry_clear(e);
 	free(e->why);
 	if (!e->slab) { /* else freed with the slab and the file */
-		free(e->did);
+		if (e->did != e->did_buf)
+			free(e->did);
 		free(e);
 	}
 }
@@ -253,10 +262,12 @@ static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, si
 		e->did = (char *)did;
 	} else {
 		e = atfh_xcalloc(1, sizeof *e);
-		e->did = atfh_xmalloc(n + 1);
-		memcpy(e->did, did, n);
-		e->did[n] = '\0';
+		e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
 	}
+	if (n <= sizeof e->did_buf)
+		e->did = e->did_buf;
+	if (e->did != did)
+		memcpy(e->did, did, n);
 	e->did_len = n;
 	e->hash = hash_did(did, n);
 	*s = e;
@@ -979,7 +990,13 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 	}
 	struct atfh_identity *e = find(r, did, n);
 	if (e) {
-		lru_front(r->p, e);
+		/* to the front unless it went there in the last quarter of
+		 * the cache's lookups (in the front part already: an LRU
+		 * whose list is not rewritten at every record) */
+		if (e->tick == 0 || r->p->tick - e->tick >= r->n / 4)
+			lru_front(r->p, e);
+		else
+			r->p->tick++;
 		if (e->state == ATFH_ID_PENDING) {
 			r->c.hits++; /* no request of its own */
 			return e;

@@ -63,8 +63,12 @@ struct atfh_identity_cfg {
 enum atfh_id_state { ATFH_ID_PENDING, ATFH_ID_OK, ATFH_ID_FAILED };
 
 struct atfh_identity {
+	/* what a hash probe reads first, in one cache line */
+	uint64_t hash;            /* of the DID */
+	struct atfh_identity *hnext;
 	char *did;                /* not NUL-terminated (did_len bytes) */
 	size_t did_len;
+	char did_buf[32];         /* short DIDs (did:plc) are kept here */
 	enum atfh_id_state state;
 	struct atfh_diddoc *doc;  /* state OK: the parsed document */
 	struct atfh_pubkey key;   /* its #atproto key: atfh_identity_key */
@@ -88,8 +92,8 @@ struct atfh_identity {
 	int inflight;             /* requests of this entry not finished */
 	bool doc_ok, doc_parsed, failed_now, stale;
 	bool slab;                /* allocated with others, DID in the file */
-	uint64_t hash;            /* of the DID */
-	struct atfh_identity *hnext, *lprev, *lnext;
+	uint64_t tick;            /* lookup count when moved to the LRU's front */
+	struct atfh_identity *lprev, *lnext;
 };
 
 struct atfh_resolver_counters {
