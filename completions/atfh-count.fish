@@ -20,6 +20,7 @@ complete -c atfh-count -s t -l table -d 'aligned table (the default when stdout 
 complete -c atfh-count -l tsv -d 'tab-separated values with a header line'
 complete -c atfh-count -l ndjson -d 'one JSON object per key (the default when stdout is not a terminal)'
 complete -c atfh-count -s o -l output -d 'write to FILE (completed atomically; with --every, replaced by each snapshot)' -r -F
+complete -c atfh-count -s T -l threads -d 'N worker threads (default: online CPUs, at most 8); same output' -x
 complete -c atfh-count -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-count -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-count -l stats -d 'print counters to stderr at the end'

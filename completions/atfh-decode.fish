@@ -25,6 +25,7 @@ complete -c atfh-decode -l identity-ttl -d 'a resolved document is good for DUR 
 complete -c atfh-decode -l identity-timeout -d 'give up a resolution request after DUR (default 10s)' -x
 complete -c atfh-decode -l identity-concurrency -d 'resolution requests at a time (default 16)' -x
 complete -c atfh-decode -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
+complete -c atfh-decode -s T -l threads -d 'N worker threads (default: online CPUs, at most 8); same output' -x
 complete -c atfh-decode -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-decode -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-decode -l stats -d 'print counters to stderr at the end'

@@ -17,6 +17,7 @@ complete -c atfh-emit -s z -l compression -d 'compress batches: none, gzip, snap
 complete -c atfh-emit -l sasl-username -d 'SASL PLAIN over TLS user (env SASL_USERNAME)' -x
 complete -c atfh-emit -l sasl-password -d 'SASL password (env SASL_PASSWORD)' -x
 complete -c atfh-emit -l connection-string -d 'Event Hubs connection string (env EVENTHUB_CONNECTION_STRING)' -x
+complete -c atfh-emit -l cloudevents -d 'send jetstream events as CloudEvents: binary (ce_ headers) or structured' -x -a 'binary structured'
 complete -c atfh-emit -l flush-timeout -d 'at the end wait DUR for delivery reports (default 30s)' -x
 complete -c atfh-emit -l cursor-file -d 'keep the highest seq acknowledged with all before it in FILE' -r -F
 complete -c atfh-emit -s C -l consume -d 'consume: write the topic\'s messages to stdout'

@@ -34,6 +34,7 @@ complete -c atfh-grep -l identity-ttl -d 'a resolved document is good for DUR (d
 complete -c atfh-grep -l identity-timeout -d 'give up a resolution request after DUR (default 10s)' -x
 complete -c atfh-grep -l identity-concurrency -d 'resolution requests at a time (default 16)' -x
 complete -c atfh-grep -s o -l output -d 'write to FILE (completed atomically) instead of stdout' -r -F
+complete -c atfh-grep -s T -l threads -d 'N worker threads (default: online CPUs, at most 8); same output' -x
 complete -c atfh-grep -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-grep -l max-frame -d 'largest record accepted (default 16M)' -x
 complete -c atfh-grep -l stats -d 'print counters to stderr at the end'

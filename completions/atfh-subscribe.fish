@@ -12,7 +12,8 @@ complete -c atfh-subscribe -l tap-password -d 'Tap\'s admin password (default: $
 complete -c atfh-subscribe -l no-ack -d 'Tap: send no acks (for a Tap run with acks disabled)'
 complete -c atfh-subscribe -l collection -d 'Jetstream: only this collection (repeatable; app.bsky.feed.* works)' -x
 complete -c atfh-subscribe -l did -d 'Jetstream: only this repo; Tap: track it (repeatable)' -x
-complete -c atfh-subscribe -l did-file -d 'the same for the DIDs in FILE, one a line (Tap: reread on change)' -r -F
+complete -c atfh-subscribe -l did-file -d 'the same for the DIDs in FILE, one a line; reread on change or SIGHUP' -r -F
+complete -c atfh-subscribe -l max-message-size -d 'Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)' -x
 complete -c atfh-subscribe -l replay -d 'write the frames of a capture instead, paced by their event time' -r -F
 complete -c atfh-subscribe -l speed -d '--replay at X times real time (default 1; 0: as fast as possible)' -x
 complete -c atfh-subscribe -l cursor -d 'start after seq N (Jetstream: time_us N), unless the cursor file exists' -x

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 size_t atfh_cid_parse(const uint8_t *p, size_t n, struct atfh_cid *cid)
@@ -104,22 +105,41 @@ size_t atfh_cid_str(const struct atfh_cid *cid, char *dst)
 	return len;
 }
 
+/* One fetched digest for the whole run and one context per thread (-T):
+ * OpenSSL 3's one-shot SHA256() looks the algorithm up on every call,
+ * which doubles the cost of --verify.  A thread's context goes with it. */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md;
+static pthread_key_t ctx_key;
+
+static void ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void md_init(void)
+{
+	md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_key_create(&ctx_key, ctx_free))
+		atfh_die_oom();
+}
+
 int atfh_cid_verify(const struct atfh_cid *cid, const uint8_t *data, size_t n)
 {
-	/* One fetched digest and one context for the whole run: OpenSSL 3's
-	 * one-shot SHA256() looks the algorithm up on every call, which
-	 * doubles the cost of --verify. */
-	static EVP_MD *md;
-	static EVP_MD_CTX *ctx;
 	uint8_t out[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
 	if (cid->mh_code != ATFH_MH_SHA256 || cid->digest_len != 32)
 		return -1;
-	if (!md && !(md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+	pthread_once(&md_once, md_init);
+	if (!md)
 		return -1;
-	if (!ctx && !(ctx = EVP_MD_CTX_new()))
-		return -1;
+	EVP_MD_CTX *ctx = pthread_getspecific(ctx_key);
+	if (!ctx) {
+		if (!(ctx = EVP_MD_CTX_new()))
+			return -1;
+		pthread_setspecific(ctx_key, ctx);
+	}
 	if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, data, n) ||
 	    !EVP_DigestFinal_ex(ctx, out, &len) || len != 32)
 		return -1;

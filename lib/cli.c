@@ -87,12 +87,22 @@ void atfh_input_error(const struct atfh_input *in, bool lines, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: ", atfh_progname);
-	put_escaped(stderr, in->name);
-	fprintf(stderr, ": %s %llu (byte %llu): ", lines ? "line" : "frame",
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = in->report ? open_memstream(&mem, &memlen) : stderr;
+	if (!f)
+		f = stderr;
+	fprintf(f, "%s: ", atfh_progname);
+	put_escaped(f, in->name);
+	fprintf(f, ": %s %llu (byte %llu): ", lines ? "line" : "frame",
 		(unsigned long long)in->index, (unsigned long long)in->offset);
-	put_escaped(stderr, buf);
-	fputc('\n', stderr);
+	put_escaped(f, buf);
+	fputc('\n', f);
+	if (f != stderr) {
+		fclose(f);
+		in->report(in->report_arg, mem);
+		free(mem);
+	}
 }
 
 _Noreturn void atfh_usage_error(const char *fmt, ...)

@@ -47,6 +47,7 @@ enum {
 	ATFH_OPT_VERSION = 'V',
 	ATFH_OPT_QUIET = 'q',
 	ATFH_OPT_OUTPUT = 'o',
+	ATFH_OPT_THREADS = 'T',
 	ATFH_OPT_STATS = 256,
 	ATFH_OPT_STATS_INTERVAL,
 	ATFH_OPT_METRICS,
@@ -64,6 +65,10 @@ enum {
 	  "stop at the first malformed record (exit 3)" },                       \
 	{ ATFH_OPT_MAX_FRAME, "max-frame", "SIZE", ATFH_ARG_SIZE, NULL,          \
 	  "largest record accepted (default 16M)" }
+/* -T, for the programs that read in threads (lib/parallel) */
+#define ATFH_OPTS_THREADS                                                        \
+	{ ATFH_OPT_THREADS, "threads", "N", ATFH_ARG_NUMBER, NULL,               \
+	  "N worker threads (default: online CPUs, at most 8); same output" }
 #define ATFH_OPTS_COMMON_STATS                                                   \
 	{ ATFH_OPT_STATS, "stats", NULL, ATFH_ARG_NONE, NULL,                    \
 	  "print counters to stderr at the end" },                               \

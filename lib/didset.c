@@ -50,7 +50,7 @@ bool atfh_did_valid(const char *s, size_t n)
 		i++;
 	if (i == 4 || i >= n || s[i] != ':')
 		return false;
-	if (++i >= n || s[n - 1] == ':')
+	if (++i >= n || s[n - 1] == ':' || s[n - 1] == '%') /* the DID spec's last character */
 		return false;
 	for (; i < n; i++)
 		if (!did_char((unsigned char)s[i]))

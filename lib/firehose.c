@@ -45,6 +45,10 @@ void atfh_fh_free(struct atfh_firehose *f)
 	free(f->url);
 	free(f->query);
 	free(f->hello);
+	free(f->bound);
+	f->bound = NULL;
+	f->nbound = f->capbound = 0;
+	atfh_js_filter_free(&f->js);
 	f->url = f->query = f->hello = NULL;
 }
 
@@ -126,46 +130,46 @@ static void append(char **s, size_t *len, size_t *cap, const char *fmt, ...)
 
 bool atfh_fh_collection_valid(const char *s)
 {
-	if (!*s || strlen(s) > 317)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
-		      (*p == '*' && p[1] == '\0' && p > s && p[-1] == '.')))
-			return false;
-	return strchr(s, '.') != NULL;
+	return atfh_js_collection_valid(s, strlen(s));
 }
 
 void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,
 			      char *const *dids, size_t ndids)
 {
-	char *q = NULL;
-	size_t ql = 0, qc = 0;
-	/* NSIDs and DIDs are checked by the caller: nothing in them needs
-	 * escaping in a query string or a JSON string */
-	for (size_t i = 0; i < ncol; i++)
-		append(&q, &ql, &qc, "%swantedCollections=%s", ql ? "&" : "", collections[i]);
-	for (size_t i = 0; i < ndids; i++)
-		append(&q, &ql, &qc, "%swantedDids=%s", ql ? "&" : "", dids[i]);
+	atfh_js_filter_set(&f->js, collections, ncol, dids, ndids);
 	free(f->query);
 	free(f->hello);
 	f->query = f->hello = NULL;
-	if (ql <= QUERY_MAX) {
+	char *q = atfh_js_filter_query(&f->js, false);
+	if (strlen(q) <= QUERY_MAX) {
 		f->query = q;
 		return;
 	}
 	free(q);
-	char *h = NULL;
-	size_t hl = 0, hc = 0;
-	append(&h, &hl, &hc, "{\"type\":\"options_update\",\"payload\":{\"wantedCollections\":[");
-	for (size_t i = 0; i < ncol; i++)
-		append(&h, &hl, &hc, "%s\"%s\"", i ? "," : "", collections[i]);
-	append(&h, &hl, &hc, "],\"wantedDids\":[");
-	for (size_t i = 0; i < ndids; i++)
-		append(&h, &hl, &hc, "%s\"%s\"", i ? "," : "", dids[i]);
-	append(&h, &hl, &hc, "],\"maxMessageSizeBytes\":0}}");
-	f->hello = h;
+	f->hello = atfh_js_filter_update(&f->js);
 	f->query = atfh_xstrdup("requireHello=true");
+}
+
+void atfh_fh_js_boundary(struct atfh_firehose *f, const uint64_t *ids, size_t n)
+{
+	atfh_grow_array((void **)&f->bound, &f->capbound, n ? n : 1, sizeof *f->bound);
+	if (n)
+		memcpy(f->bound, ids, n * sizeof *ids);
+	f->nbound = n;
+}
+
+static bool bound_has(const struct atfh_firehose *f, uint64_t id)
+{
+	for (size_t i = 0; i < f->nbound; i++)
+		if (f->bound[i] == id)
+			return true;
+	return false;
+}
+
+static void bound_add(struct atfh_firehose *f, uint64_t id)
+{
+	atfh_grow_array((void **)&f->bound, &f->capbound, f->nbound + 1, sizeof *f->bound);
+	f->bound[f->nbound++] = id;
 }
 
 static char *connect_url(struct atfh_firehose *f)
@@ -190,6 +194,7 @@ enum session_end {
 	END_STOP,      /* the caller or a signal ended the run */
 	END_FATAL,     /* exit 2 */
 	END_MALFORMED, /* --strict */
+	END_REFILTER,  /* reconnect now, with the new filter */
 	GO_ON,         /* not an end: the session goes on */
 };
 
@@ -200,7 +205,11 @@ static bool stopping(struct atfh_firehose *f)
 
 static const char *pos_name(const struct atfh_firehose *f)
 {
-	return f->source == ATFH_FH_TAP ? "event" : f->source == ATFH_FH_JETSTREAM ? "time_us" : "seq";
+	if (f->source == ATFH_FH_TAP)
+		return "event";
+	if (f->source != ATFH_FH_JETSTREAM)
+		return "seq";
+	return f->has_last && f->last < ATFH_JS_TIME_MIN ? "cursor" : "time_us";
 }
 
 static void report_gap(struct atfh_firehose *f, int64_t from, int64_t to)
@@ -414,28 +423,114 @@ static enum session_end frame_message(struct atfh_firehose *f, const uint8_t *p,
 	return f->write(f, &it) == ATFH_FH_STOP ? END_STOP : GO_ON;
 }
 
+/*
+ * Jetstream positions.  A line with "cursor" carries Jetstream's own seq:
+ * unique, so it is deduplicated like a relay's seq (?cursor=N is
+ * inclusive: the event at N comes again and is dropped as written).  A
+ * legacy line without one has only time_us, which the ops of one commit
+ * share: the resume is at that time_us (inclusive), and of the events that
+ * carry it only those written before (their identities kept in f->bound)
+ * are dropped.  A time_us cursor (from --cursor, or a legacy run) answered
+ * with seqs is compared by time once, then the seqs take over.
+ */
+static bool js_accept(struct atfh_firehose *f, const struct atfh_js_pos *p,
+		      struct atfh_fh_item *it)
+{
+	bool last_is_time = f->has_last && f->last >= ATFH_JS_TIME_MIN;
+	bool written, expected = false;
+	if (p->has_cursor && !last_is_time) {
+		if (!f->seen_init) {
+			atfh_seqwin_init(&f->seen, f->has_last, f->last);
+			f->seen_init = true;
+		}
+		int64_t c = p->cursor;
+		if (f->asked && !f->ignored_named && f->asked_pos < ATFH_JS_TIME_MIN &&
+		    c < f->asked_pos) {
+			f->ignored_named = true;
+			atfh_err("the server ignores the cursor: asked for cursor %lld on, it sent "
+				 "cursor %lld", (long long)f->asked_pos, (long long)c);
+		}
+		written = f->has_last && c <= f->last && atfh_seqwin_has(&f->seen, c);
+		expected = f->asked && c == f->asked_pos;
+		it->pos = c;
+		if (!written) {
+			atfh_seqwin_mark(&f->seen, c);
+			if (f->has_last && c < f->last) {
+				f->late++;
+			} else {
+				f->has_last = true;
+				f->last = c;
+			}
+		}
+	} else if (!p->has_cursor && f->has_last && !last_is_time) {
+		/* a seq cursor, and a server without them: nothing to compare */
+		written = false;
+		it->rebase = true;
+		f->has_last = true;
+		f->last = p->time_us;
+		f->nbound = 0;
+		bound_add(f, p->id);
+		it->pos = p->time_us;
+	} else {
+		int64_t t = p->time_us;
+		if (f->asked && !f->ignored_named && f->asked_pos >= ATFH_JS_TIME_MIN &&
+		    t < f->asked_pos) {
+			f->ignored_named = true;
+			atfh_err("the server ignores the cursor: asked for time_us %lld on, it sent "
+				 "time_us %lld", (long long)f->asked_pos, (long long)t);
+		}
+		written = f->has_last && (t < f->last || (t == f->last && bound_has(f, p->id)));
+		expected = f->has_last && t == f->last;
+		if (!written && p->has_cursor) { /* the first seq after a time_us cursor */
+			it->rebase = true;
+			atfh_seqwin_init(&f->seen, false, 0);
+			f->seen_init = true;
+			atfh_seqwin_mark(&f->seen, p->cursor);
+			f->last = p->cursor;
+			f->has_last = true;
+			it->pos = p->cursor;
+		} else if (!written) {
+			if (!f->has_last || t > f->last)
+				f->nbound = 0;
+			bound_add(f, p->id);
+			f->has_last = true;
+			f->last = t;
+			it->pos = t;
+		}
+	}
+	if (written) {
+		f->duplicates++;
+		if (!f->in_dup_run && !expected)
+			atfh_err("dropping messages already written (%s %lld, last written %lld)",
+				 p->has_cursor && !last_is_time ? "cursor" : "time_us",
+				 (long long)(p->has_cursor && !last_is_time ? p->cursor : p->time_us),
+				 (long long)f->last);
+		f->in_dup_run = true;
+		return false;
+	}
+	f->in_dup_run = false;
+	f->advanced++;
+	it->has_pos = true;
+	return true;
+}
+
 static enum session_end jetstream_message(struct atfh_firehose *f, uint8_t *p, size_t n)
 {
 	if (!f->ws.text)
 		return malformed(f, "a binary message of %zu bytes where Jetstream sends JSON", n);
-	struct atfh_jobj o;
+	struct atfh_js_pos pos;
 	const char *err;
-	if (atfh_jobj_parse(&o, (const char *)p, n, &err))
-		return malformed(f, "not JSON: %s", err);
-	const struct atfh_jval *v = atfh_jobj_get(&o, "time_us");
-	int64_t t;
-	if (!v || !atfh_jval_i64(v, &t))
-		return malformed(f, "a Jetstream event without time_us");
+	if (atfh_js_line_pos((const char *)p, n, &pos, &err))
+		return malformed(f, "not a Jetstream event: %s", err);
 	/* valid JSON has raw line breaks only as white space: keep it one line */
 	for (uint8_t *q = p, *end = p + n; (q = memchr(q, '\n', (size_t)(end - q)));)
 		*q++ = ' ';
 	for (uint8_t *q = p, *end = p + n; (q = memchr(q, '\r', (size_t)(end - q)));)
 		*q++ = ' ';
 	struct atfh_fh_item it = {
-		.p = p, .n = n, .text = true,
-		.has_pos = true, .pos = t, .has_time = true, .time_us = t,
+		.p = p, .n = n, .text = true, .has_time = true, .time_us = pos.time_us,
 	};
-	if (!atfh_fh_accept(f, &it, true))
+	if (!js_accept(f, &pos, &it))
 		return GO_ON;
 	return f->write(f, &it) == ATFH_FH_STOP ? END_STOP : GO_ON;
 }
@@ -470,6 +565,29 @@ static int until_ms(double now, double at)
 	return d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)d + 1;
 }
 
+/* Jetstream closes with 1007 (a message it cannot read) or 1008 (a
+ * filter it does not take), or with 1000 and a reason right after an
+ * options_update: trying again would get the same. */
+static bool filter_rejected(const struct atfh_firehose *f)
+{
+	int c = f->ws.close_code;
+	return c == 1007 || c == 1008 || (c == 1000 && f->ws.close_reason[0] && f->sent_update);
+}
+
+/* A new filter while connected: an options_update on v1. */
+static enum session_end send_filter(struct atfh_firehose *f)
+{
+	char *u = atfh_js_filter_update(&f->js);
+	int r = atfh_ws_send_text(&f->ws, u, strlen(u), 10000);
+	free(u);
+	if (r) {
+		failure(f, "cannot send the new Jetstream filter: %s; reconnecting with it", f->ws.err);
+		return END_RETRY;
+	}
+	f->sent_update = true;
+	return GO_ON;
+}
+
 /*
  * Two clocks watch a connection.  The idle timeout counts from the last
  * whole message: a relay whose socket is alive but sends nothing (or drips
@@ -481,14 +599,17 @@ static enum session_end session(struct atfh_firehose *f)
 {
 	struct atfh_ws *w = &f->ws;
 	double last_msg = atfh_now(), last_activity = last_msg, ping_at = 0;
+	double next_refilter = last_msg + 1;
 	bool pinged = false;
 	f->have_prev = false;
 	f->in_dup_run = false;
 	w->activity = w->msg_done = false;
+	f->sent_update = false;
 	if (f->hello && atfh_ws_send_text(w, f->hello, strlen(f->hello), 10000)) {
 		failure(f, "cannot send the Jetstream options: %s; reconnecting", w->err);
 		return END_RETRY;
 	}
+	f->sent_update = f->hello != NULL;
 	for (;;) {
 		enum atfh_ws_status s = atfh_ws_recv(w);
 		enum session_end e = GO_ON;
@@ -512,12 +633,28 @@ static enum session_end session(struct atfh_firehose *f)
 				      (unsigned long long)w->dropped, f->max_msg);
 			break;
 		case ATFH_WS_CLOSED:
+			if (f->source == ATFH_FH_JETSTREAM && filter_rejected(f)) {
+				atfh_err("the server rejected the filter (close code %d): %s",
+					 w->close_code, w->close_reason[0] ? w->close_reason : "no reason given");
+				return END_FATAL;
+			}
 			failure(f, "connection lost: %s", w->err);
 			return END_RETRY;
 		case ATFH_WS_AGAIN: {
 			if (stopping(f))
 				return END_STOP;
 			double now = atfh_now();
+			if (f->refilter && ((f->reload_flag && *f->reload_flag) || now >= next_refilter)) {
+				bool sig = f->reload_flag && *f->reload_flag;
+				if (f->reload_flag)
+					*f->reload_flag = 0;
+				next_refilter = now + 1;
+				if (f->refilter(f, sig)) {
+					enum session_end r = send_filter(f);
+					if (r != GO_ON)
+						return r;
+				}
+			}
 			if (w->activity) {
 				w->activity = false;
 				last_activity = now;
@@ -552,6 +689,10 @@ static enum session_end session(struct atfh_firehose *f)
 			int t = lim;
 			if (f->idle_ms) {
 				int u = until_ms(now, last_msg + (double)f->idle_ms / 1000);
+				t = t < 0 || u < t ? u : t;
+			}
+			if (f->refilter) {
+				int u = until_ms(now, next_refilter);
 				t = t < 0 || u < t ? u : t;
 			}
 			if (f->ping_ms) {
@@ -591,6 +732,25 @@ static char *keep_cursor(struct atfh_firehose *f, const char *loc)
 	if (f->has_last && !(q && (strstr(q, "?cursor=") || strstr(q, "&cursor="))))
 		append(&u, &ul, &uc, "%ccursor=%lld", q ? '&' : '?', (long long)f->last);
 	return u;
+}
+
+/* What a refused upgrade's body says: an XRPC error ({"error","message"},
+ * Jetstream v2, relays) by its name, else its first line. */
+static void refused(struct atfh_firehose *f, const char *url)
+{
+	char name[64], msg[400];
+	struct atfh_ws *w = &f->ws;
+	if (!atfh_js_xrpc_error(w->body, strlen(w->body), name, sizeof name, msg, sizeof msg)) {
+		atfh_err("%s: HTTP %ld says: %s", url, w->http_status, w->body);
+		return;
+	}
+	atfh_err("%s: HTTP %ld: %s%s%s", url, w->http_status, name, *msg ? ": " : "", msg);
+	int64_t floor;
+	if (strcmp(name, "CursorTooOld") == 0 && atfh_js_last_number(msg, &floor))
+		atfh_err("cursor %lld is older than the oldest event the server keeps (seq %lld): "
+			 "the events between are gone from it; start again with --cursor %lld "
+			 "(or without a cursor) to go on from there", (long long)f->last,
+			 (long long)floor, (long long)(floor > 0 ? floor - 1 : 0));
 }
 
 /* Connect to *URL, following redirects of the upgrade to ws:// and wss://
@@ -637,7 +797,7 @@ static int connect_following(struct atfh_firehose *f, char **url)
 	if (rc == -1 && !stopping(f)) {
 		failure(f, "%s: %s", *url, f->ws.err);
 		if (f->ws.body[0])
-			atfh_err("%s: HTTP %ld says: %s", *url, f->ws.http_status, f->ws.body);
+			refused(f, *url);
 	}
 	return rc < 0 ? -1 : 0;
 }
@@ -704,6 +864,11 @@ int atfh_fh_run(struct atfh_firehose *f)
 		free(url);
 		if (e == END_STOP)
 			break;
+		if (e == END_REFILTER) {
+			first = false;
+			f->reconnects++;
+			continue;
+		}
 		if (e == END_FATAL) {
 			status = ATFH_EXIT_FAIL;
 			break;

@@ -9,10 +9,13 @@
  * timeout (no whole message for so long) and the pings that check the
  * socket, error frames (FutureCursor ends the run, others reconnect) and
  * #info frames, malformed messages (reported, counted, skipped), and the
- * order of positions (seq, or time_us for Jetstream): a seq written before
- * (of the last ATFH_SEQWIN, lib/seqwin.h) is dropped, one that comes late
- * but was not written is written; gaps, late seqs and backward jumps are
- * counted and reported; the position handed on is the highest written.
+ * order of positions: a seq written before (of the last ATFH_SEQWIN,
+ * lib/seqwin.h) is dropped, one that comes late but was not written is
+ * written; gaps, late seqs and backward jumps are counted and reported;
+ * the position handed on is the highest written.  Jetstream's positions
+ * are its "cursor" seqs (no gap reports: a filter leaves gaps), or, on a
+ * legacy server, time_us, shared by several events: of those at the
+ * resume point only the ones written (their identities kept) are dropped.
  *
  * Every message to be written goes to the write callback; before it
  * blocks on the network it calls the idle callback (flush, cursor file).
@@ -24,6 +27,7 @@
 #include "atfh.h"
 #include "backoff.h"
 #include "event.h"
+#include "jetstream.h"
 #include "seqwin.h"
 #include "ws.h"
 #include <signal.h>
@@ -35,8 +39,10 @@ struct atfh_fh_item {
 	const uint8_t *p;
 	size_t n;
 	bool text;         /* a Jetstream JSON event (no newline in it) */
-	bool has_pos;      /* seq, or time_us for Jetstream */
+	bool has_pos;      /* seq; for Jetstream its cursor, or time_us without one */
 	int64_t pos;
+	bool rebase;       /* pos starts a new namespace (a Jetstream time_us
+			    * cursor answered with seqs): it may be lower */
 	bool has_time;     /* the event's time, for the lag */
 	int64_t time_us;
 };
@@ -53,6 +59,8 @@ struct atfh_firehose {
 	char *url;                  /* base URL without cursor (atfh_fh_url) */
 	char *query;                /* more query parameters (Jetstream filter) */
 	char *hello;                /* a text message sent after connecting */
+	struct atfh_js_filter js;   /* the Jetstream filter in force */
+	bool sent_update;           /* an options_update went out on this connection */
 	uint64_t idle_ms;           /* no whole message for this long: reconnect; 0 never */
 	uint64_t ping_ms;           /* socket silent this long: ping; no answer in as long: dead */
 	const char *cainfo, *capath; /* --cacert, --capath */
@@ -75,6 +83,13 @@ struct atfh_firehose {
 	 * ATFH_FH_IDLE_STOP to end the run. */
 	int (*write)(struct atfh_firehose *f, const struct atfh_fh_item *it);
 	int (*idle)(struct atfh_firehose *f);
+	/* Jetstream: asked about once a second, and at once when *reload_flag
+	 * is set (cleared here): true when it has put a new filter in place
+	 * (atfh_fh_jetstream_filter).  v1 then gets it as an options_update on
+	 * the open connection; v2 (no client messages) reconnects at once at
+	 * the current cursor with it. */
+	bool (*refilter)(struct atfh_firehose *f, bool signalled);
+	volatile sig_atomic_t *reload_flag;
 	void *ctx;
 	/* A source whose messages another module reads (Tap, lib/tap.h):
 	 * message gets each whole message and answers ATFH_FH_GO_ON, _STOP,
@@ -111,8 +126,11 @@ struct atfh_firehose {
 	bool have_prev;             /* seq of the previous message this connection */
 	int64_t prev;
 	bool in_dup_run;
-	struct atfh_seqwin seen;    /* the seqs written (not for Jetstream) */
+	struct atfh_seqwin seen;    /* the seqs written (Jetstream: its cursors) */
 	bool seen_init;
+	uint64_t *bound;            /* Jetstream without cursors: the identities of
+				     * the events written at time_us last */
+	size_t nbound, capbound;
 	bool asked, ignored_named;  /* this connection's ?cursor=, and a report of it ignored */
 	int64_t asked_pos;
 	char reason[400];           /* why the last attempt failed */
@@ -131,10 +149,15 @@ char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t
 /* Is S what Jetstream takes as a wanted collection: an NSID, or a prefix
  * of NSIDs ending in ".*"? */
 bool atfh_fh_collection_valid(const char *s);
-/* Jetstream server-side filters: in the query string, or, when that would
- * be too long, as an options_update message after connecting. */
+/* Jetstream server-side filters (F->js, its lists without repeats): in
+ * the query string, or, when that would be too long, as an options_update
+ * message after connecting. */
 void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections, size_t ncol,
 			      char *const *dids, size_t ndids);
+/* Jetstream without cursors: the events at time_us F->last that were
+ * written before this run (their identities, atfh_js_identity), so that a
+ * resume at that time_us drops them and only them. */
+void atfh_fh_js_boundary(struct atfh_firehose *f, const uint64_t *ids, size_t n);
 /* Subscribe until the write or idle callback says stop, a signal sets
  * stop_flag, a fatal error, or the retries run out.  Returns the exit
  * status: ATFH_EXIT_OK, ATFH_EXIT_FAIL or (strict) ATFH_EXIT_MALFORMED. */

@@ -5,8 +5,9 @@
  * six collections whose record is in the CAR), the flat payloads its
  * build_*_event functions derive from a record (EVENTS.md, the producer's
  * data classes), the envelope (subject = DID, source = firehose URL, a
- * deterministic UUIDv5 id, time with microseconds) and the wider set
- * behind --ce-all.  Records are read as JSON text (a frame's record is
+ * deterministic UUIDv5 id, time with microseconds), the wider set
+ * behind --ce-all, and the split of such an event into the Kafka binding's
+ * binary content mode (atfh-emit --cloudevents binary).  Records are read as JSON text (a frame's record is
  * converted first), so frames and NDJSON give the same events.
  */
 #include "fmt.h"
@@ -522,4 +523,60 @@ out:
 	atfh_out_free(&tmp);
 	atfh_out_free(&rtext);
 	return r;
+}
+
+/* ---- the Kafka binding's binary content mode ----------------------------- */
+
+int atfh_cloudevents_binary(struct atfh_ce_binary *b, const char *line, size_t n,
+			    const char **err)
+{
+	struct atfh_jobj top;
+	if (atfh_jobj_parse(&top, line, n, err))
+		return -1;
+	b->nh = 0;
+	b->data = NULL;
+	b->data_len = 0;
+	b->buf.len = 0;
+	for (size_t i = 0; i < top.n; i++) {
+		const struct atfh_jfield *f = &top.f[i];
+		if (ATFH_STR_IS(f->key, "data")) {
+			b->data = f->val.type == ATFH_J_STR ? f->val.p - 1 : f->val.p;
+			b->data_len = f->val.type == ATFH_J_STR ? f->val.n + 2 : f->val.n;
+			continue;
+		}
+		if (f->val.type == ATFH_J_NULL)
+			continue; /* an attribute without a value is absent */
+		if (f->val.type != ATFH_J_STR && f->val.type != ATFH_J_NUM &&
+		    f->val.type != ATFH_J_BOOL) {
+			*err = "a CloudEvents attribute that is not a string, number or boolean";
+			return -1;
+		}
+		if (b->nh == ATFH_CE_ATTRS_MAX) {
+			*err = "too many CloudEvents attributes";
+			return -1;
+		}
+		/* the name: content-type, or ce_ and the attribute's name */
+		char *name = b->h[b->nh].name;
+		size_t cap = sizeof b->h[b->nh].name;
+		if (ATFH_STR_IS(f->key, "datacontenttype"))
+			snprintf(name, cap, "content-type");
+		else if (f->key.n + 4 <= cap && !memchr(f->key.p, '\\', f->key.n))
+			snprintf(name, cap, "ce_%.*s", (int)f->key.n, f->key.p);
+		else {
+			*err = "a CloudEvents attribute name that is too long or escaped";
+			return -1;
+		}
+		b->h[b->nh].off = b->buf.len;
+		if (f->val.type == ATFH_J_STR)
+			atfh_json_unescape(&b->buf, f->val.p, f->val.n);
+		else
+			atfh_out_put(&b->buf, f->val.p, f->val.n);
+		b->h[b->nh].len = b->buf.len - b->h[b->nh].off;
+		b->nh++;
+	}
+	if (!b->data) {
+		*err = "a CloudEvent without data";
+		return -1;
+	}
+	return 0;
 }

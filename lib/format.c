@@ -27,7 +27,7 @@ int atfh_format_lookup(const char *name)
  * buffered text is copied out before F goes away. */
 static const char *fmt_error(const struct fmt *f)
 {
-	static char kept[sizeof f->errbuf];
+	static _Thread_local char kept[sizeof f->errbuf];
 	if (!f->err)
 		return "cannot format the event";
 	if (f->err != f->errbuf)

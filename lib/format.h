@@ -92,4 +92,25 @@ int atfh_format_msg(struct atfh_out *o, struct atfh_msg *m,
 int atfh_format_json(struct atfh_out *o, const char *line, size_t n,
 		     struct atfh_format_opts *opt, const char **err);
 
+/* CloudEvents' Kafka protocol binding, binary content mode: one structured
+ * event of the cloudevents shape (a line atfh_format_* wrote) split into
+ * headers, ce_NAME for each attribute (datacontenttype becomes
+ * content-type), and the data, the message value (its JSON text).
+ * Header values are the attributes' strings unescaped, in B->buf. */
+#define ATFH_CE_ATTRS_MAX 16
+struct atfh_ce_binary {
+	struct {
+		char name[40];
+		size_t off, len; /* the value in buf */
+	} h[ATFH_CE_ATTRS_MAX];
+	size_t nh;
+	const char *data;
+	size_t data_len;
+	struct atfh_out buf;
+};
+/* 0, or -1 with *err (not an object with data, an attribute that is not a
+ * string or number, too many attributes). */
+int atfh_cloudevents_binary(struct atfh_ce_binary *b, const char *line, size_t n,
+			    const char **err);
+
 #endif

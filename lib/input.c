@@ -34,6 +34,7 @@ void atfh_input_init(struct atfh_input *in, char *const *files, size_t nfiles,
 	in->nfiles = nfiles;
 	in->fd = -1;
 	in->max_frame = max_frame;
+	in->map_keep = UINT64_MAX;
 	in->cap = READ_CHUNK * 2;
 	in->buf = atfh_xmalloc(in->cap);
 }
@@ -89,6 +90,8 @@ static void map_advance(struct atfh_input *in)
 	uint64_t pos = in->start;
 	in->raw_total += pos - in->raw_read;
 	in->raw_read = pos;
+	if (pos > in->map_keep)
+		pos = in->map_keep;
 	if (pos - in->map_released >= MAP_RELEASE_STEP) {
 		size_t upto = (size_t)pos & ~((size_t)MAP_RELEASE_STEP - 1);
 		if (upto > in->map_released) {

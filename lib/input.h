@@ -43,6 +43,8 @@ struct atfh_input {
 	size_t cap, start, end;
 	uint8_t *map;      /* a mapped file (buf points into it), or NULL */
 	size_t map_len, map_released;
+	uint64_t map_keep; /* mapped bytes from here on stay mapped (records
+			    * still in other threads' hands); UINT64_MAX: none */
 	uint8_t *own_buf;  /* the read buffer, kept while a file is mapped */
 	size_t own_cap;
 	uint8_t *raw;      /* compressed bytes for zstd */
@@ -62,6 +64,11 @@ struct atfh_input {
 	 * wait may be in milliseconds, -1 for as long as it takes */
 	int (*on_idle)(void *);
 	void *on_idle_arg;
+
+	/* when set, atfh_input_error hands its line (with the newline) here
+	 * instead of writing stderr (a worker thread's reports, kept in order) */
+	void (*report)(void *arg, const char *line);
+	void *report_arg;
 
 	char err[256];     /* message of the last -1 */
 	bool fatal;        /* the error was I/O, not malformed input */

@@ -4,6 +4,7 @@
  */
 #include "kafka.h"
 #include "cli.h"
+#include "jsonscan.h"
 #include "stats.h"
 #include "util.h"
 
@@ -104,8 +105,21 @@ int atfh_kafka_sasl(rd_kafka_conf_t *conf, const char *user, const char *pass)
 
 /* ---- the acknowledgement window ------------------------------------------ */
 
+/* The candidate's messages are all delivered: it becomes the cursor. */
+static void ackwin_promote(struct atfh_ackwin *w)
+{
+	if (w->have_cand && (!w->acked_any || w->cand > w->acked_seq)) {
+		w->acked_seq = w->cand;
+		w->acked_any = true;
+	}
+	w->have_cand = false;
+}
+
 void atfh_ackwin_push(struct atfh_ackwin *w, int64_t seq)
 {
+	/* everything before is delivered and this one starts another seq */
+	if (w->head == w->tail && !w->blocked && w->have_cand && seq != w->cand)
+		ackwin_promote(w);
 	size_t live = w->tail - w->head;
 	if (w->tail == w->cap) {
 		if (w->head > 0 && live < w->cap / 2) {
@@ -140,15 +154,26 @@ void atfh_ackwin_done(struct atfh_ackwin *w, uint64_t msgno, bool ok)
 	w->state[w->head + (msgno - w->base)] = ok ? 1 : 2;
 	while (w->head < w->tail && w->state[w->head] == 1 && !w->blocked) {
 		int64_t s = w->seq[w->head];
-		if (s != INT64_MIN && (!w->acked_any || s > w->acked_seq)) {
-			w->acked_seq = s;
-			w->acked_any = true;
+		if (s == INT64_MIN || (w->have_cand && s != w->cand))
+			ackwin_promote(w); /* the group before it is complete */
+		if (s != INT64_MIN) {
+			w->cand = s;
+			w->have_cand = true;
 		}
 		w->head++;
 		w->base++;
 	}
 	if (w->head < w->tail && w->state[w->head] == 2)
 		w->blocked = true;
+	/* the next message, pushed but not yet delivered, has another seq */
+	if (!w->blocked && w->head < w->tail && w->have_cand && w->seq[w->head] != w->cand)
+		ackwin_promote(w);
+}
+
+void atfh_ackwin_finish(struct atfh_ackwin *w)
+{
+	if (w->head == w->tail && !w->blocked)
+		ackwin_promote(w);
 }
 
 void atfh_ackwin_free(struct atfh_ackwin *w)
@@ -180,6 +205,51 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	atfh_ackwin_done(&p->win, msgno, ok);
 }
 
+/* An integer field of a statistics object, or 0. */
+static int64_t stat_i64(const struct atfh_jobj *o, const char *key)
+{
+	const struct atfh_jval *v = atfh_jobj_get(o, key);
+	int64_t n;
+	return v && atfh_jval_i64(v, &n) ? n : 0;
+}
+
+/* librdkafka's statistics (statistics.interval.ms, set for --stats and
+ * --metrics): messages sent again, per partition the transmissions
+ * (txmsgs) beyond the messages sent at least once (msgs produced less
+ * those still queued). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk;
+	struct atfh_producer *p = opaque;
+	struct atfh_jobj top, topics, t, parts, pt;
+	const struct atfh_jval *v;
+	const char *err;
+	if (atfh_jobj_parse(&top, json, len, &err) || !(v = atfh_jobj_get(&top, "topics")) ||
+	    v->type != ATFH_J_OBJ || atfh_jobj_parse(&topics, v->p, v->n, &err))
+		return 0;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < topics.n; i++) {
+		v = &topics.f[i].val;
+		if (v->type != ATFH_J_OBJ || atfh_jobj_parse(&t, v->p, v->n, &err) ||
+		    !(v = atfh_jobj_get(&t, "partitions")) || v->type != ATFH_J_OBJ ||
+		    atfh_jobj_parse(&parts, v->p, v->n, &err))
+			continue;
+		for (size_t j = 0; j < parts.n; j++) {
+			v = &parts.f[j].val;
+			if (v->type != ATFH_J_OBJ || atfh_jobj_parse(&pt, v->p, v->n, &err))
+				continue;
+			int64_t sent = stat_i64(&pt, "msgs") - stat_i64(&pt, "msgq_cnt") -
+				       stat_i64(&pt, "xmit_msgq_cnt");
+			int64_t tx = stat_i64(&pt, "txmsgs");
+			if (tx > sent && sent >= 0)
+				sum += (uint64_t)(tx - sent);
+		}
+	}
+	if (sum > p->retried)
+		p->retried = sum;
+	return 0; /* librdkafka frees JSON */
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void)rk;
@@ -196,6 +266,7 @@ int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf)
 	memset(p, 0, sizeof *p);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_opaque(conf, p);
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
 	if (!p->rk) {
@@ -222,13 +293,13 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 	}
 	/* the message number is the opaque: no allocation per message */
 	uint64_t msgno = p->win.base + (p->win.tail - p->win.head);
-	void *r = (void *)(uintptr_t)msgno;
+	void *o = (void *)(uintptr_t)msgno;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
 			p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)value, len),
-			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
+			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
 		if (!err)
 			break;
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -270,6 +341,8 @@ uint64_t atfh_producer_flush(struct atfh_producer *p, int timeout_ms)
 			break;
 		rd_kafka_flush(p->rk, left > 0.1 ? 100 : (int)(left * 1000) + 1);
 	}
+	if (atfh_producer_inflight(p) == 0)
+		atfh_ackwin_finish(&p->win);
 	return p->failed + atfh_producer_inflight(p);
 }
 
@@ -388,6 +461,7 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 		atfh_err("kafka: %s", errstr);
 		return ATFH_EXIT_FAIL;
 	}
+	struct pending pd = { 0 };
 	rd_kafka_poll_set_consumer(rk);
 	int nparts = 0;
 	rd_kafka_resp_err_t err;
@@ -437,7 +511,6 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 		rd_kafka_destroy(rk);
 		return ATFH_EXIT_FAIL;
 	}
-	struct pending pd = { 0 };
 	uint64_t n = 0;
 	int eofs = 0, status = ATFH_EXIT_OK;
 	/* which partitions are at their end now (a message clears its mark;

@@ -40,12 +40,18 @@ struct atfh_ackwin {
 	int64_t acked_seq;       /* highest seq with all before it delivered */
 	bool acked_any;
 	bool blocked;     /* a failure: the cursor stops moving */
+	/* the seq of the last delivered message: several messages may share
+	 * one (the ops of a commit), so it becomes acked_seq only once a
+	 * message with another seq follows, or at the end */
+	int64_t cand;
+	bool have_cand;
 };
 
 struct atfh_producer {
 	rd_kafka_t *rk;
 	struct atfh_ackwin win;
-	uint64_t produced, delivered, failed, retried, queue_waits;
+	uint64_t produced, delivered, failed, queue_waits;
+	uint64_t retried;        /* messages sent again (librdkafka's statistics) */
 	double latency_sum;      /* seconds, over delivered messages */
 	double latency_max;
 	char last_error[256];
@@ -71,6 +77,8 @@ uint64_t atfh_producer_inflight(const struct atfh_producer *p);
 /* The ring alone (tested in tests/unit.c). */
 void atfh_ackwin_push(struct atfh_ackwin *w, int64_t seq);
 void atfh_ackwin_done(struct atfh_ackwin *w, uint64_t msgno, bool ok);
+/* The input ended and everything is reported: the last seq counts. */
+void atfh_ackwin_finish(struct atfh_ackwin *w);
 void atfh_ackwin_free(struct atfh_ackwin *w);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "loop.h"
 #include "cli.h"
+#include "parallel.h"
 #include "signals.h"
 
 #include <stdio.h>
@@ -17,13 +18,36 @@ void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix)
 int atfh_loop_option(struct atfh_loop *l, int id, const char *arg)
 {
 	struct atfh_common_opts c = { &l->strict, &l->quiet, &l->max_frame, &l->stats };
+	if (id == ATFH_OPT_THREADS)
+		return atfh_loop_threads_option(l, arg) < 0 ? -1 : 1;
 	return atfh_common_option(&c, id, arg);
 }
 
+int atfh_loop_threads_option(struct atfh_loop *l, const char *arg)
+{
+	uint64_t v;
+	if (atfh_parse_uint(arg, &v) || v < 1 || v > ATFH_PAR_MAX_THREADS) {
+		atfh_err("-T: '%s' is not a number of threads from 1 to %d", arg,
+			 ATFH_PAR_MAX_THREADS);
+		return -1;
+	}
+	l->threads = (unsigned)v;
+	return 0;
+}
+
+void atfh_loop_sync(struct atfh_loop *l)
+{
+	if (l->par)
+		atfh_par_sync(l->par);
+}
+
+/* Before a read that may block: whatever is in flight goes out first. */
 static void flush_before_block(void *arg)
 {
-	struct atfh_out *o = arg;
-	atfh_out_flush(o);
+	struct atfh_loop *l = arg;
+	if (l->par)
+		atfh_par_drain(l->par);
+	atfh_out_flush(l->out);
 }
 
 /* The input is quiet: timers still run, on time, and say how long the
@@ -68,8 +92,7 @@ static uint64_t count_kind(struct atfh_loop *l, const char *err, const char **ke
 	return ++l->err_kinds[i].n;
 }
 
-/* Report a malformed record; false when the run must stop (--strict). */
-static bool malformed(struct atfh_loop *l, const char *err)
+bool atfh_loop_malformed(struct atfh_loop *l, const char *err)
 {
 	const char *key;
 	l->stats.malformed++;
@@ -100,7 +123,7 @@ bool atfh_loop_malformed_at(struct atfh_loop *l, const char *file, bool lines,
 	in->index = index;
 	in->offset = offset;
 	l->in_lines = lines;
-	bool go_on = malformed(l, err);
+	bool go_on = atfh_loop_malformed(l, err);
 	in->name = name;
 	in->index = i;
 	in->offset = o;
@@ -111,6 +134,12 @@ bool atfh_loop_malformed_at(struct atfh_loop *l, const char *file, bool lines,
 static bool out_gone(struct atfh_loop *l)
 {
 	return l->out && (l->out->broken_pipe || l->out->error);
+}
+
+/* The records of a file in threads: true if the run goes on. */
+static bool par_drain(struct atfh_loop *l)
+{
+	return !l->par || atfh_par_drain(l->par);
 }
 
 static void run_file(struct atfh_loop *l)
@@ -170,6 +199,9 @@ static void run_file(struct atfh_loop *l)
 		if (r == 0)
 			return;
 		if (r < 0) {
+			/* reports in input order: what is in flight goes first */
+			if (!par_drain(l))
+				return;
 			if (in->fatal) {
 				atfh_err("%s: %s", in->name, in->err);
 				l->io_failed = true;
@@ -184,14 +216,21 @@ static void run_file(struct atfh_loop *l)
 				in->index = 0;
 				continue;
 			}
-			if (!malformed(l, in->err))
+			if (!atfh_loop_malformed(l, in->err))
 				return;
 			continue;
 		}
 		l->stats.records++;
+		if (l->par && !(l->in_lines && l->serial_lines)) {
+			atfh_par_record(l->par, p, n);
+			if (l->stopped || out_gone(l) || atfh_interrupted)
+				return;
+			atfh_stats_poll(&l->stats);
+			continue;
+		}
 		r = l->in_lines ? l->on_line(l, (const char *)p, n, &err)
 				: l->on_frame(l, p, n, &err);
-		if (r == ATFH_REC_BAD && !malformed(l, err))
+		if (r == ATFH_REC_BAD && !atfh_loop_malformed(l, err))
 			return;
 		if (r == ATFH_REC_STOP) {
 			l->stopped = true;
@@ -208,8 +247,11 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 	atfh_input_init(&l->in, files, nfiles, l->max_frame);
 	if (l->out) {
 		l->in.before_block = flush_before_block;
-		l->in.before_block_arg = l->out;
+		l->in.before_block_arg = l;
 	}
+	unsigned threads = l->threads ? l->threads : atfh_par_default_threads();
+	if (threads > 1 && l->worker_new && !l->strict && !l->stats.interval_ms)
+		l->par = atfh_par_new(l, threads);
 	l->in.on_idle = idle_wait;
 	l->in.on_idle_arg = l;
 	int64_t total = atfh_input_total_size(files, nfiles);
@@ -225,8 +267,13 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 			continue;
 		}
 		run_file(l);
+		par_drain(l); /* a mapped file's records point into it */
 		if (l->stopped || out_gone(l) || atfh_interrupted)
 			break;
+	}
+	if (l->par) {
+		atfh_par_free(l->par); /* results merged, threads gone */
+		l->par = NULL;
 	}
 	if (l->on_end && !out_gone(l))
 		l->on_end(l);

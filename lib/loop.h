@@ -52,6 +52,26 @@ struct atfh_loop {
 				 * input: the status is 128 + the signal */
 	/* set while a callback runs */
 	bool in_lines;
+
+	/* -T N (lib/parallel): 0 not given (the default: online CPUs, capped),
+	 * 1 one thread.  Threads run only where the program says they may:
+	 * worker_new set, and neither --strict nor --stats-interval (their
+	 * stop points and timing are sequential). */
+	unsigned threads;
+	/* A new worker: a loop embedded in a context of the worker's own
+	 * (parser, memory output as its `out`, tallies) with ctx, on_frame
+	 * and on_line set.  Its callbacks run in the worker's thread; they
+	 * report through atfh_input_error, which keeps the order. */
+	struct atfh_loop *(*worker_new)(struct atfh_loop *l);
+	/* a worker's results that are not output (count's tallies) into the
+	 * program's, leaving the worker's empty; called with the workers idle */
+	void (*worker_merge)(struct atfh_loop *l, struct atfh_loop *w);
+	void (*worker_free)(struct atfh_loop *w);
+	/* called in the reading thread before each chunk: may drain (grep's
+	 * DID set reload swaps the set only with no chunk in flight) */
+	void (*between_chunks)(struct atfh_loop *l);
+	bool serial_lines;      /* NDJSON input is read in one thread */
+	struct atfh_par *par;   /* the threads, while they run */
 };
 
 void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix);
@@ -63,6 +83,16 @@ int atfh_loop_option(struct atfh_loop *l, int id, const char *arg);
  * it as malformed records are; false when the run must stop (--strict). */
 bool atfh_loop_malformed_at(struct atfh_loop *l, const char *file, bool lines,
 			    uint64_t index, uint64_t offset, const char *err);
+/* -T's value: 0, or -1 when ARG is not a number from 1 to
+ * ATFH_PAR_MAX_THREADS (reported). */
+int atfh_loop_threads_option(struct atfh_loop *l, const char *arg);
+/* Report a malformed record at l->in's position, count it; false when
+ * the run must stop (--strict). */
+bool atfh_loop_malformed(struct atfh_loop *l, const char *err);
+/* With threads: finish every record read so far (output written, reports
+ * made, in order) and merge the workers' results (worker_merge).  Does
+ * nothing in one thread. */
+void atfh_loop_sync(struct atfh_loop *l);
 /* Run over FILES (none = stdin).  Returns the exit status. */
 int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles);
 

@@ -40,15 +40,12 @@ void atfh_out_grow(struct atfh_out *o, size_t need)
 	o->cap = cap;
 }
 
-int atfh_out_flush(struct atfh_out *o)
+/* Write P (N bytes) to the descriptor: 0, or -1 with the error noted. */
+static int write_all(struct atfh_out *o, const char *p, size_t n)
 {
 	size_t done = 0;
-	if (o->broken_pipe || o->error) {
-		o->len = 0;
-		return -1;
-	}
-	while (done < o->len) {
-		ssize_t w = write(o->fd, o->buf + done, o->len - done);
+	while (done < n) {
+		ssize_t w = write(o->fd, p + done, n - done);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -56,17 +53,42 @@ int atfh_out_flush(struct atfh_out *o)
 				o->broken_pipe = true;
 			else
 				o->error = errno;
-			o->len = 0;
 			return -1;
 		}
 		done += (size_t)w;
 	}
-	o->len = 0;
+	return 0;
+}
+
+static int synced(struct atfh_out *o)
+{
 	if (o->sync && fsync(o->fd) < 0 && errno != EINVAL && errno != EROFS) {
 		o->error = errno;
 		return -1;
 	}
 	return 0;
+}
+
+int atfh_out_flush(struct atfh_out *o)
+{
+	if (o->broken_pipe || o->error) {
+		o->len = 0;
+		return -1;
+	}
+	int r = write_all(o, o->buf, o->len);
+	o->len = 0;
+	return r < 0 ? -1 : synced(o);
+}
+
+int atfh_out_put_events(struct atfh_out *o, const char *p, size_t n)
+{
+	if (o->len + n < o->flush_at || o->fd < 0) {
+		atfh_out_put(o, p, n);
+		return atfh_out_event_done(o);
+	}
+	if (atfh_out_flush(o) < 0)
+		return -1;
+	return write_all(o, p, n) < 0 ? -1 : synced(o);
 }
 
 int atfh_out_close(struct atfh_out *o)

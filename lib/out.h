@@ -26,6 +26,10 @@ void atfh_out_init(struct atfh_out *o, int fd, const char *name);
 void atfh_out_free(struct atfh_out *o);
 /* Write everything buffered.  Returns 0, or -1 (error / broken_pipe set). */
 int atfh_out_flush(struct atfh_out *o);
+/* Append N bytes of whole events at P (another buffer's output); when the
+ * buffer would reach its flush size they are written from P itself, after
+ * what is buffered, instead of copied.  0, or -1 as atfh_out_flush. */
+int atfh_out_put_events(struct atfh_out *o, const char *p, size_t n);
 /* Close the descriptor after flushing; returns -1 on a write error. */
 int atfh_out_close(struct atfh_out *o);
 void atfh_out_grow(struct atfh_out *o, size_t need);

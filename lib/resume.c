@@ -2,6 +2,7 @@
  * resume.c — see resume.h.
  */
 #include "resume.h"
+#include "jetstream.h"
 #include "event.h"
 #include "jsonscan.h"
 #include "util.h"
@@ -229,6 +230,31 @@ int atfh_resume_frames(int fd, size_t max_frame, uint64_t forward_max, struct at
 	return frames_forward(fd, max_frame, r, err, errn);
 }
 
+/* The identities of the lines sharing the last line's time_us (which starts
+ * at BUF + J), back to the start of BUF (a whole line when FROM_START). */
+static void boundary_ids(const char *buf, size_t j, bool from_start, struct atfh_js_pos last,
+			 struct atfh_resume *r)
+{
+	size_t cap = 0;
+	atfh_grow_array((void **)&r->ids, &cap, 1, sizeof *r->ids);
+	r->ids[r->nids++] = last.id;
+	while (j > 0) {
+		size_t stop = j - 1, i = stop; /* buf[stop] is the newline ending the line */
+		while (i > 0 && buf[i - 1] != '\n')
+			i--;
+		if (i == 0 && !from_start)
+			break; /* cut by the window: not a whole line */
+		struct atfh_js_pos p;
+		const char *e;
+		if (atfh_js_line_pos(buf + i, stop - i, &p, &e) || p.has_cursor ||
+		    p.time_us != last.time_us)
+			break;
+		atfh_grow_array((void **)&r->ids, &cap, r->nids + 1, sizeof *r->ids);
+		r->ids[r->nids++] = p.id;
+		j = i;
+	}
+}
+
 int atfh_resume_lines(int fd, struct atfh_resume *r, char *err, size_t errn)
 {
 	uint8_t first;
@@ -271,14 +297,13 @@ int atfh_resume_lines(int fd, struct atfh_resume *r, char *err, size_t errn)
 			win *= 4;
 			continue;
 		}
-		struct atfh_jobj o;
+		struct atfh_js_pos p;
 		const char *e;
-		int64_t t;
-		const struct atfh_jval *v;
-		if (atfh_jobj_parse(&o, buf + j, stop - j, &e) == 0 &&
-		    (v = atfh_jobj_get(&o, "time_us")) && atfh_jval_i64(v, &t)) {
+		if (atfh_js_line_pos(buf + j, stop - j, &p, &e) == 0) {
 			r->has_pos = true;
-			r->pos = t;
+			r->pos = p.has_cursor ? p.cursor : p.time_us;
+			if (!p.has_cursor)
+				boundary_ids(buf, j, base == 0, p, r);
 		}
 		free(buf);
 		return 0;

@@ -24,6 +24,10 @@ struct atfh_resume {
 			 * start, else of the last frame that has one) / time_us
 			 * of the last line */
 	uint64_t after_pos; /* frames without a seq (#info...) after the last with one */
+	uint64_t *ids;      /* lines: when the last has no "cursor", the identities
+			     * (atfh_js_identity) of the last lines that share its
+			     * time_us, as far as the window read reaches; caller frees */
+	size_t nids;
 };
 
 #define ATFH_RESUME_FORWARD_MAX (64u << 20)
@@ -32,7 +36,8 @@ struct atfh_resume {
  * a frames stream, so appending frames to it would be wrong). */
 int atfh_resume_frames(int fd, size_t max_frame, uint64_t forward_max,
 		       struct atfh_resume *r, char *err, size_t errn);
-/* The same for NDJSON (Jetstream events with time_us). */
+/* The same for NDJSON (Jetstream events: the position is the last line's
+ * "cursor", else its time_us). */
 int atfh_resume_lines(int fd, struct atfh_resume *r, char *err, size_t errn);
 
 #endif

@@ -186,7 +186,7 @@ static bool op_cheap_ok(struct atfh_select *s, bool is_commit, struct atfh_str d
 static int record_text(const uint8_t *p, size_t n, struct atfh_str *text, bool *found,
 		       const char **err)
 {
-	static char msg[120];
+	static _Thread_local char msg[120];
 	struct atfh_cbor c;
 	struct atfh_cbor_item it;
 	*found = false;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,7 +104,7 @@ static int on_write(struct atfh_firehose *f, const struct atfh_fh_item *it)
 	k->bytes += it->n;
 	k->stats->events = k->frames; /* for the progress bar */
 	k->stats->bytes = k->bytes;
-	if (it->has_pos && (!k->has_buffered || it->pos > k->buffered)) {
+	if (it->has_pos && (!k->has_buffered || it->pos > k->buffered || it->rebase)) {
 		/* the highest written: a late seq below it does not move it back */
 		k->has_buffered = true;
 		k->buffered = it->pos;
@@ -187,11 +188,20 @@ static int open_output(struct atfh_sink *k, bool lines, size_t max_frame, bool *
 		*has_pos = r.has_pos;
 		*pos = r.pos;
 		*after = r.after_pos;
+		free(k->start_ids);
+		k->start_ids = r.ids;
+		k->nstart_ids = r.nids;
 		atfh_out_init(&k->out, fd, k->path);
 	}
 	struct stat st;
 	k->sync = fstat(k->out.fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
+}
+
+/* What a Jetstream position is: its cursor seq, or a time_us. */
+static const char *pos_name(int64_t pos)
+{
+	return pos < ATFH_JS_TIME_MIN ? "cursor" : "time_us";
 }
 
 int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_start,
@@ -220,19 +230,24 @@ int atfh_sink_open(struct atfh_sink *k, bool lines, size_t max_frame, bool *has_
 	if (out_has_pos && k->cursor_file && !k->has_saved && (!*has_start || out_pos > *start)) {
 		/* an earlier run was killed before it first wrote the cursor file */
 		atfh_err("%s: holds messages up to %s %lld, and %s does not exist yet; resuming "
-			 "after them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
+			 "after them", k->path, lines ? pos_name(out_pos) : "seq", (long long)out_pos,
 			 k->cursor_file);
 		*has_start = true;
 		*start = out_pos;
 	} else if (out_has_pos && k->cursor_file && *has_start && out_pos > *start) {
 		/* written after the cursor file was last updated: not again */
 		atfh_err("%s: holds messages up to %s %lld, past the cursor %lld; resuming after "
-			 "them", k->path, lines ? "time_us" : "seq", (long long)out_pos,
+			 "them", k->path, lines ? pos_name(out_pos) : "seq", (long long)out_pos,
 			 (long long)*start);
 		*start = out_pos;
 	}
-	if (out_has_pos && *has_start && out_pos == *start)
+	if (out_has_pos && *has_start && out_pos == *start) {
 		k->start_after = out_after;
+	} else {
+		free(k->start_ids); /* the output's last lines are not at the start */
+		k->start_ids = NULL;
+		k->nstart_ids = 0;
+	}
 	if (*has_start) { /* written (and durable) before this run */
 		k->has_buffered = k->has_flushed = true;
 		k->buffered = k->flushed = *start;
@@ -276,4 +291,6 @@ void atfh_sink_free(struct atfh_sink *k)
 	if (k->out.fd > STDERR_FILENO)
 		close(k->out.fd);
 	atfh_out_free(&k->out);
+	free(k->start_ids);
+	k->start_ids = NULL;
 }

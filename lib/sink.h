@@ -43,6 +43,9 @@ struct atfh_sink {
 	bool sync;                   /* fsync the output before the cursor names it */
 	bool created;                /* -o FILE did not exist before this run */
 	uint64_t start_after;        /* frames without a seq the output holds after the start's */
+	uint64_t *start_ids;         /* Jetstream lines without a cursor at the start's
+				      * time_us that the output holds (their identities) */
+	size_t nstart_ids;
 	bool has_saved;              /* the number in the cursor file */
 	int64_t saved;
 	bool cursor_failing;

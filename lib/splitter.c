@@ -19,6 +19,11 @@
 
 #define FILE_BUF (64u << 10)
 #define MAX_PARTS 100000
+#define BATCH 64        /* finished files completed in one round */
+#define MAX_MT 2        /* .zst files compressed by a worker thread at once */
+#define ZIN (128u << 10) /* input staged for the compressor (a zstd block) */
+#define ZIN_MT (1u << 20)
+#define ZJOB (1u << 20) /* a worker's piece: small, for memory and latency */
 
 struct atfh_sfile {
 	char *key;      /* the rendered name */
@@ -30,6 +35,11 @@ struct atfh_sfile {
 	uint64_t bytes, events;
 	uint64_t opened_ms, used;
 	size_t idx;     /* in s->open */
+	bool synced;    /* nothing written since the last fsync */
+	bool mt;        /* compressed by a worker thread */
+	bool linked;    /* NAME is a second link: the .part name still goes */
+	uint8_t *zin;   /* input staged for the compressor */
+	size_t zinlen, zincap;
 	struct atfh_sfile *next;
 };
 
@@ -38,6 +48,7 @@ void atfh_splitter_init(struct atfh_splitter *s)
 	memset(s, 0, sizeof *s);
 	s->level = 3;
 	s->max_open = 512;
+	s->max_record = ATFH_MAX_FRAME_DEFAULT;
 	s->done = stdout;
 }
 
@@ -131,9 +142,11 @@ static int fail(struct atfh_splitter *s, const char *what, const char *path, int
 
 /* ---- one file ---------------------------------------------------------- */
 
-static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
+/* P (N bytes) through the compressor with MODE; the output buffered, and
+ * written once the buffer is full.  0, or -1 on an error. */
+static int zcompress(struct atfh_sfile *f, const void *p, size_t n, ZSTD_EndDirective mode)
 {
-	ZSTD_inBuffer in = { NULL, 0, 0 };
+	ZSTD_inBuffer in = { p, n, 0 };
 	for (;;) {
 		atfh_out_reserve(&f->out, ZSTD_CStreamOutSize());
 		ZSTD_outBuffer ob = { f->out.buf + f->out.len, f->out.cap - f->out.len, 0 };
@@ -141,30 +154,39 @@ static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
 		if (ZSTD_isError(r))
 			return -1;
 		f->out.len += ob.pos;
-		if (r == 0)
-			return 0;
-		if (atfh_out_flush(&f->out))
+		if (f->out.len >= f->out.flush_at && atfh_out_flush(&f->out))
 			return -1;
+		if (mode == ZSTD_e_continue ? in.pos == in.size : r == 0)
+			return 0;
 	}
 }
 
+/* The staged input compressed, then MODE (flush, end) carried out. */
+static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
+{
+	size_t n = f->zinlen;
+	f->zinlen = 0;
+	return zcompress(f, f->zin, n, mode);
+}
+
+/* Records reach the compressor in big pieces: one call per record costs
+ * more than the copy (much more with a worker thread). */
 static void put(struct atfh_sfile *f, const void *p, size_t n)
 {
 	if (!f->zc) {
 		atfh_out_put(&f->out, p, n);
 		return;
 	}
-	ZSTD_inBuffer in = { p, n, 0 };
-	while (in.pos < in.size) {
-		atfh_out_reserve(&f->out, ZSTD_CStreamOutSize());
-		ZSTD_outBuffer ob = { f->out.buf + f->out.len, f->out.cap - f->out.len, 0 };
-		size_t r = ZSTD_compressStream2(f->zc, &ob, &in, ZSTD_e_continue);
-		if (ZSTD_isError(r))
-			return; /* cannot happen with valid parameters */
-		f->out.len += ob.pos;
-		if (f->out.len >= f->out.flush_at)
-			atfh_out_flush(&f->out);
+	if (f->zinlen + n > f->zincap) {
+		if (zflush(f, ZSTD_e_continue))
+			return; /* f->out.error says why */
+		if (n >= f->zincap) {
+			zcompress(f, p, n, ZSTD_e_continue);
+			return;
+		}
 	}
+	memcpy(f->zin + f->zinlen, p, n);
+	f->zinlen += n;
 }
 
 static void unlink_file(struct atfh_splitter *s, struct atfh_sfile *f)
@@ -177,6 +199,9 @@ static void unlink_file(struct atfh_splitter *s, struct atfh_sfile *f)
 	s->open[f->idx]->idx = f->idx;
 	if (s->last == f)
 		s->last = NULL;
+	if (f->mt)
+		s->nmt--;
+	f->mt = false;
 }
 
 static void free_file(struct atfh_sfile *f)
@@ -185,27 +210,30 @@ static void free_file(struct atfh_sfile *f)
 		close(f->out.fd);
 	atfh_out_free(&f->out);
 	ZSTD_freeCCtx(f->zc);
+	free(f->zin);
 	free(f->key);
 	free(f->path);
 	free(f->part);
 	free(f);
 }
 
-/* Rename FROM to a name of KEY's parts that does not exist yet, starting at
- * *PATH (replaced when taken).  0, or -1 with errno. */
-static int rename_noreplace(const char *from, char **path, const char *key)
+/* Give FROM a name of KEY's parts that does not exist yet, starting at
+ * *PATH (replaced when taken): a hard link, so FROM's name stays until the
+ * caller removes it (*LINKED); where the file system has no hard links, a
+ * rename that refuses to replace.  0, or -1 with errno. */
+static int name_noreplace(const char *from, char **path, const char *key, bool *linked)
 {
 	unsigned k = 0;
 	for (;;) {
-		if (renameat2(AT_FDCWD, from, AT_FDCWD, *path, RENAME_NOREPLACE) == 0)
+		*linked = false;
+		if (link(from, *path) == 0) {
+			*linked = true;
 			return 0;
-		if (errno == EINVAL || errno == ENOSYS) {
-			/* a file system without RENAME_NOREPLACE: link refuses
-			 * to replace too */
-			if (link(from, *path) == 0) {
-				unlink(from);
+		}
+		if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EMLINK ||
+		    errno == ENOSYS) {
+			if (renameat2(AT_FDCWD, from, AT_FDCWD, *path, RENAME_NOREPLACE) == 0)
 				return 0;
-			}
 		}
 		if (errno != EEXIST || ++k > MAX_PARTS)
 			return -1;
@@ -214,36 +242,123 @@ static int rename_noreplace(const char *from, char **path, const char *key)
 	}
 }
 
-/* Flush, fsync, rename, fsync the directory, report.  Frees F. */
-static int complete(struct atfh_splitter *s, struct atfh_sfile *f)
+/* F leaves the open files: its zstd frame ended, its data written and its
+ * writeback started; it waits in s->closing for the next round. */
+static int finish(struct atfh_splitter *s, struct atfh_sfile *f)
 {
 	unlink_file(s, f);
 	int rc = 0;
+	if (f->zc || f->out.len)
+		f->synced = false; /* the frame's end, or what is buffered */
 	if (f->zc && zflush(f, ZSTD_e_end))
 		rc = fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 	else if (atfh_out_flush(&f->out))
 		rc = fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
-	else if (fsync(f->out.fd) < 0)
-		rc = fail(s, "fsync", f->part, errno);
-	else if (close(f->out.fd) < 0) {
+	if (rc) {
+		free_file(f); /* it stays a .part for --recover */
+		return -1;
+	}
+	ZSTD_freeCCtx(f->zc);
+	f->zc = NULL;
+	free(f->zin);
+	f->zin = NULL;
+	atfh_out_free(&f->out);
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (!f->synced)
+		sync_file_range(f->out.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+	if (!s->closing)
+		s->closing = atfh_xcalloc(BATCH, sizeof *s->closing);
+	if (!s->nclosing)
+		s->closing_ms = s->now_ms;
+	s->closing[s->nclosing++] = f;
+	if (s->nclosing == BATCH)
+		return atfh_splitter_settle(s);
+	return 0;
+}
+
+static int sync_closing(struct atfh_splitter *s)
+{
+	for (size_t i = 0; i < s->nclosing; i++) {
+		struct atfh_sfile *f = s->closing[i];
+		if (!f->synced && fsync(f->out.fd) < 0)
+			return fail(s, "fsync", f->part, errno);
+		f->synced = true;
+	}
+	return 0;
+}
+
+static void free_closing(struct atfh_splitter *s)
+{
+	for (size_t i = 0; i < s->nclosing; i++)
+		free_file(s->closing[i]);
+	s->nclosing = 0;
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+	return na == nb && !memcmp(a, b, na);
+}
+
+/* The finished files, fsynced, get their names; each directory is fsynced
+ * once; then the names are printed and the .part names removed. */
+static int complete_closing(struct atfh_splitter *s)
+{
+	if (s->failed) {
+		free_closing(s);
+		return -1;
+	}
+	if (sync_closing(s)) {
+		free_closing(s);
+		return -1;
+	}
+	size_t named = 0;
+	int rc = 0;
+	for (; named < s->nclosing; named++) {
+		struct atfh_sfile *f = s->closing[named];
+		int fd = f->out.fd;
 		f->out.fd = -1;
-		rc = fail(s, "close", f->part, errno);
-	} else {
-		f->out.fd = -1;
-		if (s->before_rename && s->before_rename(s, s->arg)) {
-			s->failed = true;
-			rc = -1;
-		} else if (rename_noreplace(f->part, &f->path, f->key))
+		if (close(fd) < 0) {
+			rc = fail(s, "close", f->part, errno);
+			break;
+		}
+		if (name_noreplace(f->part, &f->path, f->key, &f->linked)) {
 			rc = fail(s, "rename", f->part, errno);
-		else {
-			fsync_dir_of(f->path);
-			s->completed++;
-			fprintf(s->done, "%s\n", f->path);
-			fflush(s->done);
+			break;
 		}
 	}
-	free_file(f);
+	for (size_t i = 0; i < named; i++) {
+		size_t j = 0;
+		while (j < i && !same_dir(s->closing[j]->path, s->closing[i]->path))
+			j++;
+		if (j == i)
+			fsync_dir_of(s->closing[i]->path);
+	}
+	for (size_t i = 0; i < named; i++)
+		fprintf(s->done, "%s\n", s->closing[i]->path);
+	fflush(s->done);
+	/* printed: the .part names go (a crash before this prints again) */
+	for (size_t i = 0; i < named; i++)
+		if (s->closing[i]->linked)
+			unlink(s->closing[i]->part);
+	s->completed += named;
+	free_closing(s);
 	return rc;
+}
+
+int atfh_splitter_settle(struct atfh_splitter *s)
+{
+	if (s->failed) {
+		free_closing(s);
+		return -1;
+	}
+	if (!s->nclosing)
+		return 0;
+	if (s->durable)
+		return atfh_splitter_checkpoint(s);
+	return complete_closing(s);
 }
 
 static struct atfh_sfile *lookup(struct atfh_splitter *s, const char *name)
@@ -274,7 +389,7 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 		for (size_t i = 1; i < s->nopen; i++)
 			if (s->open[i]->used < lru->used)
 				lru = s->open[i];
-		if (complete(s, lru))
+		if (finish(s, lru))
 			return NULL;
 	}
 	struct atfh_sfile *f = atfh_xcalloc(1, sizeof *f);
@@ -312,7 +427,26 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 			atfh_die_oom();
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_compressionLevel, s->level);
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_checksumFlag, 1);
+		/* worker threads compress while this one reads and parses
+		 * (where libzstd has threads; the output does not depend on
+		 * how many); for few files at once, for their memory */
+		if (!s->zworkers) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+			s->zworkers = n >= 2 ? 2 : 1;
+		}
+		if (s->nmt < MAX_MT &&
+		    !ZSTD_isError(ZSTD_CCtx_setParameter(f->zc, ZSTD_c_nbWorkers, s->zworkers))) {
+			f->mt = true;
+			s->nmt++;
+			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_jobSize, ZJOB);
+			/* each piece sees the whole window before it: no worse
+			 * a ratio than one thread */
+			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_overlapLog, 9);
+		}
+		f->zincap = f->mt ? ZIN_MT : ZIN;
+		f->zin = atfh_xmalloc(f->zincap);
 	}
+	f->synced = true;
 	f->opened_ms = now_ms;
 	size_t b = hash(name) & (s->nbucket - 1);
 	f->next = s->bucket[b];
@@ -334,6 +468,7 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 {
 	if (s->failed)
 		return -1;
+	s->now_ms = now_ms;
 	struct atfh_sfile *f = lookup(s, name);
 	size_t rec = n + (frames ? 4 : 1);
 	/* a file that is full, or holds the other format, is completed first;
@@ -342,7 +477,7 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 	if (f && (f->frames != frames ||
 		  (!same_group && (full(s, f, now_ms) ||
 				   (s->max_bytes && f->events && f->bytes + rec > s->max_bytes))))) {
-		if (complete(s, f))
+		if (finish(s, f))
 			return -1;
 		f = NULL;
 	}
@@ -359,6 +494,7 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 	f->bytes += rec;
 	f->events++;
 	f->used = ++s->tick;
+	f->synced = false;
 	s->last = f;
 	s->dirty = true;
 	if (!f->zc)
@@ -375,8 +511,44 @@ int atfh_splitter_rotate(struct atfh_splitter *s)
 		return -1;
 	if (f && ((s->max_events && f->events >= s->max_events) ||
 		  (s->max_bytes && f->bytes >= s->max_bytes)))
-		return complete(s, f);
+		return finish(s, f);
 	return 0;
+}
+
+void atfh_splitter_hold(struct atfh_splitter *s, const char *name, const void *p, size_t n)
+{
+	size_t nl = strlen(name) + 1, need = sizeof n + nl + n;
+	if (s->hcap - s->hlen < need) {
+		s->hcap = (s->hlen + need) * 2;
+		s->hbuf = atfh_xrealloc(s->hbuf, s->hcap);
+	}
+	memcpy(s->hbuf + s->hlen, &n, sizeof n);
+	memcpy(s->hbuf + s->hlen + sizeof n, name, nl);
+	if (n)
+		memcpy(s->hbuf + s->hlen + sizeof n + nl, p, n);
+	s->hlen += need;
+	s->nheld++;
+}
+
+int atfh_splitter_release(struct atfh_splitter *s, uint64_t now_ms)
+{
+	int rc = 0;
+	size_t off = 0;
+	for (size_t i = 0; i < s->nheld && !rc; i++) {
+		size_t n;
+		memcpy(&n, s->hbuf + off, sizeof n);
+		const char *name = s->hbuf + off + sizeof n;
+		size_t nl = strlen(name) + 1;
+		rc = atfh_splitter_write(s, name, false, name + nl, n, now_ms, i > 0);
+		off += sizeof n + nl + n;
+	}
+	atfh_splitter_drop(s);
+	return rc;
+}
+
+void atfh_splitter_drop(struct atfh_splitter *s)
+{
+	s->hlen = s->nheld = 0;
 }
 
 int64_t atfh_splitter_expire(struct atfh_splitter *s, uint64_t now_ms)
@@ -384,12 +556,15 @@ int64_t atfh_splitter_expire(struct atfh_splitter *s, uint64_t now_ms)
 	if (!s->max_age_ms)
 		return -1;
 	int64_t next = -1;
+	bool any = false;
+	s->now_ms = now_ms;
 	for (size_t i = 0; i < s->nopen;) {
 		struct atfh_sfile *f = s->open[i];
 		uint64_t age = now_ms - f->opened_ms;
 		if (age >= s->max_age_ms) {
-			if (complete(s, f))
+			if (finish(s, f))
 				return -2;
+			any = true;
 			continue; /* open[i] is another file now */
 		}
 		int64_t left = (int64_t)(s->max_age_ms - age);
@@ -397,35 +572,51 @@ int64_t atfh_splitter_expire(struct atfh_splitter *s, uint64_t now_ms)
 			next = left;
 		i++;
 	}
+	if (any && atfh_splitter_settle(s))
+		return -2;
 	return next;
 }
 
 int atfh_splitter_checkpoint(struct atfh_splitter *s)
 {
-	if (s->failed)
+	if (s->failed) {
+		free_closing(s);
 		return -1;
+	}
 	for (size_t i = 0; i < s->nopen; i++) {
 		struct atfh_sfile *f = s->open[i];
+		if (f->synced)
+			continue;
 		if (f->zc && zflush(f, ZSTD_e_flush))
 			return fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 		if (atfh_out_flush(&f->out))
 			return fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 		if (fsync(f->out.fd) < 0)
 			return fail(s, "fsync", f->part, errno);
+		f->synced = true;
+	}
+	if (sync_closing(s)) {
+		free_closing(s);
+		return -1;
 	}
 	s->dirty = false;
-	return 0;
+	if (s->durable && s->durable(s, s->arg)) {
+		s->failed = true;
+		free_closing(s);
+		return -1;
+	}
+	return complete_closing(s);
 }
 
 int atfh_splitter_complete_all(struct atfh_splitter *s)
 {
-	int rc = 0;
 	while (s->nopen)
-		if (complete(s, s->open[s->nopen - 1]))
-			rc = -1;
-	if (!rc)
-		s->dirty = false;
-	return rc;
+		if (finish(s, s->open[s->nopen - 1]))
+			return -1;
+	if (atfh_splitter_settle(s))
+		return -1;
+	s->dirty = false;
+	return 0;
 }
 
 void atfh_splitter_free(struct atfh_splitter *s)
@@ -437,8 +628,14 @@ void atfh_splitter_free(struct atfh_splitter *s)
 		unlink_file(s, f);
 		free_file(f);
 	}
+	free_closing(s);
+	free(s->closing);
 	free(s->open);
 	free(s->bucket);
+	free(s->hbuf);
+	s->closing = NULL;
+	s->hbuf = NULL;
+	s->hlen = s->hcap = s->nheld = 0;
 	s->open = NULL;
 	s->bucket = NULL;
 	s->nbucket = 0;
@@ -473,93 +670,6 @@ bool atfh_record_pos(bool frames, const void *p, size_t n, int64_t *pos)
 
 /* ---- recovery of .part files ------------------------------------------- */
 
-static int read_all(const char *path, uint8_t **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = atfh_xmalloc(cap);
-	for (;;) {
-		if (n == cap)
-			b = atfh_xrealloc(b, cap *= 2);
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			free(b);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-/* Decompress as much of a (possibly torn) zstd stream as decodes. */
-static void unzstd(const uint8_t *p, size_t n, uint8_t **out, size_t *outn)
-{
-	ZSTD_DCtx *d = ZSTD_createDCtx();
-	if (!d)
-		atfh_die_oom();
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *b = atfh_xmalloc(cap);
-	ZSTD_inBuffer in = { p, n, 0 };
-	for (;;) {
-		if (cap - len < ZSTD_DStreamOutSize())
-			b = atfh_xrealloc(b, cap *= 2);
-		ZSTD_outBuffer ob = { b + len, cap - len, 0 };
-		size_t r = ZSTD_decompressStream(d, &ob, &in);
-		len += ob.pos;
-		if (ZSTD_isError(r) || (in.pos == in.size && ob.pos < ob.size))
-			break;
-	}
-	ZSTD_freeDCtx(d);
-	*out = b;
-	*outn = len;
-}
-
-/* Where to cut P: after its last complete record, and with HAS_CURSOR
- * after the last record whose position is at most CURSOR. */
-static size_t cut_point(const uint8_t *p, size_t n, bool has_cursor, int64_t cursor)
-{
-	bool frames = n && p[0] == 0;
-	size_t off = 0, complete_end = 0, cursor_end = 0;
-	while (off < n) {
-		const uint8_t *rec;
-		size_t rn, next;
-		if (frames) {
-			if (n - off < 4)
-				break;
-			rn = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
-			     p[off + 3];
-			if (rn > n - off - 4)
-				break;
-			rec = p + off + 4;
-			next = off + 4 + rn;
-		} else {
-			const uint8_t *nl = memchr(p + off, '\n', n - off);
-			if (!nl)
-				break;
-			rec = p + off;
-			rn = (size_t)(nl - rec);
-			next = off + rn + 1;
-		}
-		int64_t pos;
-		if (has_cursor && atfh_record_pos(frames, rec, rn, &pos) && pos <= cursor)
-			cursor_end = next;
-		complete_end = off = next;
-	}
-	return has_cursor ? cursor_end : complete_end;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -573,6 +683,178 @@ static int write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* Records read in pieces (a .part's data, possibly torn): where the last
+ * complete one ends, and the last one at or before the cursor.  Only the
+ * unfinished record is kept, and a record longer than MAX ends the scan
+ * (nothing after it is kept), so memory stays below MAX + one piece. */
+struct recscan {
+	uint8_t *buf;
+	size_t len, cap, seen; /* seen: bytes of buf searched for a newline */
+	uint64_t off;          /* stream offset of buf[0] */
+	uint64_t total;        /* bytes fed */
+	int frames;            /* -1 until the first byte */
+	bool stopped;
+	size_t max;
+	bool has_cursor;
+	int64_t cursor;
+	uint64_t complete_end, cursor_end;
+};
+
+static void scan_feed(struct recscan *r, const uint8_t *p, size_t n)
+{
+	r->total += n;
+	if (r->stopped || !n)
+		return;
+	if (r->cap - r->len < n) {
+		r->cap = r->len + n + (r->len + n) / 2;
+		r->buf = atfh_xrealloc(r->buf, r->cap);
+	}
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+	if (r->frames < 0)
+		r->frames = r->buf[0] == 0;
+	size_t at = 0;
+	for (;;) {
+		const uint8_t *q = r->buf + at, *rec = q;
+		size_t left = r->len - at, rn, next;
+		if (r->frames) {
+			if (left < 4)
+				break;
+			rn = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+			if (rn > r->max) {
+				r->stopped = true;
+				break;
+			}
+			if (rn > left - 4)
+				break;
+			rec = q + 4;
+			next = 4 + rn;
+		} else {
+			size_t from = r->seen > at ? r->seen - at : 0;
+			const uint8_t *nl = memchr(q + from, '\n', left - from);
+			if (!nl) {
+				r->seen = r->len;
+				if (left > r->max)
+					r->stopped = true;
+				break;
+			}
+			rn = (size_t)(nl - q);
+			next = rn + 1;
+			if (rn > r->max) {
+				r->stopped = true;
+				break;
+			}
+		}
+		int64_t pos;
+		if (r->has_cursor && atfh_record_pos(r->frames, rec, rn, &pos) && pos <= r->cursor)
+			r->cursor_end = r->off + at + next;
+		at += next;
+		r->complete_end = r->off + at;
+	}
+	if (r->stopped) {
+		free(r->buf);
+		r->buf = NULL;
+		r->len = r->cap = r->seen = 0;
+		return;
+	}
+	memmove(r->buf, r->buf + at, r->len - at);
+	r->len -= at;
+	r->seen = r->seen > at ? r->seen - at : 0;
+	r->off += at;
+}
+
+/* The data of the .part open as FD, in pieces, to FN (plain or zstd; a
+ * torn zstd stream gives what decodes).  Stops once FN returns true or
+ * LIMIT bytes were given.  0, or -1 with errno on a read error. */
+static int read_data(int fd, bool zst, uint64_t limit,
+		     bool (*fn)(void *arg, const uint8_t *p, size_t n), void *arg)
+{
+	size_t inn = 1u << 16, outn = ZSTD_DStreamOutSize();
+	uint8_t *in = atfh_xmalloc(inn), *out = zst ? atfh_xmalloc(outn) : NULL;
+	ZSTD_DCtx *d = NULL;
+	if (zst && !(d = ZSTD_createDCtx()))
+		atfh_die_oom();
+	uint64_t given = 0;
+	int rc = 0, e = 0;
+	bool stop = false, zerr = false;
+	while (!stop && !zerr && given < limit) {
+		ssize_t r = read(fd, in, inn);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			rc = -1;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (!zst) {
+			size_t k = (uint64_t)r > limit - given ? (size_t)(limit - given) : (size_t)r;
+			given += k;
+			stop = fn(arg, in, k);
+			continue;
+		}
+		ZSTD_inBuffer ib = { in, (size_t)r, 0 };
+		bool more = true; /* the decoder may hold output without input */
+		while (!stop && !zerr && given < limit && (ib.pos < ib.size || more)) {
+			ZSTD_outBuffer ob = { out, outn, 0 };
+			size_t z = ZSTD_decompressStream(d, &ob, &ib);
+			if (ZSTD_isError(z))
+				zerr = true;
+			size_t k = ob.pos > limit - given ? (size_t)(limit - given) : ob.pos;
+			given += k;
+			if (k)
+				stop = fn(arg, out, k);
+			more = ob.pos == ob.size;
+		}
+	}
+	ZSTD_freeDCtx(d);
+	free(in);
+	free(out);
+	errno = e;
+	return rc;
+}
+
+static bool scan_piece(void *arg, const uint8_t *p, size_t n)
+{
+	scan_feed(arg, p, n);
+	return false;
+}
+
+/* Re-encoding the kept data of a .zst part as one whole frame. */
+struct rezst {
+	ZSTD_CCtx *c;
+	int fd;
+	uint8_t *out;
+	size_t outn;
+	bool err;
+};
+
+static bool rezst_piece(void *arg, const uint8_t *p, size_t n)
+{
+	struct rezst *z = arg;
+	ZSTD_inBuffer ib = { p, n, 0 };
+	while (!z->err && ib.pos < ib.size) {
+		ZSTD_outBuffer ob = { z->out, z->outn, 0 };
+		if (ZSTD_isError(ZSTD_compressStream2(z->c, &ob, &ib, ZSTD_e_continue)) ||
+		    write_all(z->fd, z->out, ob.pos))
+			z->err = true;
+	}
+	return z->err;
+}
+
+static int rezst_end(struct rezst *z)
+{
+	ZSTD_inBuffer none = { NULL, 0, 0 };
+	for (size_t r = 1; !z->err && r;) {
+		ZSTD_outBuffer ob = { z->out, z->outn, 0 };
+		r = ZSTD_compressStream2(z->c, &ob, &none, ZSTD_e_end);
+		if (ZSTD_isError(r) || write_all(z->fd, z->out, ob.pos))
+			z->err = true;
+	}
+	return z->err ? -1 : 0;
 }
 
 /* NAME (a final path) with its part number taken out, for matching. */
@@ -641,28 +923,66 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The completed name PART (stat PST) is also linked to: NAME, or another
+ * part of NAME's key (a taken name moved on).  NULL if none. */
+static char *linked_name(const char *name, const struct stat *pst)
+{
+	struct stat st;
+	if (lstat(name, &st) == 0 && st.st_dev == pst->st_dev && st.st_ino == pst->st_ino)
+		return atfh_xstrdup(name);
+	char *key = atfh_xstrdup(name);
+	strip_part_number(key);
+	for (unsigned k = 0; k <= MAX_PARTS; k++) {
+		char *p = part_name(key, k);
+		if (lstat(p, &st) < 0) {
+			free(p);
+			if (k)
+				break;
+			continue;
+		}
+		if (st.st_dev == pst->st_dev && st.st_ino == pst->st_ino) {
+			free(key);
+			return p;
+		}
+		free(p);
+	}
+	free(key);
+	return NULL;
+}
+
 /* Complete one left-over NAME.part. */
 static int recover_one(struct atfh_splitter *s, const char *name, bool has_cursor, int64_t cursor)
 {
 	size_t n = strlen(name) + 6;
-	char *part = atfh_xmalloc(n), *path = atfh_xstrdup(name);
+	char *part = atfh_xmalloc(n), *path = atfh_xstrdup(name), *tmp = NULL;
 	snprintf(part, n, "%s.part", name);
-	uint8_t *raw = NULL, *data = NULL;
-	size_t rawn = 0, len = 0;
-	int rc = -1;
-	bool zst = is_zst(name);
-	if (read_all(part, &raw, &rawn)) {
+	int rc = -1, fd = -1;
+	bool zst = is_zst(name), linked;
+	struct recscan r = { .frames = -1, .max = s->max_record, .has_cursor = has_cursor,
+			     .cursor = cursor };
+	struct stat pst;
+	if (lstat(part, &pst) == 0 && pst.st_nlink > 1) {
+		/* completed, then killed before its name was printed (or
+		 * before the .part name went): print the name again */
+		char *done = linked_name(name, &pst);
+		if (done) {
+			atfh_err("%s: completed by an earlier run that may not have printed it: "
+				 "printed again", done);
+			unlink(part);
+			fprintf(s->done, "%s\n", done);
+			fflush(s->done);
+			s->completed++;
+			free(done);
+			rc = 0;
+			goto out;
+		}
+	}
+	if ((fd = open(part, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    read_data(fd, zst, UINT64_MAX, scan_piece, &r) < 0) {
 		fail(s, "cannot read", part, errno);
 		goto out;
 	}
-	if (zst)
-		unzstd(raw, rawn, &data, &len);
-	else {
-		data = raw;
-		len = rawn;
-		raw = NULL;
-	}
-	size_t cut = cut_point(data, len, has_cursor, cursor);
+	uint64_t len = r.total, cut = has_cursor ? r.cursor_end : r.complete_end;
 	if (cut == 0) {
 		if (unlink(part) < 0) {
 			fail(s, "cannot remove", part, errno);
@@ -674,69 +994,72 @@ static int recover_one(struct atfh_splitter *s, const char *name, bool has_curso
 		goto out;
 	}
 	if (cut < len)
-		atfh_err("%s: left by an earlier run: %zu byte%s cut (%s)", part, len - cut,
-			 len - cut == 1 ? "" : "s",
+		atfh_err("%s: left by an earlier run: %llu byte%s cut (%s)", part,
+			 (unsigned long long)(len - cut), len - cut == 1 ? "" : "s",
 			 has_cursor ? "past the cursor, or a torn last record" : "a torn last record");
 	else
 		atfh_err("%s: left by an earlier run: completed", part);
-	char *tmp = NULL;
 	if (zst) {
-		/* re-encode what is kept as a whole zstd frame */
+		/* re-encode what is kept as a whole zstd frame, read again */
 		size_t tn = strlen(part) + 5;
 		tmp = atfh_xmalloc(tn);
 		snprintf(tmp, tn, "%s.tmp", part);
 		unlink(tmp);
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		size_t zcap = ZSTD_compressBound(cut);
-		uint8_t *z = atfh_xmalloc(zcap);
-		size_t zn = ZSTD_compress(z, zcap, data, cut, s->level);
-		if (fd < 0 || ZSTD_isError(zn) || write_all(fd, z, zn) || fsync(fd) < 0) {
-			int e = fd < 0 || !ZSTD_isError(zn) ? errno : EIO;
-			if (fd >= 0)
-				close(fd);
+		struct rezst z = { ZSTD_createCCtx(), -1, NULL, ZSTD_CStreamOutSize(), false };
+		if (!z.c)
+			atfh_die_oom();
+		z.out = atfh_xmalloc(z.outn);
+		ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, s->level);
+		ZSTD_CCtx_setParameter(z.c, ZSTD_c_checksumFlag, 1);
+		z.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		int e = 0;
+		errno = 0;
+		if (z.fd < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+		    read_data(fd, true, cut, rezst_piece, &z) < 0 || z.err || rezst_end(&z) ||
+		    fsync(z.fd) < 0)
+			e = errno ? errno : EIO;
+		ZSTD_freeCCtx(z.c);
+		free(z.out);
+		if (z.fd >= 0)
+			close(z.fd);
+		if (e) {
 			unlink(tmp);
-			free(z);
-			free(tmp);
-			fail(s, "cannot write", part, e);
+			fail(s, "cannot write", tmp, e);
 			goto out;
 		}
-		free(z);
-		close(fd);
 		/* the cut copy replaces the .part first, so a crash from here
 		 * on finds one .part to complete, never a completed file and
 		 * a .part holding the same events */
 		if (rename(tmp, part) < 0) {
-			int e = errno;
+			e = errno;
 			unlink(tmp);
 			fail(s, "rename", tmp, e);
-			free(tmp);
 			goto out;
 		}
-		free(tmp);
-		tmp = NULL;
 	} else {
-		int fd = open(part, O_WRONLY | O_CLOEXEC);
+		close(fd);
+		fd = open(part, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || (cut < len && ftruncate(fd, (off_t)cut) < 0) || fsync(fd) < 0) {
-			int e = errno;
-			if (fd >= 0)
-				close(fd);
-			fail(s, "cannot complete", part, e);
+			fail(s, "cannot complete", part, errno);
 			goto out;
 		}
-		close(fd);
 	}
-	if (rename_noreplace(part, &path, name)) {
+	if (name_noreplace(part, &path, name, &linked)) {
 		fail(s, "rename", part, errno);
 		goto out;
 	}
 	fsync_dir_of(path);
 	fprintf(s->done, "%s\n", path);
 	fflush(s->done);
+	if (linked)
+		unlink(part);
 	s->completed++;
 	rc = 0;
 out:
-	free(raw);
-	free(data);
+	if (fd >= 0)
+		close(fd);
+	free(r.buf);
+	free(tmp);
 	free(part);
 	free(path);
 	return rc;

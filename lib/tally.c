@@ -104,6 +104,63 @@ bool atfh_tally_any(const struct atfh_tally *t)
 	return t->win_open || t->exact.n || t->ss.n;
 }
 
+/* The HyperLogLog of exact key I (new: ADDED). */
+static struct atfh_hll *hll_of(struct atfh_tally *t, size_t i, bool added)
+{
+	if (i >= t->hll_cap) {
+		size_t old = t->hll_cap;
+		atfh_grow_array((void **)&t->hll, &t->hll_cap, i + 1, sizeof *t->hll);
+		memset(t->hll + old, 0, (t->hll_cap - old) * sizeof *t->hll);
+	}
+	if (added)
+		atfh_hll_init(&t->hll[i]);
+	return &t->hll[i];
+}
+
+void atfh_tally_start_like(struct atfh_tally *t, const struct atfh_tally *like)
+{
+	char err[256];
+	memset(t, 0, sizeof *t);
+	for (size_t k = 0; k < like->nparts; k++) {
+		const struct atfh_tally_part *lp = &like->parts[k];
+		atfh_grow_array((void **)&t->parts, &t->parts_cap, t->nparts + 1, sizeof *t->parts);
+		struct atfh_tally_part *p = &t->parts[t->nparts++];
+		memset(p, 0, sizeof *p);
+		p->name = lp->name;
+		if (atfh_evpath_parse(&p->path, lp->path.src, err, sizeof err))
+			abort(); /* parsed once already */
+	}
+	if (like->has_distinct) {
+		if (atfh_evpath_parse(&t->distinct, like->distinct.src, err, sizeof err))
+			abort();
+		t->has_distinct = true;
+	}
+	t->approx = like->approx;
+	t->max_future_ms = like->max_future_ms;
+	atfh_tally_start(t);
+}
+
+void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
+{
+	if (t->approx) {
+		atfh_topk_merge(&t->ss, &from->ss);
+	} else {
+		for (size_t i = 0; i < from->exact.n; i++) {
+			size_t n;
+			bool added;
+			const char *key = atfh_counter_key(&from->exact, i, &n);
+			size_t j = atfh_counter_index(&t->exact, key, n, &added);
+			t->exact.count[j] += from->exact.count[i];
+			if (t->has_distinct)
+				atfh_hll_merge(hll_of(t, j, added), &from->hll[i]);
+		}
+		t->exact.total += from->exact.total;
+	}
+	t->late += from->late;
+	t->future += from->future;
+	atfh_tally_clear(from);
+}
+
 /* Count KEY once, into R. */
 static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64_t dhash,
 		      struct atfh_tally_row *r)
@@ -122,14 +179,7 @@ static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64
 	t->exact.total++;
 	r->count = t->exact.count[i];
 	if (t->has_distinct) {
-		if (i >= t->hll_cap) {
-			size_t old = t->hll_cap;
-			atfh_grow_array((void **)&t->hll, &t->hll_cap, i + 1, sizeof *t->hll);
-			memset(t->hll + old, 0, (t->hll_cap - old) * sizeof *t->hll);
-		}
-		if (added)
-			atfh_hll_init(&t->hll[i]);
-		atfh_hll_add_hash(&t->hll[i], dhash);
+		atfh_hll_add_hash(hll_of(t, i, added), dhash);
 		if (t->on_key) /* an estimate costs: only for --live */
 			r->distinct = atfh_hll_estimate(&t->hll[i]);
 	}

@@ -73,6 +73,14 @@ struct atfh_tally {
 int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *err,
 			size_t errlen);
 void atfh_tally_start(struct atfh_tally *t);
+/* Start T with the keys, --distinct and --approx of LIKE (a started tally
+ * without --by-jq parts): a worker thread's tally, merged back later. */
+void atfh_tally_start_like(struct atfh_tally *t, const struct atfh_tally *like);
+/* Add what FROM counted (another part of the same input) to T and clear
+ * FROM: exact counts add up, --distinct sketches merge (the same estimate
+ * as one tally over everything), --approx summaries merge with their error
+ * bounds kept (lib/topk). */
+void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from);
 void atfh_tally_free(struct atfh_tally *t);
 /* How far frames must be decoded for the keys: see atfh_evpath_depth. */
 int atfh_tally_depth(const struct atfh_tally *t);

@@ -166,3 +166,74 @@ uint64_t atfh_topk_min_count(const struct atfh_topk *t)
 {
 	return t->n < t->capacity || t->n == 0 ? 0 : t->slot[t->heap[0]].count;
 }
+
+/* one entry of a merge: a key with its merged count and error */
+struct merged {
+	const char *key;
+	size_t len;
+	uint64_t hash, count, error;
+};
+
+static int merged_cmp(const void *pa, const void *pb)
+{
+	const struct merged *a = pa, *b = pb;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int r = n ? memcmp(a->key, b->key, n) : 0;
+	if (r)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+void atfh_topk_merge(struct atfh_topk *dst, const struct atfh_topk *src)
+{
+	if (src->n == 0)
+		return;
+	uint64_t min_d = atfh_topk_min_count(dst), min_s = atfh_topk_min_count(src);
+	size_t n = 0;
+	struct merged *m = atfh_xcalloc(dst->n + src->n, sizeof *m);
+	for (size_t i = 0; i < dst->n; i++) {
+		const struct atfh_topk_slot *a = &dst->slot[i];
+		size_t s = probe(src, a->hash, a->key, a->len);
+		const struct atfh_topk_slot *b = src->table[s] ? &src->slot[src->table[s] - 1] : NULL;
+		m[n++] = (struct merged){ a->key, a->len, a->hash,
+					  a->count + (b ? b->count : min_s),
+					  a->error + (b ? b->error : min_s) };
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		const struct atfh_topk_slot *b = &src->slot[i];
+		if (dst->table[probe(dst, b->hash, b->key, b->len)])
+			continue; /* merged above */
+		m[n++] = (struct merged){ b->key, b->len, b->hash, b->count + min_d,
+					  b->error + min_d };
+	}
+	qsort(m, n, sizeof *m, merged_cmp);
+	if (n > dst->capacity)
+		n = dst->capacity;
+	/* rebuild dst from the best; the keys of dst's own slots are copied
+	 * out first, as the slots are rewritten */
+	char **own = atfh_xcalloc(n + 1, sizeof *own);
+	for (size_t i = 0; i < n; i++) {
+		own[i] = atfh_xmalloc(m[i].len + 1);
+		if (m[i].len)
+			memcpy(own[i], m[i].key, m[i].len);
+	}
+	uint64_t total = dst->total + src->total;
+	atfh_topk_reset(dst);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = dst->n++;
+		struct atfh_topk_slot *sl = &dst->slot[k];
+		set_key(sl, own[i], m[i].len, m[i].hash);
+		sl->count = m[i].count;
+		sl->error = m[i].error;
+		sl->heap_pos = k;
+		dst->heap[k] = k;
+		dst->table[probe(dst, m[i].hash, own[i], m[i].len)] = (uint32_t)(k + 1);
+		sift_up(dst, k);
+		free(own[i]);
+	}
+	dst->total = total;
+	free(own);
+	free(m);
+}

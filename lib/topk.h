@@ -34,6 +34,14 @@ void atfh_topk_free(struct atfh_topk *t);
 void atfh_topk_reset(struct atfh_topk *t);
 /* Count KEY once; returns its slot index (valid until the next add). */
 size_t atfh_topk_add(struct atfh_topk *t, const void *key, size_t n);
+/* Add what SRC counted (another part of the same stream) to DST, as the
+ * mergeable Space-Saving summaries do (Agarwal et al. 2012): a key's count
+ * and error are the sums of its count and error in each, a summary that
+ * does not monitor it contributing its smallest count (when full) to both;
+ * the CAPACITY largest are kept.  The guarantees above still hold for the
+ * whole stream: count - error <= true count <= count, and a key that is not
+ * kept had a true count of at most the smallest kept count. */
+void atfh_topk_merge(struct atfh_topk *dst, const struct atfh_topk *src);
 /* The largest error of any counter: the smallest count once full. */
 uint64_t atfh_topk_min_count(const struct atfh_topk *t);
 

@@ -224,8 +224,8 @@ static void location(struct atfh_ws *w, CURL *c, const char *url)
 }
 
 /*
- * libcurl stops at the headers of a refused upgrade.  For a 401 or 403 the
- * body says why (often a JSON error): ask again, as plain HTTP(S) with the
+ * libcurl stops at the headers of a refused upgrade.  For a 400, 401 or
+ * 403 the body says why (often an XRPC JSON error): ask again, as plain HTTP(S) with the
  * upgrade's headers, for its first line.  Best effort, a few seconds.
  */
 static void refused_body(struct atfh_ws *w, const char *url)
@@ -290,6 +290,7 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	w->ctrl_len = 0;
 	w->http_status = 0;
 	w->close_code = 0;
+	w->close_reason[0] = '\0';
 	w->location[0] = w->body[0] = '\0';
 	w->retry_after = -1;
 	w->cert_error = false;
@@ -324,7 +325,7 @@ int atfh_ws_connect(struct atfh_ws *w, const char *url, long timeout_ms, int wak
 	if (code >= 200 && code != 101) { /* curl's "Refused WebSockets upgrade: N" */
 		refused(w, c, url);
 		drop_connection(w);
-		if (code == 401 || code == 403)
+		if (code == 400 || code == 401 || code == 403)
 			refused_body(w, url);
 		return -1;
 	}
@@ -435,6 +436,7 @@ static enum atfh_ws_status close_frame(struct atfh_ws *w)
 			reason[i] = ch >= 0x20 && ch != 0x7f ? (char)ch : '?';
 		}
 		reason[rn] = '\0';
+		memcpy(w->close_reason, reason, rn + 1);
 		snprintf(w->err, sizeof w->err, "the server closed the connection (code %d%s%s)",
 			 w->close_code, rn ? ": " : "", reason);
 	} else {

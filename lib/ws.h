@@ -45,10 +45,11 @@ struct atfh_ws {
 
 	long http_status;     /* of the upgrade response, 0 if none came */
 	int close_code;       /* from the server's close frame, 0 if none */
+	char close_reason[128]; /* and its reason, printable, "" if none */
 	/* of a refused upgrade: */
 	char location[1024];  /* where a 3xx answer points (absolute), "" if none */
 	double retry_after;   /* seconds the server asks to wait, -1 if it did not */
-	char body[160];       /* the first line of its body (401, 403), "" if none */
+	char body[512];       /* the first line of its body (400, 401, 403), "" if none */
 	bool cert_error;      /* the server's TLS certificate could not be verified */
 
 	/* internal */

@@ -71,6 +71,7 @@ static const struct atfh_option options[] = {
 	{ 'o', "output", "FILE", ATFH_ARG_FILE, NULL,
 	  "write to FILE (completed atomically; with --every, replaced by each "
 	  "snapshot)" },
+	ATFH_OPTS_THREADS,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
 	ATFH_OPTS_COMMON_END,
@@ -249,6 +250,7 @@ static void emit(struct count *c)
 static void snapshot(struct count *c)
 {
 	struct timespec ts;
+	atfh_loop_sync(&c->loop); /* SIGUSR1 with -T: everything read so far */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	atfh_tally_fmt_time(c->snapbuf, sizeof c->snapbuf,
 			    (int64_t)ts.tv_sec * 1000000 + (ts.tv_nsec / 1000000) * 1000);
@@ -372,6 +374,52 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	return ATFH_REC_OK;
 }
 
+/* ---- threads (-T) --------------------------------------------------------- */
+
+/* A worker: the same keys, a parser and a tally of its own; it writes
+ * nothing (the result is printed from the merged tallies). */
+static struct atfh_loop *worker_new(struct atfh_loop *l)
+{
+	struct count *c = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
+	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_tally_start_like(&w->t, &c->t);
+	w->need_render = c->need_render;
+	atfh_msg_init(&w->msg);
+	atfh_ev_init(&w->ev);
+	w->loop.ctx = w;
+	w->loop.on_frame = on_frame;
+	w->loop.on_line = on_line;
+	return &w->loop;
+}
+
+static void worker_merge(struct atfh_loop *l, struct atfh_loop *wl)
+{
+	struct count *c = l->ctx, *w = wl->ctx;
+	atfh_tally_merge(&c->t, &w->t);
+}
+
+static void worker_free(struct atfh_loop *wl)
+{
+	struct count *w = wl->ctx;
+	atfh_tally_free(&w->t);
+	atfh_ev_free(&w->ev);
+	atfh_msg_free(&w->msg);
+	free(w);
+}
+
+/* Threads only where order and timing do not matter: not for --live,
+ * --every or --window (per event, by the clock, by event time), nor with
+ * --by-jq (libjq is not thread-safe). */
+static bool can_thread(const struct count *c)
+{
+	if (c->live || c->every_ms || c->t.window_ms)
+		return false;
+	for (size_t k = 0; k < c->t.nparts; k++)
+		if (c->t.parts[k].is_jq)
+			return false;
+	return true;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static void check_usage(struct count *c)
@@ -442,6 +490,11 @@ int main(int argc, char **argv)
 	c.loop.ctx = &c;
 	c.loop.on_frame = on_frame;
 	c.loop.on_line = on_line;
+	if (can_thread(&c)) {
+		c.loop.worker_new = worker_new;
+		c.loop.worker_merge = worker_merge;
+		c.loop.worker_free = worker_free;
+	}
 	c.loop.stats.on_tick = on_tick;
 	c.loop.stats.on_tick_arg = &c;
 	if (c.every_ms) {

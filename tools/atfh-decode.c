@@ -8,6 +8,7 @@
 #include "jsonscan.h"
 #include "loop.h"
 #include "outfile.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -52,6 +53,7 @@ static const struct atfh_option options[] = {
 	  "--event-metadata: the profile from this AppView (getProfile)" },
 	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
+	ATFH_OPTS_THREADS,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
 	ATFH_OPTS_COMMON_END,
@@ -254,6 +256,29 @@ static void at_end(struct atfh_loop *l)
 	atfh_idq_drain(&d->id.q, true);
 }
 
+/* A worker of -T: the same options, a parser and an output of its own. */
+static struct atfh_loop *worker_new(struct atfh_loop *l)
+{
+	struct decode *d = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
+	atfh_loop_init(&w->loop, l->stats.prefix);
+	w->fmt = d->fmt;
+	atfh_msg_init(&w->msg);
+	atfh_out_init(&w->out, -1, "(worker)");
+	w->loop.out = &w->out;
+	w->loop.ctx = w;
+	w->loop.on_frame = on_frame;
+	w->loop.on_line = on_line;
+	return &w->loop;
+}
+
+static void worker_free(struct atfh_loop *l)
+{
+	struct decode *w = l->ctx;
+	atfh_msg_free(&w->msg);
+	atfh_out_free(&w->out);
+	free(w);
+}
+
 int main(int argc, char **argv)
 {
 	static struct decode d;
@@ -282,6 +307,15 @@ int main(int argc, char **argv)
 	d.loop.ctx = &d;
 	d.loop.on_frame = on_frame;
 	d.loop.on_line = on_line;
+	/* osprey's action ids run on from event to event, the identity checks
+	 * keep one resolver and reorder queue: one thread; NDJSON is
+	 * reformatted with each op's index counted over the lines before */
+	if (d.fmt.format != ATFH_FMT_OSPREY && !d.id.on) {
+		d.loop.worker_new = worker_new;
+		d.loop.worker_free = worker_free;
+	}
+	d.loop.serial_lines = d.fmt.format != ATFH_FMT_JETSTREAM || d.fmt.no_record ||
+			      d.fmt.sort_keys;
 	int status = atfh_loop_run(&d.loop, argv + first, (size_t)(argc - first));
 	status = atfh_outfile_finish(&of, &d.out, status);
 	status = atfh_idcheck_finish(&d.id, status);

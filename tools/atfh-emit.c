@@ -7,6 +7,7 @@
 #include "cursor.h"
 #include "event.h"
 #include "evpath.h"
+#include "format.h"
 #include "kafka.h"
 #include "loop.h"
 #include "out.h"
@@ -27,9 +28,12 @@ enum {
 	OPT_CURSOR_FILE,
 	OPT_BROKERS_ALIAS,
 	OPT_TOPIC_ALIAS,
+	OPT_CLOUDEVENTS,
 };
 
 static const char *const codecs[] = { "none", "gzip", "snappy", "lz4", "zstd", NULL };
+static const char *const ce_modes[] = { "binary", "structured", NULL };
+enum { CE_NONE, CE_BINARY, CE_STRUCTURED };
 
 static const struct atfh_option options[] = {
 	{ 'b', "brokers", "LIST", ATFH_ARG_STRING, NULL,
@@ -58,6 +62,8 @@ static const struct atfh_option options[] = {
 	  "SASL password (env SASL_PASSWORD)" },
 	{ OPT_CONNSTR, "connection-string", "STR", ATFH_ARG_STRING, NULL,
 	  "Event Hubs connection string (env EVENTHUB_CONNECTION_STRING)" },
+	{ OPT_CLOUDEVENTS, "cloudevents", "MODE", ATFH_ARG_CHOICE, ce_modes,
+	  "send jetstream events as CloudEvents: binary (ce_ headers) or structured" },
 	{ OPT_FLUSH_TIMEOUT, "flush-timeout", "DUR", ATFH_ARG_DURATION, NULL,
 	  "at the end wait DUR for delivery reports (default 30s)" },
 	{ OPT_CURSOR_FILE, "cursor-file", "FILE", ATFH_ARG_FILE, NULL,
@@ -116,7 +122,7 @@ struct emit {
 	const char *brokers, *topic, *key, *user, *pass, *connstr, *cursor_file;
 	const char *offset;
 	int32_t partition;
-	struct atfh_kafka_hdr hdr[MAX_HEADERS + 3];
+	struct atfh_kafka_hdr hdr[MAX_HEADERS + 3 + ATFH_CE_ATTRS_MAX];
 	size_t nhdr;
 	uint64_t flush_timeout_ms;
 	bool consume, exit_eof;
@@ -137,6 +143,11 @@ struct emit {
 	int64_t cursor_written;
 	bool cursor_any;
 	uint64_t skipped_old;
+	/* --cloudevents: frames → jetstream lines → CloudEvents */
+	int ce_mode;
+	struct atfh_format_opts js_opt, ce_opt;
+	struct atfh_out js, ce;
+	struct atfh_ce_binary ceb;
 };
 
 static char *xstrndup(const char *p, size_t n)
@@ -194,6 +205,7 @@ static int on_option(int id, const char *arg, void *ctx)
 		}
 		return 0;
 	case OPT_CURSOR_FILE: e->cursor_file = arg; return 0;
+	case OPT_CLOUDEVENTS: e->ce_mode = strcmp(arg, "binary") ? CE_STRUCTURED : CE_BINARY; return 0;
 	case 'C': e->consume = true; return 0;
 	case 'G': e->group = arg; return 0;
 	case 'o': e->offset = arg; return 0;
@@ -304,8 +316,10 @@ static void cursor_update(struct emit *e)
 	}
 }
 
-/* The current event (e->ev) with value P/N: key, topic, headers, send. */
-static int send_event(struct emit *e, const void *val, size_t n, const char **err)
+/* The current event (e->ev) with value P/N: key, topic, headers (-H, the
+ * automatic ones, then the NX of X), send. */
+static int send_event(struct emit *e, const void *val, size_t n,
+		      const struct atfh_kafka_hdr *x, size_t nx, const char **err)
 {
 	struct atfh_out *s = &e->scratch;
 	s->len = 0;
@@ -366,6 +380,8 @@ static int send_event(struct emit *e, const void *val, size_t n, const char **er
 	for (int i = 0; i < 3; i++)
 		if (has[i])
 			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[2 + i], len[2 + i] };
+	for (size_t i = 0; i < nx; i++)
+		e->hdr[nh++] = x[i];
 	int r = atfh_producer_send(&e->prod, s->buf + off[1], e->partition,
 				   e->nokey || !len[0] ? NULL : s->buf + off[0], len[0], val, n,
 				   e->hdr, nh, seq);
@@ -378,12 +394,42 @@ static int send_event(struct emit *e, const void *val, size_t n, const char **er
 	return ATFH_REC_OK;
 }
 
+/* --cloudevents: the jetstream event P/N as a CloudEvent (key, cursor and
+ * automatic headers from the jetstream event); events that are not one of
+ * the CloudEvents types are not sent. */
+static int send_ce(struct emit *e, const char *p, size_t n, const char **err)
+{
+	if (atfh_ev_set_line(&e->ev, p, n, err))
+		return ATFH_REC_BAD;
+	e->ce.len = 0;
+	if (atfh_format_json(&e->ce, p, n, &e->ce_opt, err))
+		return ATFH_REC_BAD;
+	if (e->ce.len < 2)
+		return ATFH_REC_OK;
+	const char *line = e->ce.buf;
+	size_t len = e->ce.len - 1; /* without its newline */
+	struct atfh_kafka_hdr x[ATFH_CE_ATTRS_MAX];
+	if (e->ce_mode == CE_STRUCTURED) {
+		static const char ct[] = "application/cloudevents+json; charset=UTF-8";
+		x[0] = (struct atfh_kafka_hdr){ "content-type", ct, sizeof ct - 1 };
+		return send_event(e, line, len, x, 1, err);
+	}
+	struct atfh_ce_binary *b = &e->ceb;
+	if (atfh_cloudevents_binary(b, line, len, err))
+		return ATFH_REC_BAD;
+	for (size_t i = 0; i < b->nh; i++)
+		x[i] = (struct atfh_kafka_hdr){ b->h[i].name, b->buf.buf + b->h[i].off, b->h[i].len };
+	return send_event(e, b->data, b->data_len, x, b->nh, err);
+}
+
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
 {
 	struct emit *e = l->ctx;
+	if (e->ce_mode)
+		return send_ce(e, p, n, err);
 	if (atfh_ev_set_line(&e->ev, p, n, err))
 		return ATFH_REC_BAD;
-	return send_event(e, p, n, err);
+	return send_event(e, p, n, NULL, 0, err);
 }
 
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
@@ -393,10 +439,26 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 		*err = e->msg.err;
 		return ATFH_REC_BAD;
 	}
+	if (e->ce_mode) {
+		/* each of its events as a jetstream line, then as a CloudEvent */
+		e->js.len = 0;
+		if (atfh_format_msg(&e->js, &e->msg, &e->js_opt, err))
+			return ATFH_REC_BAD;
+		size_t at = 0;
+		while (at < e->js.len) {
+			const char *nl = memchr(e->js.buf + at, '\n', e->js.len - at);
+			size_t len = nl ? (size_t)(nl - (e->js.buf + at)) : e->js.len - at;
+			int r = send_ce(e, e->js.buf + at, len, err);
+			if (r != ATFH_REC_OK)
+				return r;
+			at += len + 1;
+		}
+		return ATFH_REC_OK;
+	}
 	atfh_ev_set_frame(&e->ev, &e->msg);
 	if (atfh_ev_frame_events(&e->msg) > 0)
 		atfh_ev_set_op(&e->ev, 0);
-	return send_event(e, p, n, err);
+	return send_event(e, p, n, NULL, 0, err);
 }
 
 #define TICK_SECONDS 0.25
@@ -422,9 +484,10 @@ static void emit_print(struct atfh_stats *s, double now, bool final)
 	double el = now - s->t_start;
 	fprintf(stderr,
 		"%s: %s%" PRIu64 " records, %" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
-		" failed, %" PRIu64 " queue waits, %" PRIu64 " in queue, latency avg %.1f ms max %.1f ms, %.1fs\n",
+		" failed, %" PRIu64 " retried, %" PRIu64 " queue waits, %" PRIu64
+		" in queue, latency avg %.1f ms max %.1f ms, %.1fs\n",
 		atfh_progname, final ? "" : "[running] ", s->records, p->produced, p->delivered,
-		p->failed, p->queue_waits, atfh_producer_inflight(p),
+		p->failed, p->retried, p->queue_waits, atfh_producer_inflight(p),
 		p->delivered ? 1000.0 * p->latency_sum / (double)p->delivered : 0.0,
 		1000.0 * p->latency_max, el);
 }
@@ -439,6 +502,7 @@ static int emit_metrics(struct atfh_stats *s, char *buf, size_t cap)
 	atfh_metric(&m, "counter", "produced_total", "messages handed to the producer", "%" PRIu64, p->produced);
 	atfh_metric(&m, "counter", "delivered_total", "messages acknowledged by the brokers", "%" PRIu64, p->delivered);
 	atfh_metric(&m, "counter", "failed_total", "messages that failed for good", "%" PRIu64, p->failed);
+	atfh_metric(&m, "counter", "retried_total", "messages sent again after an error", "%" PRIu64, p->retried);
 	atfh_metric(&m, "counter", "queue_waits_total", "times the producer queue was full", "%" PRIu64, p->queue_waits);
 	atfh_metric(&m, "gauge", "queue_depth", "messages awaiting a delivery report", "%" PRIu64, atfh_producer_inflight(p));
 	atfh_metric(&m, "counter", "delivery_latency_seconds_sum", "produce to acknowledgement", "%.6f", p->latency_sum);
@@ -544,6 +608,10 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 		}
 		e->have_cursor_in = r == 1;
 	}
+	/* the retry count comes with librdkafka's statistics */
+	if ((e->loop.stats.print_at_end || e->loop.stats.interval_ms || e->loop.stats.metrics_path) &&
+	    atfh_kafka_set(e->conf, "statistics.interval.ms", "500"))
+		return ATFH_EXIT_FAIL;
 	rd_kafka_conf_t *conf = e->conf;
 	e->conf = NULL;
 	if (atfh_producer_open(&e->prod, conf))
@@ -551,6 +619,12 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 	atfh_ev_init(&e->ev);
 	atfh_msg_init(&e->msg);
 	atfh_out_init(&e->scratch, -1, "scratch");
+	atfh_out_init(&e->js, -1, "jetstream");
+	atfh_out_init(&e->ce, -1, "cloudevents");
+	atfh_out_init(&e->ceb.buf, -1, "cloudevents");
+	e->js_opt.format = ATFH_FMT_JETSTREAM;
+	e->ce_opt.format = ATFH_FMT_CLOUDEVENTS;
+	e->ce_opt.json_op_index = SIZE_MAX; /* no commit line seen yet */
 	e->loop.ctx = e;
 	e->loop.on_line = on_line;
 	e->loop.on_frame = on_frame;
@@ -580,6 +654,9 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 	atfh_ev_free(&e->ev);
 	atfh_msg_free(&e->msg);
 	atfh_out_free(&e->scratch);
+	atfh_out_free(&e->js);
+	atfh_out_free(&e->ce);
+	atfh_out_free(&e->ceb.buf);
 	return status;
 }
 
@@ -605,6 +682,8 @@ int main(int argc, char **argv)
 			atfh_usage_error("-C takes no FILE operands");
 		if (e.templated)
 			atfh_usage_error("-C: a topic template cannot be consumed");
+		if (e.ce_mode)
+			atfh_usage_error("--cloudevents is for producing");
 		rd_kafka_conf_t *conf = e.conf;
 		e.conf = NULL;
 		return consume_main(&e, conf);

@@ -77,6 +77,7 @@ static const struct atfh_option options[] = {
 	  "check each commit's signature with its account's key; a failure is malformed" },
 	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
+	ATFH_OPTS_THREADS,
 	ATFH_OPTS_COMMON_INPUT,
 	ATFH_OPTS_COMMON_STATS,
 	ATFH_OPTS_COMMON_END,
@@ -118,6 +119,7 @@ struct grep {
 	bool icase;
 	bool tty_checked;
 	struct atfh_idcheck id; /* --pds, --ignore-pds, --verify-sig */
+	bool worker;             /* a -T worker: the DID set is the reader's */
 };
 
 /* A -D file as last seen: its stat when it could be stat'ed, else the
@@ -342,6 +344,8 @@ static double mono_coarse(void)
 /* Between events: SIGHUP, or a changed file (looked at once a second). */
 static void maybe_reload(struct grep *g)
 {
+	if (g->worker)
+		return;
 	if (hup) {
 		hup = 0;
 		reload(g, "SIGHUP");
@@ -518,6 +522,86 @@ static void at_end(struct atfh_loop *l)
 	atfh_idq_drain(&g->id.q, true);
 }
 
+/* ---- threads (-T) ------------------------------------------------------- */
+
+/* A worker: the same selectors (the DID set and globs shared, read only),
+ * its own parser, trimmer, regex match data and output. */
+static struct atfh_loop *worker_new(struct atfh_loop *l)
+{
+	struct grep *g = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
+	char err[256];
+	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_select_init(&w->sel);
+	struct atfh_select *s = &w->sel, *m = &g->sel;
+	s->dids = m->dids;
+	s->kinds = m->kinds;
+	s->actions = m->actions;
+	s->collections = m->collections;
+	s->ignore = m->ignore;
+	s->has_since = m->has_since;
+	s->has_until = m->has_until;
+	s->since_us = m->since_us;
+	s->until_us = m->until_us;
+	s->sample = m->sample;
+	s->sample_below = m->sample_below;
+	s->sample_seed = m->sample_seed;
+	s->invert = m->invert;
+	if (g->text_re && atfh_select_text(s, g->text_re, g->icase, err, sizeof err))
+		abort(); /* compiled once already */
+	w->worker = true;
+	w->tty_checked = true; /* the reader's check */
+	w->count_only = g->count_only;
+	w->whole_frames = g->whole_frames;
+	atfh_msg_init(&w->msg);
+	w->msg.lazy_ops = true;
+	atfh_out_init(&w->out, -1, "(worker)");
+	w->loop.out = &w->out;
+	w->loop.ctx = w;
+	w->loop.on_frame = on_frame;
+	w->loop.on_line = on_line;
+	return &w->loop;
+}
+
+static void worker_merge(struct atfh_loop *l, struct atfh_loop *wl)
+{
+	struct grep *g = l->ctx, *w = wl->ctx;
+	g->kept += w->kept;
+	g->written += w->written;
+	w->kept = w->written = 0;
+}
+
+static void worker_free(struct atfh_loop *wl)
+{
+	struct grep *w = wl->ctx;
+	memset(&w->sel.collections, 0, sizeof w->sel.collections); /* the reader's */
+	memset(&w->sel.ignore, 0, sizeof w->sel.ignore);
+	atfh_select_free(&w->sel);
+	atfh_msg_free(&w->msg);
+	atfh_trim_free(&w->trim);
+	atfh_out_free(&w->scratch);
+	atfh_out_free(&w->out);
+	free(w);
+}
+
+/* In the reading thread, before each chunk: a frame output to a terminal
+ * is refused before anything is read into threads; a DID set reload
+ * waits until no chunk is in flight, so every event before it sees the
+ * old set and every one after it the new. */
+static void between_chunks(struct atfh_loop *l)
+{
+	struct grep *g = l->ctx;
+	if (!g->tty_checked && !l->in_lines && !g->count_only) {
+		g->tty_checked = true;
+		atfh_refuse_tty(g->out.fd, "pipe it into atfh-decode, or use -o FILE or --count");
+	}
+	if (!g->have_dids)
+		return;
+	if (hup || (g->did_files.n && mono_coarse() >= g->next_check)) {
+		atfh_loop_sync(l);
+		maybe_reload(g);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct grep g;
@@ -539,6 +623,7 @@ int main(int argc, char **argv)
 		if (build_set(&g, &g.set))
 			return ATFH_EXIT_FAIL;
 		g.sel.dids = &g.set;
+		g.have_dids = true;
 		g.next_check = mono_coarse() + 1;
 		struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
 		sigemptyset(&sa.sa_mask);
@@ -560,6 +645,14 @@ int main(int argc, char **argv)
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;
 	g.loop.on_line = on_line;
+	/* -m stops at an event, -e runs libjq (not thread-safe), the identity
+	 * checks keep one resolver and reorder queue: one thread */
+	if (!g.max_count && !g.sel.jq && !g.id.on) {
+		g.loop.worker_new = worker_new;
+		g.loop.worker_merge = worker_merge;
+		g.loop.worker_free = worker_free;
+		g.loop.between_chunks = between_chunks;
+	}
 	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
 	if (g.count_only && !g.out.broken_pipe && !g.loop.abandoned) {
 		char buf[32];

@@ -83,9 +83,9 @@ struct split {
 	bool has_start, has_last, has_done;
 	int64_t start, last, saved;
 	/* the highest position all of whose records are written: lines of one
-	 * commit share a seq (and Jetstream's ops a time_us), so a position is
-	 * complete only once a record with another one arrives, or the input
-	 * ends */
+	 * commit share a seq (and Jetstream's ops a time_us), so a line's
+	 * position is whole only once a line with another one arrives, or the
+	 * input ends; until then its lines are held (atfh_splitter_hold) */
 	int64_t done;
 	bool has_saved;
 	uint64_t dropped;
@@ -207,15 +207,37 @@ static int save_cursor(struct split *s)
 static int checkpoint(struct split *s)
 {
 	s->last_ckpt_ms = mono_ms();
-	if (atfh_splitter_checkpoint(&s->sp))
-		return -1;
+	return atfh_splitter_checkpoint(&s->sp); /* calls on_durable */
+}
+
+/* Every record written so far is in fsynced files, and files are about to
+ * be completed: the cursor goes first. */
+static int on_durable(struct atfh_splitter *sp, void *arg)
+{
+	struct split *s = arg;
+	(void)sp;
+	s->last_ckpt_ms = mono_ms();
 	return save_cursor(s);
 }
 
-static int before_rename(struct atfh_splitter *sp, void *arg)
+static void set_done(struct split *s, int64_t pos)
 {
-	(void)sp;
-	return checkpoint(arg);
+	if (!s->has_done || pos > s->done) {
+		s->has_done = true;
+		s->done = pos;
+	}
+}
+
+/* A line with another position arrived, or the input ended: the held
+ * lines are whole; write them. */
+static int release(struct split *s, uint64_t now)
+{
+	if (!s->sp.nheld)
+		return 0;
+	if (atfh_splitter_release(&s->sp, now))
+		return -1;
+	set_done(s, s->last);
+	return atfh_splitter_rotate(&s->sp);
 }
 
 /* Between records and while the input is quiet: SIGHUP, --max-age, the
@@ -242,6 +264,15 @@ static int periodic(struct split *s)
 		} else if (wait < 0 || (int64_t)(due - now) < wait)
 			wait = (int64_t)(due - now);
 	}
+	if (s->sp.nclosing) {
+		/* finished files wait at most --cursor-interval for their round */
+		uint64_t due = s->sp.closing_ms + s->cursor_interval_ms;
+		if (now >= due) {
+			if (atfh_splitter_settle(&s->sp))
+				return -2;
+		} else if (wait < 0 || (int64_t)(due - now) < wait)
+			wait = (int64_t)(due - now);
+	}
 	s->last_expire_ms = now;
 	return wait > 100000 ? 100000 : (int)wait;
 }
@@ -249,12 +280,7 @@ static int periodic(struct split *s)
 static int on_idle(struct atfh_loop *l)
 {
 	struct split *s = l->ctx;
-	/* the writer has flushed all it had: the last position is whole
-	 * (a commit's lines are written together) */
-	if (s->has_last && (!s->has_done || s->last > s->done)) {
-		s->has_done = true;
-		s->done = s->last;
-	}
+	/* held lines stay held: the rest of their commit may still come */
 	int r = periodic(s);
 	if (r == -2) {
 		atfh_interrupted = 1; /* end the read; main reports exit 2 */
@@ -273,29 +299,26 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 		s->dropped++;
 		return ATFH_REC_OK;
 	}
-	bool same_group = has_pos && s->has_last && pos == s->last;
-	if (has_pos && s->has_last && pos != s->last) {
-		/* a new position: the previous one is complete, and a file that
-		 * is full can be completed without splitting a commit's lines */
-		if (!s->has_done || s->last > s->done) {
-			s->has_done = true;
-			s->done = s->last;
-		}
-		if (atfh_splitter_rotate(&s->sp))
-			return ATFH_REC_STOP;
-	}
+	uint64_t now = mono_ms();
+	/* another line of the held position: held with it, named by its own
+	 * values, no time bucket closed between them */
+	bool more = !frames && has_pos && s->sp.nheld && pos == s->last;
+	/* a frame is whole; one with the same seq as the one before stays in
+	 * its file all the same */
+	bool same_group = frames && has_pos && s->has_last && pos == s->last;
+	if (!more && !same_group && release(s, now))
+		return ATFH_REC_STOP;
 	if (has_time) {
 		s->has_time = true;
 		s->last_time_us = time_us;
 	}
-	uint64_t now = mono_ms();
 	time_t when;
 	if (s->receive_clock || !s->has_time)
 		when = time(NULL);
 	else
 		when = (time_t)(s->last_time_us >= 0 ? s->last_time_us / 1000000
 						     : (s->last_time_us - 999999) / 1000000);
-	if (s->tpl.uses_time && (!s->has_bucket || when != s->bucket_sec)) {
+	if (!more && s->tpl.uses_time && (!s->has_bucket || when != s->bucket_sec)) {
 		/* the time bucket passed: its files are complete */
 		static const struct atfh_tvalues fixed = { { "_", 1, false }, { "_", 1, false },
 							   { "_", 1, false }, { "_", 1, false } };
@@ -319,17 +342,25 @@ static int write_record(struct split *s, bool frames, const void *p, size_t n,
 		s->name_valid = !s->tpl.uses_fields;
 		s->name_sec = when;
 	}
-	if (atfh_splitter_write(&s->sp, s->name, frames, p, n, now, same_group))
-		return ATFH_REC_STOP;
-	if (has_pos) {
+	if (!frames && has_pos) {
+		atfh_splitter_hold(&s->sp, s->name, p, n);
 		s->has_last = true;
 		s->last = pos;
-	} else if (atfh_splitter_rotate(&s->sp)) {
-		return ATFH_REC_STOP; /* no position to keep together */
+	} else {
+		if (atfh_splitter_write(&s->sp, s->name, frames, p, n, now, same_group))
+			return ATFH_REC_STOP;
+		if (has_pos) {
+			s->has_last = true;
+			s->last = pos;
+			set_done(s, pos);
+		}
+		if (atfh_splitter_rotate(&s->sp))
+			return ATFH_REC_STOP;
 	}
 	s->loop.stats.events++;
 	if (hup || (s->sp.max_age_ms && now - s->last_expire_ms >= 100) ||
-	    (s->cursor_file && now - s->last_ckpt_ms >= s->cursor_interval_ms)) {
+	    (s->cursor_file && now - s->last_ckpt_ms >= s->cursor_interval_ms) ||
+	    (s->sp.nclosing && now - s->sp.closing_ms >= s->cursor_interval_ms)) {
 		if (periodic(s) == -2)
 			return ATFH_REC_STOP;
 	}
@@ -417,6 +448,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	s.sp.tpl = &s.tpl;
+	s.sp.max_record = s.loop.max_frame;
 	if (s.cursor_file) {
 		int r = atfh_cursor_read(s.cursor_file, &s.start, err, sizeof err);
 		if (r < 0) {
@@ -426,7 +458,7 @@ int main(int argc, char **argv)
 		s.has_start = r == 1;
 		s.has_saved = s.has_start;
 		s.saved = s.start;
-		s.sp.before_rename = before_rename;
+		s.sp.durable = on_durable;
 		s.sp.arg = &s;
 	}
 	/* With a cursor file that does not exist yet, nothing is durable: a
@@ -445,11 +477,14 @@ int main(int argc, char **argv)
 	s.loop.on_line = on_line;
 	s.loop.on_idle = on_idle;
 	int status = atfh_loop_run(&s.loop, argv + first, (size_t)(argc - first));
-	/* the input ended (or a signal ended it): the last position is whole */
-	if (s.has_last && (!s.has_done || s.last > s.done)) {
-		s.has_done = true;
-		s.done = s.last;
-	}
+	/* the input ended: the held lines are whole.  A signal may have come
+	 * between the lines of one commit: with a cursor file they are
+	 * dropped (the cursor stays before them and the restart brings them
+	 * again), without one they are kept */
+	if (atfh_interrupted && s.cursor_file)
+		atfh_splitter_drop(&s.sp);
+	else if (!s.sp.failed)
+		release(&s, mono_ms());
 	if (!s.sp.failed)
 		atfh_splitter_complete_all(&s.sp);
 	if (s.sp.failed)

@@ -37,6 +37,7 @@ enum {
 	OPT_COLLECTION,
 	OPT_DID,
 	OPT_DID_FILE,
+	OPT_MAX_MESSAGE_SIZE,
 	OPT_REPLAY,
 	OPT_SPEED,
 	OPT_CURSOR,
@@ -73,7 +74,9 @@ static const struct atfh_option options[] = {
 	{ OPT_DID, "did", "DID", ATFH_ARG_STRING, NULL,
 	  "Jetstream: only this repo; Tap: track it (repeatable)" },
 	{ OPT_DID_FILE, "did-file", "FILE", ATFH_ARG_FILE, NULL,
-	  "the same for the DIDs in FILE, one a line (Tap: reread on change)" },
+	  "the same for the DIDs in FILE, one a line; reread on change or SIGHUP" },
+	{ OPT_MAX_MESSAGE_SIZE, "max-message-size", "SIZE", ATFH_ARG_SIZE, NULL,
+	  "Jetstream: the server skips events bigger than SIZE (maxMessageSizeBytes)" },
 	{ OPT_REPLAY, "replay", "FILE", ATFH_ARG_FILE, NULL,
 	  "write the frames of a capture instead, paced by their event time" },
 	{ OPT_SPEED, "speed", "X", ATFH_ARG_NUMBER, NULL,
@@ -134,7 +137,10 @@ struct sub {
 	const char *relay, *labels, *jetstream, *replay;
 	const char *tap, *tap_password;
 	bool no_ack;
-	struct atfh_strv did_args, did_files; /* --did, --did-file as given (Tap) */
+	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
+	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
+	struct stat *did_st;         /* each did file as last read (Jetstream reloads) */
+	int *did_errno;
 	struct atfh_tap tapc;
 	bool has_cursor;
 	int64_t cursor;
@@ -156,6 +162,14 @@ static void on_stop_signal(int sig)
 	if (wake_pipe[1] >= 0)
 		(void)!write(wake_pipe[1], "x", 1);
 	errno = e;
+}
+
+static volatile sig_atomic_t hup;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup = 1; /* the wait in progress ends with EINTR: the session looks */
 }
 
 static void signals(void)
@@ -251,6 +265,14 @@ static int on_option(int id, const char *arg, void *ctx)
 	case OPT_DID_FILE:
 		atfh_strv_push(&s->did_files, arg, strlen(arg));
 		return read_did_file(s, arg);
+	case OPT_MAX_MESSAGE_SIZE:
+		if (atfh_parse_size(arg, &v) || v == 0 || v > UINT32_MAX) {
+			atfh_err("--max-message-size: '%s' is not a size from 1 to 4294967295 bytes "
+				 "(e.g. 64k, 1M)", arg);
+			return -1;
+		}
+		s->max_message_size = v;
+		return 0;
 	case OPT_SPEED: {
 		char *end;
 		errno = 0;
@@ -321,6 +343,96 @@ static int on_option(int id, const char *arg, void *ctx)
 	return -1;
 }
 
+/* ---- live filter changes (Jetstream) -------------------------------------------- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static struct sub *the_sub;
+
+/* Has a did file changed since last looked at (or vanished, or come back)? */
+static bool did_files_changed(struct sub *s)
+{
+	bool changed = false;
+	for (size_t i = 0; i < s->did_files.n; i++) {
+		struct stat st;
+		int e = stat(s->did_files.v[i], &st) < 0 ? errno : 0;
+		if (e != s->did_errno[i] || (!e && !same_file(&st, &s->did_st[i])))
+			changed = true;
+		s->did_errno[i] = e;
+		if (!e)
+			s->did_st[i] = st;
+	}
+	return changed;
+}
+
+/* SIGHUP, or a --did-file changed: read them again, and when they hold a
+ * good list, make it the filter (with the --did values). */
+static bool refilter(struct atfh_firehose *f, bool signalled)
+{
+	struct sub *s = the_sub;
+	if (!did_files_changed(s) && !signalled)
+		return false;
+	const char *why = signalled ? "SIGHUP" : "a file changed";
+	struct atfh_strv fresh = { 0 };
+	for (size_t i = 0; i < s->did_args.n; i++)
+		atfh_strv_push(&fresh, s->did_args.v[i], strlen(s->did_args.v[i]));
+	s->did_file_bad = false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < s->did_files.n; i++)
+		if (atfh_didlist_load(&fresh, s->did_files.v[i], bad_did_line, s) < 0) {
+			atfh_err("%s: %s", s->did_files.v[i], strerror(errno));
+			ok = false;
+		}
+	ok = ok && !s->did_file_bad;
+	char err[200];
+	struct atfh_js_filter probe = { .max_message_size = f->js.max_message_size };
+	if (ok) {
+		atfh_js_filter_set(&probe, s->collections.v, s->collections.n, fresh.v, fresh.n);
+		if (atfh_js_filter_too_big(&probe, err, sizeof err)) {
+			atfh_err("%s", err);
+			ok = false;
+		}
+	}
+	bool same = ok && probe.dids.n == f->js.dids.n;
+	for (size_t i = 0; same && i < probe.dids.n; i++)
+		same = strcmp(probe.dids.v[i], f->js.dids.v[i]) == 0;
+	atfh_js_filter_free(&probe);
+	if (!ok)
+		atfh_err("--did-file: reload (%s) failed: keeping the filter of %zu DIDs", why,
+			 f->js.dids.n);
+	if (!ok || same) {
+		atfh_strv_free(&fresh);
+		return false;
+	}
+	atfh_strv_free(&s->dids);
+	s->dids = fresh;
+	atfh_fh_jetstream_filter(f, s->collections.v, s->collections.n, s->dids.v, s->dids.n);
+	if (!s->quiet)
+		atfh_err("--did-file: reloaded (%s): the filter now has %zu DIDs", why,
+			 f->js.dids.n);
+	return true;
+}
+
+static void watch_did_files(struct sub *s)
+{
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (strcmp(s->did_files.v[i], "-") == 0)
+			return; /* standard input is read once */
+	s->did_st = atfh_xcalloc(s->did_files.n, sizeof *s->did_st);
+	s->did_errno = atfh_xcalloc(s->did_files.n, sizeof *s->did_errno);
+	did_files_changed(s);
+	the_sub = s;
+	s->fh.refilter = refilter;
+	s->fh.reload_flag = &hup;
+	struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void tap_usage_checks(struct sub *s)
@@ -346,19 +458,14 @@ static void usage_checks(struct sub *s)
 		tap_usage_checks(s);
 	else if ((s->tap_password || s->no_ack))
 		atfh_usage_error("--tap-password and --no-ack need --tap");
-	else if (!s->jetstream && (s->collections.n || s->dids.n))
-		atfh_usage_error("--collection, --did and --did-file filter a Jetstream: "
-				 "they need --jetstream");
+	else if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
+		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
+				 "Jetstream: they need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
 		atfh_usage_error("--resume-from and --cursor-file exclude each other "
 				 "(--resume-from reads a file a later stage keeps)");
 	if (!s->replay && s->speed >= 0)
 		atfh_usage_error("--speed needs --replay");
-	if (s->jetstream && s->dids.n > 10000)
-		atfh_usage_error("Jetstream takes at most 10000 DIDs (%zu given)", s->dids.n);
-	if (s->collections.n > 100)
-		atfh_usage_error("Jetstream takes at most 100 collections (%zu given)",
-				 s->collections.n);
 }
 
 /* Tap: its password, acks and the DID list it is to track. */
@@ -444,8 +551,16 @@ int main(int argc, char **argv)
 	const char *src = source(&s);
 	if (src && !(f->url = atfh_fh_url(f->source, src, err, sizeof err)))
 		atfh_usage_error("%s", err);
-	if (f->source == ATFH_FH_JETSTREAM)
+	if (f->source == ATFH_FH_JETSTREAM && atfh_js_v1_compress(f->url))
+		atfh_usage_error("%s: Jetstream's v1 compress=true (Socket-Encoding: zstd) needs a "
+				 "zstd dictionary the server does not serve: drop it from the URL",
+				 s.jetstream);
+	if (f->source == ATFH_FH_JETSTREAM) {
+		f->js.max_message_size = s.max_message_size;
 		atfh_fh_jetstream_filter(f, s.collections.v, s.collections.n, s.dids.v, s.dids.n);
+		if (atfh_js_filter_too_big(&f->js, err, sizeof err))
+			atfh_usage_error("%s", err);
+	}
 
 	/* where to start: the cursor file (ours, or a later stage's with
 	 * --resume-from), or --cursor for a first run */
@@ -472,6 +587,10 @@ int main(int argc, char **argv)
 		return ATFH_EXIT_FAIL;
 
 	f->start_after = s.sink.start_after;
+	if (s.sink.nstart_ids)
+		atfh_fh_js_boundary(f, s.sink.start_ids, s.sink.nstart_ids);
+	if (f->source == ATFH_FH_JETSTREAM && s.did_files.n)
+		watch_did_files(&s);
 	f->wake_fd = wake_pipe[0];
 	f->stop_flag = &atfh_interrupted;
 	f->user_agent = "atfh-subscribe/" PACKAGE_VERSION;
@@ -510,6 +629,8 @@ int main(int argc, char **argv)
 	atfh_strv_free(&s.dids);
 	atfh_strv_free(&s.did_args);
 	atfh_strv_free(&s.did_files);
+	free(s.did_st);
+	free(s.did_errno);
 	atfh_tap_free(&s.tapc);
 	curl_global_cleanup();
 	return status;

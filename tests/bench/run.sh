@@ -299,7 +299,7 @@ for ((i = 0; i < nrow; i++)); do
 	echo "BENCH name=${R_NAME[i]} events_per_s=${R_EPS[i]} mb_per_s=${R_MBPS[i]} ratio=${R_RATIO[i]} rss_kb=${R_RSS[i]}"
 done
 # per-program benches with their own comparisons (grep.sh, count.sh, …)
-for extra in "$here"/grep.sh "$here"/count.sh "$here"/subscribe.sh "$here"/split.sh "$here"/sigverify.sh "$here"/identity.sh; do
+for extra in "$here"/grep.sh "$here"/count.sh "$here"/threads.sh "$here"/subscribe.sh "$here"/split.sh "$here"/sigverify.sh "$here"/identity.sh "$here"/emit.sh; do
 	[ -f "$extra" ] || continue
 	[ -n "$ONLY" ] && ! [[ $(basename "$extra" .sh) =~ $ONLY ]] && continue
 	echo

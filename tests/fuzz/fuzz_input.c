@@ -5,13 +5,20 @@
  * grow.  Then resynchronisation: the input, made into junk that cannot
  * hold a frame start (no two zero bytes in a row, no `{` first), is put
  * between two good frames: both are found, whole, with one error between,
- * and the bytes counted are exactly the stream's.
+ * and the bytes counted are exactly the stream's.  Last, the read loop in
+ * threads (-T 3, chunks of one and of three records) hands every record
+ * to its callback with the same position and bytes, in the same order,
+ * with the same malformed count, as the loop in one thread.
  */
 #include "fuzz.h"
 #include "input.h"
+#include "loop.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 /* A few KB of zstd can stand for gigabytes (RLE blocks): the reader
@@ -91,6 +98,123 @@ static void resync_check(int fd, const char *path, const uint8_t *data, size_t s
 	free(file);
 }
 
+/* ---- the loop in threads ---- */
+
+struct rec_ctx {
+	struct atfh_loop loop;
+	struct atfh_out out;
+};
+
+/* one line per record: kind, index, offset, length, hash of the bytes;
+ * records whose hash is odd are called malformed, to mix reports in */
+static int on_rec(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err, char kind)
+{
+	struct rec_ctx *c = l->ctx;
+	uint64_t h = XXH3_64bits(p, n);
+	char line[128];
+	int k = snprintf(line, sizeof line, "%c %llu %llu %zu %016llx\n", kind,
+			 (unsigned long long)l->in.index, (unsigned long long)l->in.offset, n,
+			 (unsigned long long)h);
+	atfh_out_put(&c->out, line, (size_t)k);
+	if (h & 1) {
+		*err = "odd hash";
+		return ATFH_REC_BAD;
+	}
+	l->stats.events++;
+	return ATFH_REC_OK;
+}
+
+static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	return on_rec(l, p, n, err, 'f');
+}
+
+static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	return on_rec(l, (const uint8_t *)p, n, err, 'l');
+}
+
+static struct atfh_loop *rec_worker(struct atfh_loop *l)
+{
+	struct rec_ctx *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_out_init(&w->out, -1, "(worker)");
+	w->loop.out = &w->out;
+	w->loop.ctx = w;
+	w->loop.on_frame = on_frame;
+	w->loop.on_line = on_line;
+	return &w->loop;
+}
+
+static void rec_free(struct atfh_loop *l)
+{
+	struct rec_ctx *w = l->ctx;
+	atfh_out_free(&w->out);
+	free(w);
+}
+
+/* Run the loop over PATH in THREADS; the records seen (and the malformed
+ * count, the events) into a malloc'ed text, its length in *N. */
+static char *loop_records(const char *path, unsigned threads, size_t *len, uint64_t *bad,
+			  uint64_t *events)
+{
+	int ofd = memfd_create("fuzz-input-out", 0);
+	if (ofd < 0)
+		abort();
+	struct rec_ctx c;
+	atfh_loop_init(&c.loop, "fuzz");
+	atfh_out_init(&c.out, ofd, "(out)");
+	c.loop.quiet = true;
+	c.loop.max_frame = 4096;
+	c.loop.out = &c.out;
+	c.loop.ctx = &c;
+	c.loop.on_frame = on_frame;
+	c.loop.on_line = on_line;
+	c.loop.threads = threads;
+	c.loop.worker_new = rec_worker;
+	c.loop.worker_free = rec_free;
+	char *files[] = { (char *)path };
+	atfh_loop_run(&c.loop, files, 1);
+	atfh_out_flush(&c.out);
+	*bad = c.loop.stats.malformed;
+	*events = c.loop.stats.events;
+	off_t sz = lseek(ofd, 0, SEEK_END);
+	char *text = malloc((size_t)sz + 1);
+	if (!text || pread(ofd, text, (size_t)sz, 0) != (ssize_t)sz)
+		abort();
+	*len = (size_t)sz;
+	atfh_out_free(&c.out);
+	close(ofd);
+	return text;
+}
+
+static void threads_check(const char *path)
+{
+	/* the reports of malformed records go to stderr: not here */
+	fflush(stderr);
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+	if (saved < 0 || null < 0 || dup2(null, 2) < 0)
+		abort();
+	size_t n1, n3;
+	uint64_t bad1, bad3, ev1, ev3;
+	char *one = loop_records(path, 1, &n1, &bad1, &ev1);
+	for (int recs = 1; recs <= 3; recs += 2) {
+		setenv("ATFH_TEST_CHUNK_RECORDS", recs == 1 ? "1" : "3", 1);
+		char *three = loop_records(path, 3, &n3, &bad3, &ev3);
+		if (n1 != n3 || memcmp(one, three, n1) != 0 || bad1 != bad3 || ev1 != ev3)
+			abort(); /* threads changed what the callbacks saw */
+		free(three);
+	}
+	unsetenv("ATFH_TEST_CHUNK_RECORDS");
+	free(one);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (inflates_too_far(data, size))
@@ -142,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	atfh_input_free(&in);
 	(void)records;
+	threads_check(path);
 	resync_check(fd, path, data, size);
 	return 0;
 }

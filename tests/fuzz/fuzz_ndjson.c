@@ -10,6 +10,22 @@
  * an output buffer that doubles as it grows. */
 enum { ALLOC_PER_BYTE = 64, ALLOC_FIXED = 1 << 20 };
 
+/* Each CloudEvent line splits: headers for its attributes, JSON data. */
+static void check_binary(const char *p, size_t n)
+{
+	struct atfh_ce_binary b = { .buf = fuzz_out() };
+	const char *err;
+	for (const char *end = p + n; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (atfh_cloudevents_binary(&b, p, len, &err) || b.nh < 5 ||
+		    atfh_json_check(b.data, b.data_len, &err))
+			abort();
+		p += len + 1;
+	}
+	atfh_out_free(&b.buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_alloc_start();
@@ -33,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (memchr(line, '\n', size))
 				continue; /* the reader never hands over a newline */
 			fuzz_check_json_lines(o.buf, o.len);
+			if (f == ATFH_FMT_CLOUDEVENTS)
+				check_binary(o.buf, o.len);
 		}
 	}
 	fuzz_alloc_check(size, ALLOC_PER_BYTE, ALLOC_FIXED);

@@ -207,3 +207,19 @@ def diddoc_seeds():
             plc + b'\n{"id":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz","alsoKnownAs":["at:\\/\\/e.x"]}'] + cache
 for s in diddoc_seeds():
     put("diddoc", s)
+# jetstream: 'x' XRPC error bodies, 'l' v1 lines, 'c' collection values, 'n' numbers
+for body in [b'{"error":"CursorTooOld","message":"cursor 5 is below the retention floor; the oldest seq is 5000"}',
+             b'{"error":"UnknownZstdDictionary","message":"unknown zstd dictionary 7; the current one is 4242"}',
+             b'{"error":"InvalidRequest"}', b'{"error":"X","message":"a\\u0000b\\n\\"c\\"\\\\"}',
+             b'{"error":"","message":"m"}', b'{"message":"no name"}', b'{"error":1}', b'subscribe: invalid options', b'']:
+    put("jetstream", b"x" + body)
+for l in events[:30:3]:
+    put("jetstream", b"l" + l)
+    put("jetstream", b"l" + l.replace(b'"time_us":', b'"cursor":12345,  "time_us" :'))
+put("jetstream", b'l{"did":"did:plc:a","time_us":1,"cursor":-1}')
+put("jetstream", b'l{\n "did" : "did:plc:a",\t"time_us": 1732000000000000 ,"x":"a b\\" c"}')
+for c in [b"app.bsky.feed.post", b"app.bsky.*", b"app.bsky.feed-post", b"a.b", b"app.bsky.fo*", b"*",
+          b"app.*.post", b"a-.b.c", b"app.bsky.feed.post1", b"app.bsky.1feed", b"x" * 320 + b".a.b", b"a..b.c"]:
+    put("jetstream", b"c" + c)
+for m in [b"the oldest seq is 5000", b"99999999999999999999999", b"no digits", b"1 2 3"]:
+    put("jetstream", b"n" + m)

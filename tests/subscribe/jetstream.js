@@ -1,26 +1,60 @@
 #!/usr/bin/env node
 'use strict';
-// A small Jetstream for tests/subscribe-jetstream.test, on 127.0.0.1.
+// A small Jetstream for the atfh-subscribe --jetstream tests, on 127.0.0.1,
+// behaving like bluesky-social/jetstream (docs/README.md 5.1-5.2, lexicons/).
 //
-//   node jetstream.js --events N [--log FILE] [--dump FILE] [--drop-after K]
+//   node jetstream.js --events N [--log FILE] [--dump FILE] [--legacy 1]
+//        [--drop-every K] [--drops M] [--drop-after K] [--interval MS]
+//        [--v2 1] [--floor SEQ] [--too-slow K] [--dict FILE]
+//        [--retire-first 1] [--samples DIR] [--max-collections K] [--max-dids K]
 //
-// It holds N synthetic events (commits of a few collections by a few DIDs,
-// identity and account events) with increasing time_us, and serves
-// GET /subscribe like Jetstream: wantedCollections (repeatable, NSIDs or
-// prefixes ending in ".*"), wantedDids (repeatable), cursor (events with
-// time_us >= cursor), requireHello=true (wait for an options_update text
-// message carrying the filters).  A bad parameter gets HTTP 400, as from
-// Jetstream.  Every connection is logged as one JSON line (path, the
-// parameters as received, the hello's filters); --dump writes all N events
-// as NDJSON; --drop-after K drops the first connection after K events.
+// It holds N synthetic events: commits of one to three ops (the ops of a
+// commit share one time_us, and now and then two commits share one too),
+// identity and account events (and, on v2 only, sync events).  Each has
+// Jetstream's own seq, sent as "cursor" on v1 lines (not with --legacy 1,
+// a jetstream-legacy server that has only time_us).
+//
+// v1, GET /subscribe: wantedCollections (NSIDs as indigo's ParseNSID takes
+// them, or any prefix ending in ".*"), wantedDids (ParseDID), counted
+// after removing repeats (100, 10000, or --max-collections, --max-dids),
+// maxMessageSizeBytes, cursor
+// (inclusive: below 1e15 a seq, else a time_us; --legacy: always time_us),
+// requireHello=true; options_update text messages read at any time (bad
+// JSON: close 1007; a bad filter: close 1008 with the reason).  A bad query
+// is HTTP 400 with the reason as text, like the real server.
+//
+// v2 (--v2 1), GET /xrpc/network.bsky.jetstream.subscribeEvents: kinds,
+// dids, collections, cursor (seq; below --floor: HTTP 400 CursorTooOld),
+// maxMessageSizeBytes, zstdDictionary; xrpc.v1.json frames
+// {"$type":"message","payload":{...}}; --too-slow K: the first connection
+// gets a ConsumerTooSlow error frame after K events; a client data frame
+// closes with 1008.  Pre-upgrade errors are XRPC JSON envelopes.
+// GET /xrpc/network.bsky.jetstream.getZstdDictionary serves --dict; with
+// --retire-first 1 the first subscription using its ID is refused with
+// UnknownZstdDictionary.  --samples DIR writes every v2 frame as a file
+// (for zstd --train) and exits.
+//
+// --drop-every K: each of the first --drops M connections (default 1) is
+// cut after K events (--drop-after K: the same, M = 1).  --interval MS:
+// one event every MS milliseconds (a live stream).  Every connection, every
+// options_update and every refusal is logged as a JSON line; --dump writes
+// all events as the v1 lines of --legacy 0 (with cursor) for comparison.
 // Prints "ready PORT"; exits on stdin EOF or SIGTERM.
 const fs = require('node:fs');
+const path = require('node:path');
 const http = require('node:http');
+const { execFileSync } = require('node:child_process');
 const { WebSocketServer, parseArgs, listen } = require('./testserver');
 
 const args = parseArgs(process.argv);
 const N = Number(args.events || 100);
-const dropAfter = args['drop-after'] === undefined ? -1 : Number(args['drop-after']);
+const legacy = args.legacy === '1';
+const V2 = args.v2 === '1';
+const dropEvery = Number(args['drop-every'] || args['drop-after'] || -1);
+const drops = args['drop-after'] !== undefined ? 1 : Number(args.drops || 1);
+const interval = Number(args.interval || 0);
+const floor = Number(args.floor || 0);
+const tooSlow = Number(args['too-slow'] || -1);
 const log = (o) => { if (args.log) fs.appendFileSync(args.log, `${JSON.stringify(o)}\n`); };
 
 const DIDS = ['did:plc:alice0000000000000000000', 'did:plc:bob00000000000000000000000',
@@ -28,105 +62,244 @@ const DIDS = ['did:plc:alice0000000000000000000', 'did:plc:bob000000000000000000
 const COLLECTIONS = ['app.bsky.feed.post', 'app.bsky.feed.like', 'app.bsky.graph.follow',
   'app.bsky.graph.block', 'app.bsky.feed.repost'];
 const T0 = 1732000000000000;
+const SEQ0 = 5000;
+const iso = (us) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, 19)}.${String(us % 1000000).padStart(6, '0')}Z`;
+
+// events in the v1 shape with cursor; kind "sync" only on v2
 const events = [];
-for (let i = 0; i < N; i++) {
-  const did = DIDS[(i * 7) % DIDS.length];
-  const time_us = T0 + i * 1000 + (i % 3);
-  if (i % 17 === 5) {
-    events.push({ did, time_us, kind: 'identity', identity: { did, handle: `h${i}.test`, seq: 100 + i, time: new Date(time_us / 1000).toISOString() } });
+let time = T0;
+for (let c = 0; events.length < N; c++) {
+  if (c % 7 !== 6) time += 1000 + (c % 3); // every 7th commit shares the previous stamp
+  const did = DIDS[(c * 7) % DIDS.length];
+  const seq = () => SEQ0 + events.length;
+  if (c % 17 === 5) {
+    events.push({ did, time_us: time, cursor: seq(), kind: 'identity', identity: { did, handle: `h${c}.test`, seq: 100 + c, time: iso(time) } });
     continue;
   }
-  if (i % 23 === 7) {
-    events.push({ did, time_us, kind: 'account', account: { active: true, did, seq: 100 + i, time: new Date(time_us / 1000).toISOString() } });
+  if (c % 23 === 7) {
+    events.push({ did, time_us: time, cursor: seq(), kind: 'account', account: { active: true, did, seq: 100 + c, time: iso(time) } });
     continue;
   }
-  const collection = COLLECTIONS[i % COLLECTIONS.length];
-  events.push({
-    did, time_us, kind: 'commit',
-    commit: {
-      rev: `3l${String(i).padStart(11, '0')}`, operation: 'create', collection, rkey: `r${i}`,
-      record: { $type: collection, text: `event ${i} ✓ "quoted" \\ back\u2028`, createdAt: new Date(time_us / 1000).toISOString() },
-      cid: 'bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxgf5pxhmlrtsk7pqe4',
-    },
-  });
+  if (V2 && c % 29 === 11) {
+    events.push({ did, time_us: time, cursor: seq(), kind: 'sync', sync: { did, rev: `3l${String(c).padStart(11, '0')}`, seq: 100 + c, time: iso(time) } });
+    continue;
+  }
+  const ops = 1 + (c % 3);
+  for (let k = 0; k < ops && events.length < N; k++) {
+    const i = events.length;
+    const collection = COLLECTIONS[(c + k) % COLLECTIONS.length];
+    const del = k === 2;
+    const commit = { rev: `3l${String(c).padStart(11, '0')}`, operation: del ? 'delete' : 'create', collection, rkey: `r${c}x${k}` };
+    if (!del) {
+      commit.record = { $type: collection, text: `event ${i} ✓ "quoted" \\ back\u2028`, createdAt: iso(time) };
+      commit.cid = 'bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxgf5pxhmlrtsk7pqe4';
+    }
+    events.push({ did, time_us: time, cursor: seq(), kind: 'commit', commit });
+  }
 }
-if (args.dump) fs.writeFileSync(args.dump, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-// one event goes out pretty-printed: line breaks between tokens are legal JSON
-const wire = (e, i) => (i === 3 ? JSON.stringify(e, null, 2) : JSON.stringify(e));
+if (args.dump) fs.writeFileSync(args.dump, events.filter((e) => V2 || e.kind !== 'sync').map((e) => `${JSON.stringify(e)}\n`).join(''));
 
-const NSID = /^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+(\.\*)?$|^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.\*$/;
-const DID = /^did:[a-z]+:[a-zA-Z0-9._:%-]+$/;
+// the wire form of event I
+function v1Line(e, i) {
+  const o = legacy ? { did: e.did, time_us: e.time_us, kind: e.kind, [e.kind]: e[e.kind] } : e;
+  return i === 3 ? JSON.stringify(o, null, 2) : JSON.stringify(o); // line breaks between tokens are legal
+}
+function v2Frame(e) {
+  const p = { $type: `network.bsky.jetstream.subscribeEvents#${e.kind}`, seq: e.cursor, did: e.did, time: iso(e.time_us) };
+  if (e.kind === 'commit') Object.assign(p, e.commit);
+  else p[e.kind] = e[e.kind];
+  return JSON.stringify({ $type: 'message', payload: p });
+}
 
-function wanted(e, cols, dids) {
-  if (dids.length && !dids.includes(e.did)) return false;
-  if (!cols.length || e.kind !== 'commit') return true;
-  return cols.some((c) => (c.endsWith('.*') ? e.commit.collection.startsWith(c.slice(0, -1)) : e.commit.collection === c));
+if (args.samples) {
+  fs.mkdirSync(args.samples, { recursive: true });
+  events.forEach((e, i) => fs.writeFileSync(path.join(args.samples, `f${i}`), v2Frame(e)));
+  process.exit(0);
+}
+
+// the zstd dictionary: its ID is in its header (magic EC30A437, then LE u32)
+let dict = null;
+let dictId = 0;
+if (args.dict) {
+  dict = fs.readFileSync(args.dict);
+  dictId = dict.readUInt32LE(4);
+}
+let retired = args['retire-first'] === '1';
+const zcache = new Map();
+function compress(text, i) {
+  if (!zcache.has(i)) zcache.set(i, execFileSync('zstd', ['-q', '-c', '-D', args.dict, '--no-check'], { input: text }));
+  return zcache.get(i);
+}
+
+// the validation of bluesky-social/jetstream (atmos.ParseNSID, ParseDID)
+const NSID = /^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+(\.[a-zA-Z]([a-zA-Z0-9]{0,62})?)$/;
+const maxCols = Number(args['max-collections'] || 100); // a server configured
+const maxDids = Number(args['max-dids'] || 10000); // with lower caps than bsky's
+const DID = /^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$/;
+function parseFilter(cols, dids) {
+  const uc = new Set();
+  for (const c of cols) {
+    if (!c.endsWith('.*') && (c.length > 317 || !NSID.test(c))) throw new Error(`subscribe: invalid options: invalid collection: ${c}`);
+    uc.add(c);
+    if (uc.size > maxCols) throw new Error(`subscribe: invalid options: too many wanted collections: > ${maxCols}`);
+  }
+  const ud = new Set();
+  for (const d of dids) {
+    if (d.length > 2048 || !DID.test(d)) throw new Error(`subscribe: invalid options: invalid DID: ${d}`);
+    ud.add(d);
+  }
+  if (ud.size > maxDids) throw new Error(`subscribe: invalid options: too many wanted DIDs: ${ud.size} > ${maxDids}`);
+  return { cols: [...uc], dids: ud };
+}
+function wanted(e, f) {
+  if (f.kinds && f.kinds.length && !f.kinds.includes(e.kind)) return false;
+  if (f.dids.size && !f.dids.has(e.did)) return false;
+  if (!f.cols.length || e.kind !== 'commit') return true;
+  return f.cols.some((c) => (c.endsWith('.*') ? e.commit.collection.startsWith(c.slice(0, -1)) : e.commit.collection === c));
 }
 
 let attempt = 0;
-const server = http.createServer((req, res) => { res.writeHead(404); res.end(); });
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (V2 && url.pathname === '/xrpc/network.bsky.jetstream.getZstdDictionary' && dict) {
+    log({ getZstdDictionary: url.search });
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.end(dict);
+    return;
+  }
+  // a refused upgrade's body, as a client that asks again without
+  // upgrading sees it (libcurl does)
+  const { why } = validate(req, -1);
+  if (why) {
+    res.writeHead(400, { 'Content-Type': V2 ? 'application/json' : 'text/plain' });
+    res.end(V2 ? JSON.stringify(why) : why.message);
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+});
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-const badRequest = (socket, why) => {
-  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${why.length}\r\nConnection: close\r\n\r\n${why}`);
+const refuse = (socket, why) => {
+  const body = V2 ? JSON.stringify(why) : why;
+  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${V2 ? 'application/json' : 'text/plain'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 };
 
-server.on('upgrade', (req, socket, head) => {
-  const conn = attempt++;
+function validate(req, conn) {
   const url = new URL(req.url, 'http://x');
   const p = url.searchParams;
   const entry = {
     conn, path: url.pathname, query: url.search,
-    wantedCollections: p.getAll('wantedCollections'), wantedDids: p.getAll('wantedDids'),
+    wantedCollections: p.getAll(V2 ? 'collections' : 'wantedCollections'),
+    wantedDids: p.getAll(V2 ? 'dids' : 'wantedDids'), kinds: p.getAll('kinds'),
     cursor: p.get('cursor'), requireHello: p.get('requireHello'),
+    maxMessageSizeBytes: p.get('maxMessageSizeBytes'), zstdDictionary: p.get('zstdDictionary'),
     userAgent: req.headers['user-agent'],
   };
-  const known = new Set(['wantedCollections', 'wantedDids', 'cursor', 'requireHello', 'compress', 'maxMessageSizeBytes']);
-  const unknown = [...p.keys()].filter((k) => !known.has(k));
   let why = null;
-  if (url.pathname !== '/subscribe') why = `no such endpoint ${url.pathname}`;
-  else if (unknown.length) why = `unknown parameter ${unknown[0]}`;
-  else if (entry.wantedCollections.some((c) => !NSID.test(c))) why = 'bad wantedCollections';
-  else if (entry.wantedDids.some((d) => !DID.test(d))) why = 'bad wantedDids';
-  else if (entry.cursor !== null && !/^\d+$/.test(entry.cursor)) why = 'bad cursor';
+  let filter = null;
+  const known = new Set(V2 ? ['collections', 'dids', 'kinds', 'cursor', 'maxMessageSizeBytes', 'zstdDictionary']
+    : ['wantedCollections', 'wantedDids', 'cursor', 'requireHello', 'compress', 'maxMessageSizeBytes']);
+  const unknown = [...p.keys()].filter((k) => !known.has(k));
+  const want = V2 ? '/xrpc/network.bsky.jetstream.subscribeEvents' : '/subscribe';
+  if (url.pathname !== want) why = { error: 'InvalidRequest', message: `no such endpoint ${url.pathname}` };
+  else if (V2 && (p.has('wantedCollections') || p.has('wantedDids'))) why = { error: 'InvalidRequest', message: `${p.has('wantedCollections') ? 'wantedCollections' : 'wantedDids'} is a v1 parameter; use ${p.has('wantedCollections') ? 'collections' : 'dids'}` };
+  else if (unknown.length) why = { error: 'InvalidRequest', message: `unknown parameter ${unknown[0]}` };
+  else if (entry.cursor !== null && !/^\d+$/.test(entry.cursor)) why = { error: 'InvalidRequest', message: 'bad cursor' };
+  else if (V2 && entry.kinds.some((k) => !['commit', 'identity', 'account', 'sync'].includes(k))) why = { error: 'InvalidRequest', message: 'unknown kind' };
+  else if (V2 && entry.kinds.length && entry.wantedCollections.length && !entry.kinds.includes('commit')) why = { error: 'InvalidRequest', message: 'collections set while kinds excludes commit' };
+  else if (V2 && entry.cursor !== null && Number(entry.cursor) < 1e15 && Number(entry.cursor) < floor) why = { error: 'CursorTooOld', message: `cursor ${entry.cursor} is below the retention floor; the oldest seq is ${floor}` };
+  else if (V2 && entry.zstdDictionary !== null && (Number(entry.zstdDictionary) !== dictId || retired)) {
+    why = { error: 'UnknownZstdDictionary', message: `unknown zstd dictionary ${entry.zstdDictionary}; the current one is ${dictId}` };
+  } else {
+    try {
+      filter = parseFilter(entry.wantedCollections, entry.wantedDids);
+      filter.kinds = entry.kinds;
+    } catch (err) {
+      why = { error: 'InvalidRequest', message: err.message };
+    }
+  }
+  return { entry, why, filter };
+}
+
+server.on('upgrade', (req, socket, head) => {
+  const conn = attempt++;
+  const { entry, why, filter: f0 } = validate(req, conn);
+  let filter = f0;
   if (why) {
+    if (why.error === 'UnknownZstdDictionary') retired = false;
     log({ ...entry, refused: why });
-    badRequest(socket, why);
+    refuse(socket, V2 ? why : why.message);
     return;
   }
+  const maxSize = Number(entry.maxMessageSizeBytes || 0);
+  filter.max = maxSize;
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('error', () => {});
-    const start = (cols, dids, hello) => {
-      log({ ...entry, hello });
+    let closed = false;
+    ws.on('close', () => { closed = true; });
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      log({ ...entry, filter: { cols: filter.cols, dids: filter.dids.size, firstDid: [...filter.dids][0], max: filter.max } });
       const cursor = entry.cursor === null ? null : Number(entry.cursor);
-      let sent = 0;
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i];
-        if (cursor !== null && e.time_us < cursor) continue;
-        if (!wanted(e, cols, dids)) continue;
-        if (conn === 0 && sent === dropAfter) {
-          ws._socket.destroy();
-          return;
-        }
-        ws.send(wire(e, i));
-        sent++;
+      let i = 0;
+      if (cursor !== null) {
+        const byTime = legacy || cursor >= 1e15;
+        while (i < events.length && (byTime ? events[i].time_us : events[i].cursor) < cursor) i++;
       }
-    };
-    if (entry.requireHello === 'true') {
-      ws.once('message', (data, isBinary) => {
-        let msg;
-        try { msg = JSON.parse(data.toString()); } catch { msg = null; }
-        if (isBinary || !msg || msg.type !== 'options_update' || !msg.payload) {
-          log({ ...entry, badHello: String(data).slice(0, 200) });
-          ws.close(1008, 'bad hello');
-          return;
+      let sent = 0;
+      const step = () => {
+        for (let burst = 0; !closed && i < events.length; i++) {
+          const e = events[i];
+          if (!V2 && e.kind === 'sync') continue;
+          if (!wanted(e, filter)) continue;
+          const text = V2 ? v2Frame(e) : v1Line(e, i);
+          if (filter.max && Buffer.byteLength(text) > filter.max) continue;
+          if (conn < drops && sent === dropEvery) {
+            log({ conn, dropped: e.cursor });
+            ws._socket.destroy();
+            return;
+          }
+          if (conn === 0 && sent === tooSlow) {
+            const err = JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reading below the floor rate' });
+            ws.send(entry.zstdDictionary ? compress(err, -1) : err);
+            ws.close(1008, 'ConsumerTooSlow');
+            return;
+          }
+          ws.send(V2 && entry.zstdDictionary ? compress(text, i) : text);
+          sent++;
+          if (interval) { i++; setTimeout(step, interval); return; }
+          if (++burst === 50) { i++; setImmediate(step); return; }
         }
-        const pl = msg.payload;
-        start(pl.wantedCollections || [], pl.wantedDids || [],
-          { collections: pl.wantedCollections, dids: (pl.wantedDids || []).length, firstDid: (pl.wantedDids || [])[0] });
-      });
-    } else {
-      start(entry.wantedCollections, entry.wantedDids, null);
-    }
+      };
+      step();
+    };
+    ws.on('message', (data, isBinary) => {
+      if (V2) { ws.close(1008, 'client data frames are not allowed'); return; }
+      if (isBinary) return;
+      let msg;
+      try { msg = JSON.parse(data.toString()); } catch { msg = null; }
+      if (!msg || typeof msg !== 'object') {
+        log({ conn, badUpdate: String(data).slice(0, 200) });
+        ws.close(1007, 'bad SubscriberSourcedMessage envelope');
+        return;
+      }
+      if (msg.type !== 'options_update') return; // unknown types are ignored
+      const pl = msg.payload;
+      try {
+        if (!pl || typeof pl !== 'object') throw new Error('bad options_update payload');
+        const f = parseFilter(pl.wantedCollections || [], pl.wantedDids || []);
+        f.max = Number(pl.maxMessageSizeBytes || 0);
+        filter = f;
+        log({ conn, update: { cols: f.cols, dids: f.dids.size, firstDid: [...f.dids][0], max: f.max } });
+        start();
+      } catch (err) {
+        log({ conn, badUpdate: err.message });
+        ws.close(1008, err.message.slice(0, 123));
+      }
+    });
+    if (entry.requireHello !== 'true') start();
   });
 });
 

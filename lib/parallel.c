@@ -1,0 +1,376 @@
+/*
+ * parallel.c — see parallel.h.
+ *
+ * Chunks sit in a ring of ATFH_PAR_INFLIGHT * workers slots, numbered by
+ * sequence: the reader fills chunk `fill`, workers take them in sequence
+ * from `next_work` up to `dispatched`, and the reader takes them back from
+ * `emit` on, each once its worker has marked it done.  One mutex guards
+ * the sequence numbers and the done flags; a chunk's contents belong to
+ * the reader while it fills or emits it and to one worker in between.
+ */
+#include "parallel.h"
+#include "cli.h"
+#include "loop.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct rec {
+	size_t off;          /* of its bytes from the chunk's base */
+	size_t n;
+	uint64_t index, offset;
+};
+
+struct note {
+	bool malformed;      /* a record to report and count, else a line of text */
+	uint64_t index, offset;
+	size_t off, len;     /* its text in the chunk's notes */
+};
+
+struct chunk {
+	/* filled by the reader */
+	const uint8_t *base; /* the mapped file, or data */
+	bool mapped, lines, is_reg;
+	const char *name;
+	uint8_t *data;       /* copies of records (input not mapped) */
+	size_t dlen, dcap;
+	struct rec *recs;
+	size_t nrec, rcap;
+	uint64_t start_off;  /* byte offset of the first record */
+	/* results, filled by a worker */
+	char *out;
+	size_t out_len, out_cap;
+	struct note *notes;
+	size_t nnotes, ncap;
+	char *text;
+	size_t tlen, tcap;
+	uint64_t events;
+	bool stop, io_failed, done;
+};
+
+struct worker {
+	struct atfh_par *par;
+	struct atfh_loop *w;
+	pthread_t tid;
+	struct chunk *cur;   /* for notes from atfh_input_error */
+};
+
+struct atfh_par {
+	struct atfh_loop *l;
+	size_t chunk_recs;   /* records a chunk holds at most */
+	struct worker *workers;
+	unsigned nworkers;
+	struct chunk *ring;
+	size_t nring;
+	uint64_t fill, dispatched, next_work, emit;
+	bool quit, halted;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+};
+
+unsigned atfh_par_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > ATFH_PAR_DEFAULT_MAX)
+		n = ATFH_PAR_DEFAULT_MAX;
+	return (unsigned)n;
+}
+
+static void add_note(struct chunk *c, bool malformed, uint64_t index, uint64_t offset,
+		     const char *text)
+{
+	size_t len = strlen(text);
+	atfh_grow_array((void **)&c->notes, &c->ncap, c->nnotes + 1, sizeof *c->notes);
+	if (c->tcap - c->tlen < len + 1)
+		atfh_grow_array((void **)&c->text, &c->tcap, c->tlen + len + 1, 1);
+	memcpy(c->text + c->tlen, text, len + 1);
+	c->notes[c->nnotes++] = (struct note){ malformed, index, offset, c->tlen, len };
+	c->tlen += len + 1;
+}
+
+/* atfh_input_error from a worker: kept for the reader, in order */
+static void defer_text(void *arg, const char *line)
+{
+	struct worker *wk = arg;
+	add_note(wk->cur, false, 0, 0, line);
+}
+
+static void run_chunk(struct worker *wk, struct chunk *c)
+{
+	struct atfh_loop *w = wk->w;
+	wk->cur = c;
+	w->in.name = c->name;
+	w->in.is_reg = c->is_reg;
+	w->in_lines = c->lines;
+	uint64_t ev0 = w->stats.events;
+	for (size_t i = 0; i < c->nrec; i++) {
+		const struct rec *r = &c->recs[i];
+		const char *err = NULL;
+		w->in.index = r->index;
+		w->in.offset = r->offset;
+		int rv = c->lines ? w->on_line(w, (const char *)c->base + r->off, r->n, &err)
+				  : w->on_frame(w, c->base + r->off, r->n, &err);
+		if (rv == ATFH_REC_BAD)
+			add_note(c, true, r->index, r->offset, err ? err : "malformed record");
+		else if (rv == ATFH_REC_STOP) {
+			c->stop = true;
+			break;
+		}
+	}
+	c->events = w->stats.events - ev0;
+	c->io_failed = w->io_failed;
+	w->io_failed = false;
+	if (w->out) { /* hand the output over, keep the chunk's old buffer */
+		char *b = c->out;
+		size_t cap = c->out_cap;
+		c->out = w->out->buf;
+		c->out_cap = w->out->cap;
+		c->out_len = w->out->len;
+		w->out->buf = b;
+		w->out->cap = cap;
+		w->out->len = 0;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct atfh_par *p = wk->par;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->next_work == p->dispatched && !p->quit)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->next_work == p->dispatched)
+			break; /* quit, nothing left */
+		struct chunk *c = &p->ring[p->next_work++ % p->nring];
+		pthread_mutex_unlock(&p->mu);
+		run_chunk(wk, c);
+		pthread_mutex_lock(&p->mu);
+		c->done = true;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
+{
+	struct atfh_par *p = atfh_xcalloc(1, sizeof *p);
+	p->l = l;
+	p->nworkers = n;
+	/* tests and the fuzz harness cut chunks of a few records, so that
+	 * every kind of record meets a chunk boundary */
+	const char *e = getenv("ATFH_TEST_CHUNK_RECORDS");
+	p->chunk_recs = e && atoi(e) > 0 ? (size_t)atoi(e) : ATFH_PAR_CHUNK_RECS;
+	p->nring = (size_t)n * ATFH_PAR_INFLIGHT;
+	p->ring = atfh_xcalloc(p->nring, sizeof *p->ring);
+	p->workers = atfh_xcalloc(n, sizeof *p->workers);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	/* signals are the reading thread's: its reads and polls wake up */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *wk = &p->workers[i];
+		wk->par = p;
+		wk->w = l->worker_new(l);
+		wk->w->in.report = defer_text;
+		wk->w->in.report_arg = wk;
+		wk->w->stats.events = 0;
+		if (wk->w->out) { /* memory only: the reader writes it */
+			wk->w->out->fd = -1;
+			wk->w->out->flush_at = SIZE_MAX;
+		}
+		if (pthread_create(&wk->tid, NULL, worker_main, wk)) {
+			atfh_err("cannot start a thread");
+			exit(ATFH_EXIT_FAIL);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return p;
+}
+
+/* Where mapped pages may be let go: before the oldest chunk in flight. */
+static void update_keep(struct atfh_par *p)
+{
+	struct chunk *c = &p->ring[p->emit % p->nring];
+	p->l->in.map_keep = p->emit == p->fill && c->nrec == 0 ? UINT64_MAX : c->start_off;
+}
+
+static bool out_gone(const struct atfh_loop *l)
+{
+	return l->out && (l->out->broken_pipe || l->out->error);
+}
+
+/* Take chunk C back: its reports, output and counts, in input order. */
+static void emit_chunk(struct atfh_par *p, struct chunk *c)
+{
+	struct atfh_loop *l = p->l;
+	if (!p->halted) {
+		uint64_t index = l->in.index, offset = l->in.offset;
+		bool lines = l->in_lines;
+		l->in_lines = c->lines;
+		for (size_t i = 0; i < c->nnotes && !p->halted; i++) {
+			const struct note *nt = &c->notes[i];
+			if (!nt->malformed) {
+				fputs(c->text + nt->off, stderr);
+				continue;
+			}
+			l->in.index = nt->index;
+			l->in.offset = nt->offset;
+			if (!atfh_loop_malformed(l, c->text + nt->off))
+				p->halted = true;
+		}
+		l->in.index = index;
+		l->in.offset = offset;
+		l->in_lines = lines;
+		if (l->out && c->out_len && !out_gone(l))
+			atfh_out_put_events(l->out, c->out, c->out_len);
+		l->stats.events += c->events;
+		if (c->io_failed)
+			l->io_failed = true;
+		if (c->stop) {
+			l->stopped = true;
+			p->halted = true;
+		}
+		if (out_gone(l))
+			p->halted = true;
+	}
+	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
+	c->events = 0;
+	c->stop = c->io_failed = c->done = false;
+}
+
+/* Wait for the oldest chunk in flight and take it back. */
+static void emit_one(struct atfh_par *p)
+{
+	struct chunk *c = &p->ring[p->emit % p->nring];
+	pthread_mutex_lock(&p->mu);
+	while (!c->done)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	emit_chunk(p, c);
+	p->emit++;
+}
+
+/* Take back the chunks at the head that are done, without waiting. */
+static void emit_ready(struct atfh_par *p)
+{
+	for (;;) {
+		if (p->emit == p->dispatched)
+			return;
+		struct chunk *c = &p->ring[p->emit % p->nring];
+		pthread_mutex_lock(&p->mu);
+		bool done = c->done;
+		pthread_mutex_unlock(&p->mu);
+		if (!done)
+			return;
+		emit_chunk(p, c);
+		p->emit++;
+	}
+}
+
+/* Hand the chunk being filled to the workers; make the next slot free. */
+static void dispatch(struct atfh_par *p)
+{
+	struct chunk *c = &p->ring[p->fill % p->nring];
+	if (c->nrec == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->dispatched = ++p->fill;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	emit_ready(p);
+	while (p->fill - p->emit >= p->nring)
+		emit_one(p);
+	update_keep(p);
+}
+
+void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
+{
+	struct atfh_loop *l = p->l;
+	struct chunk *c = &p->ring[p->fill % p->nring];
+	if (c->nrec == 0) {
+		if (l->between_chunks)
+			l->between_chunks(l);
+		c = &p->ring[p->fill % p->nring];
+		c->mapped = l->in.map != NULL;
+		c->base = c->mapped ? l->in.buf : NULL;
+		c->lines = l->in_lines;
+		c->is_reg = l->in.is_reg;
+		c->name = l->in.name;
+		c->start_off = l->in.offset;
+		update_keep(p);
+	}
+	size_t off;
+	if (c->mapped) {
+		off = (size_t)(rec - c->base);
+	} else {
+		if (c->dcap - c->dlen < n)
+			atfh_grow_array((void **)&c->data, &c->dcap, c->dlen + n, 1);
+		if (n)
+			memcpy(c->data + c->dlen, rec, n);
+		off = c->dlen;
+		c->dlen += n;
+		c->base = c->data;
+	}
+	atfh_grow_array((void **)&c->recs, &c->rcap, c->nrec + 1, sizeof *c->recs);
+	c->recs[c->nrec++] = (struct rec){ off, n, l->in.index, l->in.offset };
+	if (l->in.offset + n - c->start_off >= ATFH_PAR_CHUNK || c->nrec >= p->chunk_recs)
+		dispatch(p);
+}
+
+bool atfh_par_drain(struct atfh_par *p)
+{
+	dispatch(p);
+	while (p->emit < p->fill)
+		emit_one(p);
+	update_keep(p);
+	return !p->halted;
+}
+
+void atfh_par_sync(struct atfh_par *p)
+{
+	atfh_par_drain(p);
+	if (p->l->worker_merge)
+		for (unsigned i = 0; i < p->nworkers; i++)
+			p->l->worker_merge(p->l, p->workers[i].w);
+}
+
+void atfh_par_free(struct atfh_par *p)
+{
+	if (!p)
+		return;
+	atfh_par_sync(p);
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		pthread_join(p->workers[i].tid, NULL);
+		if (p->l->worker_free)
+			p->l->worker_free(p->workers[i].w);
+	}
+	for (size_t i = 0; i < p->nring; i++) {
+		struct chunk *c = &p->ring[i];
+		free(c->data);
+		free(c->recs);
+		free(c->out);
+		free(c->notes);
+		free(c->text);
+	}
+	free(p->ring);
+	free(p->workers);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# tests/bench/threads.sh -- what -T buys (called by run.sh, or alone after it
+# built the cache).  Each ratio is printed with the two commands that
+# produced it and its target:
+#
+#  - atfh-count -T 2 on jetstream NDJSON (500k frames decoded, about 260 MB)
+#    by commit.collection and by did --top 10, against DuckDB
+#    (@duckdb/node-api from tests/interop, read_json_objects ... GROUP BY,
+#    2 threads, the query's time inside the process: tests/bench/duckdb.js;
+#    target >= 1.5x) and against atfh-count -T 1 (target >= 1.8x); the
+#    results must agree with DuckDB's;
+#  - atfh-decode -T 2 against -T 1 on the 1M-frame capture, plain and .zst
+#    (target >= 1.8x);
+#  - peak RSS of atfh-decode -T 2 on the capture and on BENCH_PIPE_COPIES
+#    (10) copies of it through a pipe: bounded memory means about the same.
+#
+# Wall time on a shared machine is noisy: the CPU time (user + system) is
+# shown next to it.  Environment: BENCH_CACHE, BENCH_RUNS (3), BENCH_THREADS
+# (2), BENCH_PIPE_COPIES (10; 0 skips the pipe run).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+bench_setup atfh-count
+RUNS=${BENCH_RUNS:-3}
+TH=${BENCH_THREADS:-2}
+COPIES=${BENCH_PIPE_COPIES:-10}
+full=$cache/bench-1m.atfh
+say() { printf '%s\n' "$*" >&2; }
+[ -x "$tools/atfh-count" ] && [ -x "$tools/atfh-decode" ] || { echo "threads bench: tools not built, skipped"; exit 0; }
+[ -s "$full" ] && [ -x "$cache/gencapture" ] || { echo "threads bench: run tests/bench/run.sh first (no cached capture)"; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/atfh-bench-threads.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+# the NDJSON: the first 500k frames of the bench capture (same seed), decoded
+nd=$cache/bench-500k.ndjson
+if [ ! -s "$nd" ] || [ "$full" -nt "$nd" ]; then
+	say "threads bench: making $nd"
+	params=$(cat "$full.params" 2>/dev/null)
+	seed=$(printf '%s\n' "$params" | sed -n 's/.*seed=\([0-9]*\).*/\1/p')
+	dids=$(printf '%s\n' "$params" | sed -n 's/.*dids=\([0-9]*\).*/\1/p')
+	"$cache/gencapture" --frames 500000 --seed "${seed:-1}" --dids "${dids:-200000}" |
+		"$tools/atfh-decode" -q >"$nd.tmp" && mv "$nd.tmp" "$nd" || { rm -f "$nd.tmp"; exit 2; }
+fi
+
+# best CMD...: best wall time of RUNS in secs, least CPU time in cpu, peak
+# RSS in rss (KB), the last output in $tmp/out; the file is read first so
+# the page cache holds it
+best() {
+	secs= cpu= rss=0
+	local r s m u y c
+	for ((r = 0; r < RUNS; r++)); do
+		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" ||
+			{ say "threads bench: failed: $* ($(head -n 1 "$tmp/err"))"; secs=-; return 1; }
+		read -r s m u y < <(tail -n 1 "$tmp/time")
+		c=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
+		[ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN { exit !(a < b) }' && secs=$s
+		[ -z "$cpu" ] || awk -v a="$c" -v b="$cpu" 'BEGIN { exit !(a < b) }' && cpu=$c
+		[ "$m" -gt "$rss" ] && rss=$m
+	done
+}
+
+lines=()
+status=0
+# ratio LABEL TARGET A-SECS B-SECS A-CMD B-CMD: B is how many times faster
+ratio() {
+	local label=$1 target=$2 a=$3 b=$4 x note
+	if [ "$a" = - ] || [ "$b" = - ]; then
+		lines+=("$label: not measured (a run failed)")
+		status=1
+		return
+	fi
+	x=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
+	note=$(awk -v x="$x" -v t="$target" 'BEGIN { print (x >= t) ? "target met" : "target MISSED" }')
+	lines+=("$(printf '%-44s %5sx  (>= %sx: %s)' "$label" "$x" "$target" "$note")")
+	lines+=("    $5   # ${a} s")
+	lines+=("    vs $6   # ${b} s")
+}
+
+cat "$nd" >/dev/null
+nds=$(basename "$nd")
+for what in collection did-top10; do
+	if [ "$what" = collection ]; then args=(--by commit.collection); else args=(--by did --top 10); fi
+	duck=-
+	if command -v node >/dev/null && node "$here/duckdb.js" "$nd" "$what" "$TH" "$RUNS" >"$tmp/duck" 2>"$tmp/duck.err"; then
+		duck=$(head -n 1 "$tmp/duck")
+		tail -n +2 "$tmp/duck" >"$tmp/duck.rows"
+	else
+		say "threads bench: DuckDB failed or missing: $(head -n 1 "$tmp/duck.err" 2>/dev/null)"
+	fi
+	best "$tools/atfh-count" -q --tsv -T 1 "${args[@]}" "$nd"; s1=$secs c1=$cpu
+	best "$tools/atfh-count" -q --tsv -T "$TH" "${args[@]}" "$nd"; sN=$secs cN=$cpu
+	agree=
+	if [ "$duck" != - ]; then
+		# counts compared in order (ties at a cut may pick other keys)
+		if cmp -s <(tail -n +2 "$tmp/out" | cut -f2) <(cut -f2 "$tmp/duck.rows"); then
+			agree="same counts as DuckDB"
+		else
+			agree="counts DIFFER from DuckDB"
+			status=1
+		fi
+	fi
+	ratio "count ${args[*]} -T $TH vs DuckDB" 1.5 "$duck" "$sN" \
+		"node tests/bench/duckdb.js $nds $what $TH $RUNS (query time)" \
+		"atfh-count -q --tsv -T $TH ${args[*]} $nds"
+	lines+=("    ($agree; CPU: atfh-count -T $TH ${cN} s)")
+	ratio "count ${args[*]} -T $TH vs -T 1" 1.8 "$s1" "$sN" \
+		"atfh-count -q --tsv -T 1 ${args[*]} $nds" "atfh-count -q --tsv -T $TH ${args[*]} $nds"
+	lines+=("    (CPU: -T 1 ${c1} s, -T $TH ${cN} s)")
+done
+
+for f in "$full" "$full.zst"; do
+	[ -s "$f" ] || continue
+	cat "$f" >/dev/null
+	best "$tools/atfh-decode" -q -T 1 "$f"; s1=$secs c1=$cpu r1=$rss
+	best "$tools/atfh-decode" -q -T "$TH" "$f"; sN=$secs cN=$cpu rN=$rss
+	ratio "decode -T $TH vs -T 1 on $(basename "$f")" 1.8 "$s1" "$sN" \
+		"atfh-decode -q -T 1 $(basename "$f") >/dev/null" "atfh-decode -q -T $TH $(basename "$f") >/dev/null"
+	lines+=("    (CPU: -T 1 ${c1} s, -T $TH ${cN} s; peak RSS -T 1 ${r1} KB, -T $TH ${rN} KB)")
+done
+
+if [ "$COPIES" -gt 0 ]; then
+	/usr/bin/time -f '%e %M' -o "$tmp/time" bash -c 'for ((i = 0; i < $1; i++)); do cat "$2"; done |
+		"$3" -q -T "$4" >/dev/null' - "$COPIES" "$full" "$tools/atfh-decode" "$TH"
+	read -r ps pm < <(tail -n 1 "$tmp/time")
+	best "$tools/atfh-decode" -q -T "$TH" "$full"
+	lines+=("memory: atfh-decode -T $TH peak RSS $rss KB on $(basename "$full") ($(stat -c %s "$full") bytes),")
+	lines+=("        $pm KB (bash and cat included) on $COPIES copies through a pipe ($ps s):")
+	lines+=("        for i in 1..$COPIES; do cat $(basename "$full"); done | atfh-decode -q -T $TH >/dev/null")
+fi
+
+echo
+echo "atfh threads bench: $TH threads, $(nproc 2>/dev/null || echo '?') CPUs, best of $RUNS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%s\n' "${lines[@]}"
+exit $status

@@ -1,0 +1,114 @@
+/*
+ * fuzz_jetstream.c — the Jetstream wire (lib/jetstream.c).  The first byte
+ * picks the parser, the rest is its input:
+ *   'x'  a pre-upgrade XRPC error body: the name and message come out
+ *        NUL-terminated, printable, within their buffers;
+ *   'l'  a v1 line: its position, and an identity that does not change
+ *        when white space between tokens is dropped;
+ *   'c'  a collection filter value: anything valid is an NSID or a
+ *        prefix of domain segments ending in ".*";
+ *   'n'  the last number of a message.
+ */
+#include "fuzz.h"
+#include "jetstream.h"
+
+#include <string.h>
+
+static void printable(const char *s, size_t cap)
+{
+	const char *nul = memchr(s, '\0', cap);
+	if (!nul) {
+		fprintf(stderr, "not NUL-terminated within its buffer\n");
+		abort();
+	}
+	for (const char *p = s; p < nul; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			fprintf(stderr, "a control character in the output\n");
+			abort();
+		}
+}
+
+/* P without the white space outside strings (the JSON is valid). */
+static size_t squeeze(const char *p, size_t n, char *out)
+{
+	size_t k = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (in_str) {
+			out[k++] = c;
+			if (c == '\\' && i + 1 < n)
+				out[k++] = p[++i];
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+			out[k++] = c;
+		} else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			out[k++] = c;
+		}
+	}
+	return k;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	const char *p = (const char *)data + 1;
+	size_t n = size - 1;
+	char *buf = malloc(n + 1);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	switch (data[0]) {
+	case 'x': {
+		char name[64], msg[200];
+		if (atfh_js_xrpc_error(p, n, name, sizeof name, msg, sizeof msg)) {
+			printable(name, sizeof name);
+			printable(msg, sizeof msg);
+			if (!name[0]) {
+				fprintf(stderr, "an XRPC error without a name\n");
+				abort();
+			}
+		}
+		break;
+	}
+	case 'l': {
+		struct atfh_js_pos pos;
+		const char *err;
+		if (atfh_js_line_pos(p, n, &pos, &err) == 0) {
+			if (pos.has_cursor && pos.cursor < 0)
+				abort();
+			char *sq = malloc(n + 1);
+			size_t k = squeeze(p, n, sq);
+			if (atfh_js_identity(sq, k) != pos.id) {
+				fprintf(stderr, "the identity depends on white space\n");
+				abort();
+			}
+			free(sq);
+		} else if (!err) {
+			abort();
+		}
+		break;
+	}
+	case 'c':
+		if (atfh_js_collection_valid(buf, strlen(buf))) {
+			size_t m = strlen(buf);
+			bool prefix = m >= 2 && buf[m - 2] == '.' && buf[m - 1] == '*';
+			if (m > 317 || (!prefix && !atfh_js_nsid_valid(buf, m)) ||
+			    (prefix && strchr(buf, '*') != buf + m - 1)) {
+				fprintf(stderr, "'%s' taken as a collection\n", buf);
+				abort();
+			}
+		}
+		break;
+	case 'n': {
+		int64_t v;
+		if (atfh_js_last_number(buf, &v) && v < 0)
+			abort();
+		break;
+	}
+	}
+	free(buf);
+	return 0;
+}
