@@ -110,6 +110,7 @@ int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
 	if (c->policy == ATFH_UNRES_DEFAULT)
 		c->policy = c->verify_sig ? ATFH_UNRES_FAIL : ATFH_UNRES_KEEP;
 	c->cfg.want_metadata = c->metadata;
+	c->cfg.need_doc = c->metadata || c->verify_sig; /* --pds: the host only */
 	if (atfh_resolver_init(&c->r, &c->cfg))
 		return -1;
 	atfh_idq_init(&c->q, &c->r, l);
@@ -169,16 +170,35 @@ static int unresolved(struct atfh_idcheck *c, const char *did, size_t n,
 	}
 }
 
-/* Does the account's PDS host pass --pds / --ignore-pds? */
-static bool pds_passes(const struct atfh_idcheck *c, const struct atfh_identity *e)
+/* Is E resolved, with what the checks need (lib/identity parses the
+ * document only when more than the PDS host is needed)? */
+static bool resolved(const struct atfh_idcheck *c, const struct atfh_identity *e)
 {
-	const char *h = e->doc->pds_host;
-	size_t hn = strlen(h);
+	return e && e->state == ATFH_ID_OK && (e->doc || (e->host && !c->cfg.need_doc));
+}
+
+/* Does the account's PDS host pass --pds / --ignore-pds?  The verdict of
+ * the last host asked about is kept (accounts of one PDS come in runs). */
+static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
+{
+	size_t hn;
+	const char *h = atfh_identity_pds_host(e, &hn);
+	if (!h)
+		hn = 0;
+	if (c->memo_ok && c->memo_len == hn && memcmp(c->memo, h, hn) == 0)
+		return c->memo_pass;
+	bool pass = true;
 	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
-		return false;
-	if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
-		return false;
-	return true;
+		pass = false;
+	else if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
+		pass = false;
+	if (hn <= sizeof c->memo) {
+		memcpy(c->memo, h, hn);
+		c->memo_len = hn;
+		c->memo_pass = pass;
+		c->memo_ok = true;
+	}
+	return pass;
 }
 
 int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
@@ -186,7 +206,7 @@ int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
 {
 	if (!c->pds.n && !c->ignore_pds.n)
 		return ATFH_IDC_PASS;
-	if (!e || e->state != ATFH_ID_OK || !e->doc)
+	if (!resolved(c, e))
 		return unresolved(c, did, n, e, err);
 	return pds_passes(c, e) ? ATFH_IDC_PASS : ATFH_IDC_DROP;
 }
@@ -262,7 +282,7 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 	bool sig = c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC);
 	if (!m->did.p || (!pds && !sig))
 		return ATFH_IDC_PASS;
-	if (!e || e->state != ATFH_ID_OK || !e->doc) {
+	if (!resolved(c, e)) {
 		if (!pds && !sig)
 			return ATFH_IDC_PASS;
 		return unresolved(c, m->did.p, m->did.n, e, err);

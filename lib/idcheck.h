@@ -71,6 +71,9 @@ struct atfh_idcheck {
 	enum atfh_unresolved policy;
 	bool on;                 /* anything needs identities */
 	char errbuf[ATFH_DID_MAX + 700];
+	char memo[256];          /* the last PDS host judged */
+	size_t memo_len;
+	bool memo_ok, memo_pass;
 };
 
 void atfh_idcheck_init(struct atfh_idcheck *c);

@@ -12,9 +12,13 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FAIL_TTL 60.0               /* seconds a failure is remembered */
 #define BODY_MAX (256u << 10)       /* bytes of one response */
@@ -33,6 +37,15 @@ struct req {
 	struct req *next;             /* waiting list */
 };
 
+/* Entries read from the disk cache, allocated a block at a time (their
+ * DIDs point into the file). */
+#define SLAB_ENTRIES 1024
+struct slab {
+	struct slab *next;
+	size_t used;
+	struct atfh_identity e[SLAB_ENTRIES];
+};
+
 struct atfh_resolver_priv {
 	CURLM *multi;
 	struct atfh_identity **tab;
@@ -42,6 +55,12 @@ struct atfh_resolver_priv {
 	size_t running;               /* requests handed to curl */
 	size_t accounts_inflight;
 	bool dirty;                   /* the disk cache needs writing */
+	char *file;                   /* the disk cache as read (entries' lines) */
+	size_t file_len;
+	bool file_mapped;             /* mmap(2)ed, else malloc'ed */
+	struct atfh_identity *last;   /* the entry found last */
+	uint64_t tick;                /* lookups, for the LRU */
+	struct slab *slabs;
 	char plc[512];
 };
 
@@ -71,25 +90,48 @@ static uint64_t hash_did(const char *s, size_t n)
 
 /* ---- table and LRU ------------------------------------------------------ */
 
-static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
+/* The entry of DID, or NULL: the one found last without a probe. */
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n);
+
+static struct atfh_identity **slot_h(struct atfh_resolver *r, const char *did, size_t n,
+				     uint64_t h)
 {
 	struct atfh_resolver_priv *p = r->p;
-	struct atfh_identity **s = &p->tab[hash_did(did, n) & (p->tab_cap - 1)];
-	while (*s && !((*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
+	struct atfh_identity **s = &p->tab[h & (p->tab_cap - 1)];
+	while (*s && !((*s)->hash == h && (*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
 		s = &(*s)->hnext;
 	return s;
 }
 
-static void grow_table(struct atfh_resolver *r)
+static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
+{
+	return slot_h(r, did, n, hash_did(did, n));
+}
+
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_identity *e = r->p->last;
+	uint64_t h = hash_did(did, n);
+	if (e && e->hash == h && e->did_len == n && memcmp(e->did, did, n) == 0)
+		return e;
+	e = *slot_h(r, did, n, h);
+	if (e)
+		r->p->last = e;
+	return e;
+}
+
+static void grow_table(struct atfh_resolver *r, size_t want)
 {
 	struct atfh_resolver_priv *p = r->p;
 	size_t cap = p->tab_cap ? p->tab_cap * 2 : 1024;
+	while (cap < want)
+		cap *= 2;
 	struct atfh_identity **t = atfh_xcalloc(cap, sizeof *t);
 	for (size_t i = 0; i < p->tab_cap; i++) {
 		struct atfh_identity *e = p->tab[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			size_t k = hash_did(e->did, e->did_len) & (cap - 1);
+			size_t k = e->hash & (cap - 1);
 			e->hnext = t[k];
 			t[k] = e;
 		}
@@ -114,6 +156,7 @@ static void lru_unlink(struct atfh_resolver_priv *p, struct atfh_identity *e)
 
 static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 {
+	e->tick = ++p->tick;
 	if (p->lru_head == e)
 		return;
 	if (e->lprev || e->lnext || p->lru_tail == e)
@@ -153,6 +196,10 @@ static void entry_clear(struct atfh_identity *e)
 	}
 	free(e->raw);
 	e->raw = NULL;
+	e->line = NULL;
+	e->line_len = 0;
+	e->host = NULL;
+	e->host_len = 0;
 	free(e->profile);
 	e->profile = NULL;
 	e->created[0] = '\0';
@@ -163,13 +210,18 @@ static void entry_free(struct atfh_identity *e)
 {
 	entry_clear(e);
 	free(e->why);
-	free(e->did);
-	free(e);
+	if (!e->slab) { /* else freed with the slab and the file */
+		if (e->did != e->did_buf)
+			free(e->did);
+		free(e);
+	}
 }
 
 static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
 {
 	r->p->dirty = true;
+	if (r->p->last == e)
+		r->p->last = NULL;
 	struct atfh_identity **s = slot(r, e->did, e->did_len);
 	*s = e->hnext;
 	lru_unlink(r->p, e);
@@ -190,16 +242,34 @@ static void evict(struct atfh_resolver *r)
 	}
 }
 
-static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n)
+/* A new entry of DID (N bytes); IN_FILE: DID is in the disk cache read,
+ * and stays there. */
+static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n,
+				    bool in_file)
 {
-	if (r->n + 1 > r->p->tab_cap)
-		grow_table(r);
-	struct atfh_identity **s = slot(r, did, n);
-	struct atfh_identity *e = atfh_xcalloc(1, sizeof *e);
-	e->did = atfh_xmalloc(n + 1);
-	memcpy(e->did, did, n);
-	e->did[n] = '\0';
+	struct atfh_resolver_priv *p = r->p;
+	if (r->n + 1 > p->tab_cap)
+		grow_table(r, 0);
+	struct atfh_identity **s = slot(r, did, n), *e;
+	if (in_file) {
+		if (!p->slabs || p->slabs->used == SLAB_ENTRIES) {
+			struct slab *b = atfh_xcalloc(1, sizeof *b);
+			b->next = p->slabs;
+			p->slabs = b;
+		}
+		e = &p->slabs->e[p->slabs->used++];
+		e->slab = true;
+		e->did = (char *)did;
+	} else {
+		e = atfh_xcalloc(1, sizeof *e);
+		e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
+	}
+	if (n <= sizeof e->did_buf)
+		e->did = e->did_buf;
+	if (e->did != did)
+		memcpy(e->did, did, n);
 	e->did_len = n;
+	e->hash = hash_did(did, n);
 	*s = e;
 	r->n++;
 	lru_front(r->p, e);
@@ -287,14 +357,14 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 		if (web)
 			web_url(e->did, e->did_len, q->url, sizeof q->url);
 		else
-			snprintf(q->url, sizeof q->url, "%s/%s", p->plc, e->did);
+			snprintf(q->url, sizeof q->url, "%s/%.*s", p->plc, (int)e->did_len, e->did);
 		break;
 	case REQ_AUDIT:
-		snprintf(q->url, sizeof q->url, "%s/%s/log/audit", p->plc, e->did);
+		snprintf(q->url, sizeof q->url, "%s/%.*s/log/audit", p->plc, (int)e->did_len, e->did);
 		break;
 	case REQ_PROFILE:
-		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%s",
-			 r->cfg.appview, e->did);
+		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%.*s",
+			 r->cfg.appview, (int)e->did_len, e->did);
 		break;
 	}
 	if (!e->inflight++)
@@ -348,6 +418,8 @@ static int parse_doc(struct atfh_resolver *r, struct atfh_identity *e, const cha
 	if (!e->doc)
 		e->doc = atfh_xmalloc(sizeof *e->doc);
 	*e->doc = d;
+	e->host = e->doc->pds_host;
+	e->host_len = strlen(e->doc->pds_host);
 	return 0;
 }
 
@@ -490,101 +562,315 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 
 /* ---- disk cache --------------------------------------------------------- */
 
-static void load_cache(struct atfh_resolver *r, const char *path)
+int atfh_idcache_head(const char *s, size_t n, struct atfh_idcache_head *h)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	static const char p1[] = "{\"v\":2,\"did\":\"", p2[] = "\",\"fetched\":",
+			  p3[] = ",\"pds\":\"", p4[] = "\",\"len\":", p5[] = ",\"doc\":{";
+	const char *end = s + n, *q = s + sizeof p1 - 1;
+	if (n < sizeof p1 - 1 || memcmp(s, p1, sizeof p1 - 1))
+		return -1;
+	h->did = q;
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	h->did_len = (size_t)(q - h->did);
+	if ((size_t)(end - q) < sizeof p2 - 1 || memcmp(q, p2, sizeof p2 - 1))
+		return -1;
+	q += sizeof p2 - 1;
+	const char *d0 = q;
+	int64_t v = 0;
+	while (q < end && *q >= '0' && *q <= '9' && q - d0 < 18)
+		v = v * 10 + (*q++ - '0');
+	if (q == d0 || (size_t)(end - q) < sizeof p3 - 1 || memcmp(q, p3, sizeof p3 - 1))
+		return -1;
+	h->fetched = v;
+	q += sizeof p3 - 1;
+	h->host = q;
+	while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	h->host_len = (size_t)(q - h->host);
+	if ((size_t)(end - q) < sizeof p4 - 1 || memcmp(q, p4, sizeof p4 - 1) ||
+	    h->host_len >= sizeof ((struct atfh_diddoc *)0)->pds_host)
+		return -1;
+	q += sizeof p4 - 1;
+	d0 = q;
+	size_t len = 0;
+	while (q < end && *q >= '0' && *q <= '9' && q - d0 < 12)
+		len = len * 10 + (size_t)(*q++ - '0');
+	if (q == d0 || (size_t)(end - q) < sizeof p5 - 1 || memcmp(q, p5, sizeof p5 - 1))
+		return -1;
+	h->doc = q + sizeof p5 - 2;
+	h->line_len = (size_t)(h->doc - s) + len;
+	/* the line ends there ('}' then a newline or the end of S) */
+	if (len < 2 || h->line_len > n || s[h->line_len - 1] != '}' ||
+	    (h->line_len < n && s[h->line_len] != '\n'))
+		return -1;
+	return 0;
+}
+
+/* One disk cache line read as JSON. */
+struct cline {
+	char did[ATFH_DID_MAX + 1];
+	size_t did_len;
+	int64_t fetched, version;     /* version 1: no "v" */
+	const struct atfh_jval *doc, *created, *profile, *pds;
+	struct atfh_jobj o;
+};
+
+/* 0, -1 when unreadable, 1 when of an unknown version. */
+static int cline_parse(struct cline *c, const char *line, size_t len)
+{
+	const char *err;
+	if (atfh_jobj_parse(&c->o, line, len, &err))
+		return -1;
+	const struct atfh_jval *vd = atfh_jobj_get(&c->o, "did"),
+			       *vf = atfh_jobj_get(&c->o, "fetched"),
+			       *vv = atfh_jobj_get(&c->o, "v");
+	c->doc = atfh_jobj_get(&c->o, "doc");
+	c->created = atfh_jobj_get(&c->o, "created");
+	c->profile = atfh_jobj_get(&c->o, "profile");
+	c->pds = atfh_jobj_get(&c->o, "pds");
+	c->version = 1;
+	if (vv && (!atfh_jval_i64(vv, &c->version) || c->version < 1))
+		return -1;
+	if (c->version > ATFH_IDCACHE_VERSION)
+		return 1;
+	long dn;
+	if (!vd || vd->type != ATFH_J_STR || (dn = atfh_jval_unescape(vd, c->did, sizeof c->did)) < 0 ||
+	    !vf || !atfh_jval_i64(vf, &c->fetched) || !c->doc || c->doc->type != ATFH_J_OBJ ||
+	    !resolvable(c->did, (size_t)dn))
+		return -1;
+	c->did_len = (size_t)dn;
+	return 0;
+}
+
+/* The document, creation time and profile of line C into E. */
+static void cline_fill(struct atfh_identity *e, const struct cline *c)
+{
+	free(e->raw);
+	e->raw = atfh_xmalloc(c->doc->n + 1);
+	memcpy(e->raw, c->doc->p, c->doc->n);
+	e->raw[c->doc->n] = '\0';
+	e->raw_len = c->doc->n;
+	e->created[0] = '\0';
+	const struct atfh_jval *vc = c->created, *vp = c->profile;
+	if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
+		e->created[0] = '\0';
+	free(e->profile);
+	e->profile = NULL;
+	if (vp && vp->type == ATFH_J_OBJ) {
+		e->profile = atfh_xmalloc(vp->n + 1);
+		memcpy(e->profile, vp->p, vp->n);
+		e->profile[vp->n] = '\0';
+	}
+}
+
+/* A new cached entry of DID, fetched at FETCHED (a later line of the same
+ * DID wins). */
+static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *did, size_t n,
+					  bool in_file, int64_t fetched)
+{
+	struct atfh_identity *e = *slot(r, did, n);
+	if (e)
+		remove_entry(r, e);
+	e = insert(r, did, n, in_file);
+	e->doc_ok = true;
+	e->state = ATFH_ID_OK;
+	e->fetched = (double)fetched;
+	return e;
+}
+
+/* The whole file at PATH (at most CACHE_FILE_MAX bytes, cut after its
+ * last newline then) into *LEN, mapped (*MAPPED) or read; NULL (reported
+ * unless missing). */
+static char *read_file(const char *path, size_t *len, bool *mapped)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno != ENOENT)
 			atfh_err("%s: %s (identity cache not read)", path, strerror(errno));
-		return;
+		return NULL;
 	}
-	char *line = NULL;
-	size_t cap = 0, total = 0, bad = 0;
-	ssize_t len;
+	size_t cap = 1 << 16, n = 0;
+	struct stat st;
+	*mapped = false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (size_t)st.st_size < CACHE_FILE_MAX) {
+		/* the file is replaced by rename, never rewritten in place */
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			close(fd);
+			*mapped = true;
+			*len = (size_t)st.st_size;
+			return m;
+		}
+		cap = (size_t)st.st_size + 1;
+	}
+	char *buf = atfh_xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap > CACHE_FILE_MAX)
+				break;
+			cap *= 2;
+			buf = atfh_xrealloc(buf, cap);
+		}
+		size_t want = cap - 1 - n;
+		if (n + want > CACHE_FILE_MAX)
+			want = CACHE_FILE_MAX - n;
+		if (!want)
+			break;
+		ssize_t k = read(fd, buf + n, want);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			atfh_err("%s: %s (identity cache %s)", path, strerror(errno),
+				 n ? "read in part" : "not read");
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (n >= CACHE_FILE_MAX) { /* only whole lines */
+		while (n && buf[n - 1] != '\n')
+			n--;
+		atfh_err("%s: larger than %u bytes (identity cache read in part)", path,
+			 CACHE_FILE_MAX);
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Read the disk cache: true when it should be written back in the
+ * current format. */
+static bool load_cache(struct atfh_resolver *r, const char *path)
+{
+	size_t len, bad = 0, newer = 0, old = 0;
+	bool mapped;
+	char *buf = read_file(path, &len, &mapped);
+	if (!buf)
+		return false;
+	r->p->file = buf;
+	r->p->file_len = len;
+	r->p->file_mapped = mapped;
+	if (mapped)
+		madvise(buf, len, MADV_SEQUENTIAL);
+	grow_table(r, len / 256); /* about a line per 500 bytes */
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
-	while ((len = getline(&line, &cap, f)) > 0 && total < CACHE_FILE_MAX) {
-		struct atfh_jobj o;
-		const char *err;
-		char did[ATFH_DID_MAX + 1];
-		total += (size_t)len;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (!len)
-			continue;
-		if (atfh_jobj_parse(&o, line, (size_t)len, &err)) {
-			bad++;
-			continue;
-		}
-		const struct atfh_jval *vd = atfh_jobj_get(&o, "did"), *vf = atfh_jobj_get(&o, "fetched"),
-				       *vdoc = atfh_jobj_get(&o, "doc"), *vc = atfh_jobj_get(&o, "created"),
-				       *vp = atfh_jobj_get(&o, "profile");
-		int64_t fetched;
-		long dn;
-		if (!vd || vd->type != ATFH_J_STR || (dn = atfh_jval_unescape(vd, did, sizeof did)) < 0 ||
-		    !vf || !atfh_jval_i64(vf, &fetched) || !vdoc || vdoc->type != ATFH_J_OBJ ||
-		    !resolvable(did, (size_t)dn)) {
-			bad++;
+	struct cline *c = atfh_xmalloc(sizeof *c);
+	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl < end ? nl + 1 : end) {
+		struct atfh_idcache_head h;
+		if (atfh_idcache_head(line, (size_t)(end - line), &h) == 0) {
+			nl = line + h.line_len; /* its end known without reading it */
+			if (!resolvable(h.did, h.did_len)) {
+				bad++;
+				continue;
+			}
+			/* as written here: split, parsed when needed */
+			if ((double)h.fetched + ttl <= now)
+				continue; /* too old */
+			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, true, h.fetched);
+			e->line = line;
+			e->line_len = h.line_len;
+			e->host = h.host;
+			e->host_len = h.host_len;
+			evict(r);
 			continue;
 		}
-		if ((double)fetched + ttl <= now)
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			nl = end;
+		size_t n = (size_t)(nl - line);
+		while (n && line[n - 1] == '\r')
+			n--;
+		if (!n)
+			continue;
+		int rc = cline_parse(c, line, n);
+		if (rc) {
+			*(rc > 0 ? &newer : &bad) += 1;
+			continue;
+		}
+		if (c->version < ATFH_IDCACHE_VERSION)
+			old++;
+		if ((double)c->fetched + ttl <= now)
 			continue; /* too old */
-		struct atfh_identity *e = *slot(r, did, (size_t)dn);
-		if (e) /* a later line of the same DID wins */
-			remove_entry(r, e);
-		e = insert(r, did, (size_t)dn);
-		/* parsed when first used (most of a big cache may never be) */
-		e->raw = atfh_xmalloc(vdoc->n + 1);
-		memcpy(e->raw, vdoc->p, vdoc->n);
-		e->raw[vdoc->n] = '\0';
-		e->raw_len = vdoc->n;
-		e->doc_ok = true;
-		e->state = ATFH_ID_OK;
-		e->fetched = (double)fetched;
-		if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
-			e->created[0] = '\0';
-		if (vp && vp->type == ATFH_J_OBJ) {
-			e->profile = atfh_xmalloc(vp->n + 1);
-			memcpy(e->profile, vp->p, vp->n);
-			e->profile[vp->n] = '\0';
+		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, false, c->fetched);
+		cline_fill(e, c); /* its document parsed when first used */
+		if (c->pds && c->pds->type == ATFH_J_STR && !memchr(c->pds->p, '\\', c->pds->n) &&
+		    c->pds->n < sizeof e->doc->pds_host) {
+			e->host = c->pds->p;
+			e->host_len = c->pds->n;
 		}
 		evict(r);
 	}
-	free(line);
-	if (ferror(f))
-		atfh_err("%s: %s (identity cache read in part)", path, strerror(errno));
-	fclose(f);
+	free(c);
 	if (bad)
 		atfh_err("%s: %zu unreadable line%s ignored", path, bad, bad == 1 ? "" : "s");
+	if (newer)
+		atfh_err("%s: %zu line%s of a newer format than %d ignored", path, newer,
+			 newer == 1 ? "" : "s", ATFH_IDCACHE_VERSION);
+	return old > 0;
+}
+
+/* The document of a cache line not parsed yet into E.  0, or -1. */
+static int unsplit(struct atfh_identity *e)
+{
+	struct cline *c = atfh_xmalloc(sizeof *c);
+	int rc = cline_parse(c, e->line, e->line_len);
+	if (rc == 0)
+		cline_fill(e, c);
+	free(c);
+	e->line = NULL;
+	e->line_len = 0;
+	return rc ? -1 : 0;
 }
 
 static int save_cache(struct atfh_resolver *r, const char *path)
 {
-	struct atfh_out w = { 0 };
-	w.fd = -1;
+	struct atfh_out w = { 0 }, t = { 0 };
+	w.fd = t.fd = -1;
 	/* oldest first, so that reading it back leaves the LRU order as it is */
 	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
-		if (!e->doc_ok || !e->raw || e->state != ATFH_ID_OK)
+		if (!e->doc_ok || e->state != ATFH_ID_OK)
 			continue;
-		atfh_out_lit(&w, "{\"did\":");
+		if (e->line) { /* as read */
+			atfh_out_put(&w, e->line, e->line_len);
+			atfh_out_c(&w, '\n');
+			continue;
+		}
+		const char *why;
+		if (!e->raw || (!e->host && parse_doc(r, e, e->raw, e->raw_len, &why)))
+			continue;
+		/* the part from the document on first: its length goes before */
+		t.len = 0;
+		atfh_out_put(&t, e->raw, e->raw_len);
+		if (e->created[0]) {
+			atfh_out_lit(&t, ",\"created\":");
+			atfh_json_str(&t, e->created, strlen(e->created));
+		}
+		if (e->profile) {
+			atfh_out_lit(&t, ",\"profile\":");
+			atfh_out_put(&t, e->profile, strlen(e->profile));
+		}
+		atfh_out_c(&t, '}');
+		atfh_out_lit(&w, "{\"v\":2,\"did\":");
 		atfh_json_str(&w, e->did, e->did_len);
 		atfh_out_lit(&w, ",\"fetched\":");
 		atfh_json_i64(&w, (int64_t)e->fetched);
+		atfh_out_lit(&w, ",\"pds\":");
+		atfh_json_str(&w, e->host, e->host_len);
+		atfh_out_lit(&w, ",\"len\":");
+		atfh_json_i64(&w, (int64_t)t.len);
 		atfh_out_lit(&w, ",\"doc\":");
-		atfh_out_put(&w, e->raw, e->raw_len);
-		if (e->created[0]) {
-			atfh_out_lit(&w, ",\"created\":");
-			atfh_json_str(&w, e->created, strlen(e->created));
-		}
-		if (e->profile) {
-			atfh_out_lit(&w, ",\"profile\":");
-			atfh_out_put(&w, e->profile, strlen(e->profile));
-		}
-		atfh_out_lit(&w, "}\n");
+		atfh_out_put(&w, t.buf, t.len);
+		atfh_out_c(&w, '\n');
 	}
 	int rc = atfh_write_atomic(path, w.buf ? w.buf : "", w.len);
 	if (rc < 0)
 		atfh_err("%s: cannot write the identity cache: %s", path, strerror(errno));
 	atfh_out_free(&w);
+	atfh_out_free(&t);
 	return rc;
 }
 
@@ -617,10 +903,11 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 	r->p->multi = curl_multi_init();
 	if (!r->p->multi)
 		atfh_die_oom();
-	grow_table(r);
+	grow_table(r, 0);
 	if (cfg->cache_file) {
-		load_cache(r, cfg->cache_file);
-		r->p->dirty = false; /* what was read needs no writing back */
+		bool upgrade = load_cache(r, cfg->cache_file);
+		/* what was read needs no writing back, unless in an old format */
+		r->p->dirty = upgrade;
 	}
 	return 0;
 }
@@ -655,20 +942,29 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		entry_free(e);
 	}
 	curl_multi_cleanup(p->multi);
+	for (struct slab *b = p->slabs, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	if (p->file_mapped)
+		munmap(p->file, p->file_len);
+	else
+		free(p->file);
 	free(p->tab);
 	free(p);
 	r->p = NULL;
 	return rc;
 }
 
-/* A document read from the disk cache is parsed when first used; one
- * that does not parse (any more) is fetched again. */
+/* A document read from the disk cache is parsed when first used (with
+ * only the PDS host needed, not at all when the line had it); one that
+ * does not parse (any more) is fetched again. */
 static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
 {
 	const char *why;
-	if (e->state != ATFH_ID_OK || e->doc_parsed)
+	if (e->state != ATFH_ID_OK || e->doc_parsed || (e->host && !r->cfg.need_doc))
 		return;
-	if (parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
+	if ((!e->line || unsplit(e) == 0) && parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
 		e->doc_parsed = true;
 		return;
 	}
@@ -680,7 +976,7 @@ struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *di
 {
 	if (n > ATFH_DID_MAX)
 		return NULL;
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e)
 		ensure_parsed(r, e);
 	return e;
@@ -692,9 +988,15 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		r->c.failures++;
 		return NULL;
 	}
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e) {
-		lru_front(r->p, e);
+		/* to the front unless it went there in the last quarter of
+		 * the cache's lookups (in the front part already: an LRU
+		 * whose list is not rewritten at every record) */
+		if (e->tick == 0 || r->p->tick - e->tick >= r->n / 4)
+			lru_front(r->p, e);
+		else
+			r->p->tick++;
 		if (e->state == ATFH_ID_PENDING) {
 			r->c.hits++; /* no request of its own */
 			return e;
@@ -710,7 +1012,7 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		return e;
 	}
 	r->c.misses++;
-	e = insert(r, did, n);
+	e = insert(r, did, n, false);
 	fetch(r, e);
 	evict(r);
 	return e;

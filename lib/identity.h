@@ -13,11 +13,19 @@
  *    flowing while documents arrive;
  *  - the cache: in memory an LRU of at most `cache_size` accounts, each
  *    good for `ttl_ms` after it was fetched (a failure for a minute at
- *    most); on disk (--identity-cache FILE) one JSON line per account
- *    ({"did","fetched","doc","created","profile"}), read at start (lines
- *    past their TTL or unreadable are ignored), written at the end through
- *    atfh_write_atomic, so a second run over a capture makes no requests
- *    and every program can share the file;
+ *    most); on disk (--identity-cache FILE) one JSON line per account,
+ *    format 2: {"v":2,"did","fetched","pds","len","doc","created","profile"}
+ *    with "pds" the document's PDS host, derived when it was fetched, and
+ *    "len" the bytes from "doc"'s value to the end of the line.
+ *    Read at start in one pass: a line that starts the way this module
+ *    writes it is only split (DID, time, host), its document parsed when
+ *    something needs more than the host (cfg.need_doc, or an entry
+ *    written back); other lines (format 1, without "v" and "pds", or
+ *    edited) are parsed as JSON and a format-1 file is rewritten as
+ *    format 2; a line of an unknown version, past its TTL or unreadable is
+ *    ignored (with a notice).  Written at the end, only when something
+ *    changed, through atfh_write_atomic, so a second run over a capture
+ *    makes no requests and every program can share the file;
  *  - invalidation: atfh_resolver_drop (an #identity event) forgets an
  *    account; atfh_resolver_refresh fetches it again (a key that may have
  *    rotated);
@@ -47,13 +55,20 @@ struct atfh_identity_cfg {
 	uint64_t timeout_ms;      /* per request (default 10 s) */
 	uint64_t concurrency;     /* requests at a time (default 16) */
 	bool want_metadata;       /* also the audit log (and a profile) */
+	bool need_doc;            /* callers use e->doc, not only the PDS host */
 };
+
+#define ATFH_IDCACHE_VERSION 2    /* of the disk cache's lines */
 
 enum atfh_id_state { ATFH_ID_PENDING, ATFH_ID_OK, ATFH_ID_FAILED };
 
 struct atfh_identity {
-	char *did;
+	/* what a hash probe reads first, in one cache line */
+	uint64_t hash;            /* of the DID */
+	struct atfh_identity *hnext;
+	char *did;                /* not NUL-terminated (did_len bytes) */
 	size_t did_len;
+	char did_buf[32];         /* short DIDs (did:plc) are kept here */
 	enum atfh_id_state state;
 	struct atfh_diddoc *doc;  /* state OK: the parsed document */
 	struct atfh_pubkey key;   /* its #atproto key: atfh_identity_key */
@@ -65,12 +80,20 @@ struct atfh_identity {
 	double fetched;           /* wall clock, seconds */
 	double fetched_mono;      /* monotonic, 0: came from the disk cache */
 	double started;           /* wall clock of the last fetch's start */
+	const char *host;         /* state OK: the PDS host (lowercase, not
+				   * NUL-terminated; "" if none), or NULL
+				   * when only the document can tell */
+	size_t host_len;
 	/* private */
+	const char *line;         /* its disk cache line, not parsed yet */
+	size_t line_len;
 	char *raw;                /* the document, minified (disk cache) */
 	size_t raw_len;
 	int inflight;             /* requests of this entry not finished */
 	bool doc_ok, doc_parsed, failed_now, stale;
-	struct atfh_identity *hnext, *lprev, *lnext;
+	bool slab;                /* allocated with others, DID in the file */
+	uint64_t tick;            /* lookup count when moved to the LRU's front */
+	struct atfh_identity *lprev, *lnext;
 };
 
 struct atfh_resolver_counters {
@@ -101,6 +124,26 @@ int atfh_resolver_finish(struct atfh_resolver *r);
 struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n);
 /* The entry of DID as it is, without counting or starting anything. */
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n);
+/* The PDS host of E (state OK) into *N, NULL if unknown (no document). */
+static inline const char *atfh_identity_pds_host(const struct atfh_identity *e, size_t *n)
+{
+	*n = e->host_len;
+	return e->host;
+}
+/* The disk cache line at LINE (N bytes to the end of the file) as this
+ * module writes it (format ATFH_IDCACHE_VERSION,
+ * {"v":2,"did":D,"fetched":T,"pds":H,"len":L,"doc":{… with L the bytes
+ * from the document's '{' to the end of the line): its DID, fetch time,
+ * PDS host (spans of LINE, no escapes), where the document starts and the
+ * line's length (its end, a '}' followed by a newline or the end of LINE,
+ * is checked, not searched for).  0, or -1 when LINE does not start that
+ * way (then it is read as JSON up to its newline). */
+struct atfh_idcache_head {
+	const char *did, *host, *doc;
+	size_t did_len, host_len, line_len;
+	int64_t fetched;
+};
+int atfh_idcache_head(const char *line, size_t n, struct atfh_idcache_head *h);
 /* The signing key of E (state OK), parsed on first use; NULL with *WHY
  * when the document has none that parses. */
 const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why);

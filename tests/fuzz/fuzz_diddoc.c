@@ -5,10 +5,14 @@
  * DID as its id; the PDS has a host exactly when it has an endpoint, and
  * that host is what atfh_url_host reads from the endpoint; every field is
  * a NUL-terminated string inside its array; memory stays proportional to
- * the input.  The first line also goes through atfh_url_host on its own.
+ * the input.  The first line also goes through atfh_url_host on its own,
+ * and the whole input through atfh_idcache_head (a disk cache line's
+ * head): the spans it returns lie inside the input, the line it measures
+ * ends with '}' followed by a newline or the end of the input.
  */
 #include "fuzz.h"
 #include "diddoc.h"
+#include "identity.h"
 
 #include <string.h>
 
@@ -28,6 +32,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		did[dn] = '\0';
 		if (atfh_url_host(did, host, sizeof host) == 0)
 			check_field(host, sizeof host);
+	}
+	struct atfh_idcache_head h;
+	if (atfh_idcache_head(p, size, &h) == 0) {
+		const char *end = p + size;
+		if (h.did < p || h.did + h.did_len > end || h.host < p || h.host + h.host_len > end ||
+		    h.doc < p || h.doc >= end || *h.doc != '{' || h.line_len > size ||
+		    h.line_len < 2 || p[h.line_len - 1] != '}' || h.fetched < 0 ||
+		    (h.line_len < size && p[h.line_len] != '\n') || memchr(h.did, '"', h.did_len) ||
+		    memchr(h.host, '\\', h.host_len))
+			abort();
 	}
 	if (!nl)
 		return 0;

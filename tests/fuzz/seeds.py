@@ -197,10 +197,14 @@ def diddoc_seeds():
               b'"service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"http://localhost:2583"}]}')
     webdoc = (b'{"id":"' + web + b'","service":[{"id":"' + web + b'#atproto_pds","type":"AtprotoPersonalDataServer",'
               b'"serviceEndpoint":"https://user@[::1]:443/x"}]}')
+    head = b'{"v":2,"did":"' + plc + b'","fetched":1700000000,"pds":"pds.example.com","len":'
+    cache = [head + str(len(good) + 1).encode() + b',"doc":' + good + b'}',
+             head + str(len(good) + 1).encode() + b',"doc":' + good + b'}\n' + head + b'5,"doc":{}}',
+             head + b'99,"doc":' + good + b'}', head + b'2,"doc":{}']
     return [plc + b"\n" + good, plc + b"\n" + legacy, web + b"\n" + webdoc,
             plc + b"\n" + good.replace(b"ewvi", b"xxxx", 1), plc + b"\n" + good[:200],
             b"https://Host.Example:1/p\n{}", plc + b'\n{"id":"' + plc + b'","service":[1,"x",{"id":"#atproto_pds"}],"alsoKnownAs":"at://x"}',
-            plc + b'\n{"id":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz","alsoKnownAs":["at:\\/\\/e.x"]}']
+            plc + b'\n{"id":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz","alsoKnownAs":["at:\\/\\/e.x"]}'] + cache
 for s in diddoc_seeds():
     put("diddoc", s)
 # jetstream: 'x' XRPC error bodies, 'l' v1 lines, 'c' collection values, 'n' numbers
