@@ -7,6 +7,8 @@
 complete -c atfh-subscribe -l relay -d 'the relay: a host, wss://host or a full URL (default bsky.network)' -x
 complete -c atfh-subscribe -l labels -d 'subscribe to a labeler\'s subscribeLabels instead' -x
 complete -c atfh-subscribe -l jetstream -d 'subscribe to a Jetstream instance instead and write its NDJSON' -x
+complete -c atfh-subscribe -l jetstream-api -d 'Jetstream: v1 (/subscribe) or v2 (subscribeEvents); default: by path' -x
+complete -c atfh-subscribe -l kind -d 'Jetstream v2: only commit, identity, account or sync (repeatable)' -x
 complete -c atfh-subscribe -l tap -d 'read a Tap\'s events (ws://host:2480) as NDJSON, acking each when durable' -x
 complete -c atfh-subscribe -l tap-password -d 'Tap\'s admin password (default: $TAP_ADMIN_PASSWORD)' -x
 complete -c atfh-subscribe -l no-ack -d 'Tap: send no acks (for a Tap run with acks disabled)'

@@ -49,6 +49,7 @@ void atfh_fh_free(struct atfh_firehose *f)
 	f->bound = NULL;
 	f->nbound = f->capbound = 0;
 	atfh_js_filter_free(&f->js);
+	atfh_js_v2_free(&f->v2);
 	f->url = f->query = f->hello = NULL;
 }
 
@@ -56,6 +57,14 @@ void atfh_fh_free(struct atfh_firehose *f)
 
 char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t errn)
 {
+	return atfh_fh_url_path(source, arg, NULL, err, errn);
+}
+
+char *atfh_fh_url_path(enum atfh_fh_source source, const char *arg, const char *dpath,
+		       char *err, size_t errn)
+{
+	if (!dpath)
+		dpath = default_path[source];
 	const char *scheme = "wss";
 	const char *rest = arg;
 	const char *sep = strstr(arg, "://");
@@ -92,10 +101,10 @@ char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t
 		return NULL;
 	}
 	bool bare = *path == '\0' || *path == '?' || (path[0] == '/' && (path[1] == '\0' || path[1] == '?'));
-	size_t n = strlen(scheme) + 3 + strlen(rest) + strlen(default_path[source]) + 1;
+	size_t n = strlen(scheme) + 3 + strlen(rest) + strlen(dpath) + 1;
 	char *url = atfh_xmalloc(n);
 	if (bare)
-		snprintf(url, n, "%s://%.*s%s%s", scheme, (int)hl, rest, default_path[source],
+		snprintf(url, n, "%s://%.*s%s%s", scheme, (int)hl, rest, dpath,
 			 q ? q : "");
 	else
 		snprintf(url, n, "%s://%s", scheme, rest);
@@ -140,8 +149,8 @@ void atfh_fh_jetstream_filter(struct atfh_firehose *f, char *const *collections,
 	free(f->query);
 	free(f->hello);
 	f->query = f->hello = NULL;
-	char *q = atfh_js_filter_query(&f->js, false);
-	if (strlen(q) <= QUERY_MAX) {
+	char *q = atfh_js_filter_query(&f->js, f->js_v2);
+	if (f->js_v2 || strlen(q) <= QUERY_MAX) { /* v2 takes no client messages */
 		f->query = q;
 		return;
 	}
@@ -514,10 +523,45 @@ static bool js_accept(struct atfh_firehose *f, const struct atfh_js_pos *p,
 	return true;
 }
 
+/* A v2 frame: an event as its v1 line in *P, *N (GO_ON); #info reported
+ * (END_STOP standing for "nothing to write"); an error frame ends the
+ * connection (the server closes it right after). */
+static enum session_end v2_frame(struct atfh_firehose *f, uint8_t **p, size_t *n)
+{
+	const char *err;
+	struct atfh_js_v2 *v = &f->v2;
+	if (atfh_js_v2_frame((const char *)*p, *n, v, &err))
+		return malformed(f, "not a Jetstream v2 frame: %s", err);
+	if (v->type == ATFH_JS_ERROR) {
+		f->error_frames++;
+		failure(f, "the server sent error %s%s%s; reconnecting", v->name,
+			*v->message ? ": " : "", v->message);
+		return END_RETRY;
+	}
+	if (v->type == ATFH_JS_INFO) {
+		if (strcmp(v->name, "OutdatedCursor") == 0)
+			atfh_err("warning: the server says OutdatedCursor%s%s: the events before "
+				 "the oldest it still holds are lost", *v->message ? ": " : "",
+				 v->message);
+		else
+			atfh_err("the server says %s%s%s", v->name, *v->message ? ": " : "",
+				 v->message);
+		return END_STOP;
+	}
+	*p = (uint8_t *)v->line;
+	*n = v->len;
+	return GO_ON;
+}
+
 static enum session_end jetstream_message(struct atfh_firehose *f, uint8_t *p, size_t n)
 {
 	if (!f->ws.text)
 		return malformed(f, "a binary message of %zu bytes where Jetstream sends JSON", n);
+	if (f->js_v2) {
+		enum session_end e = v2_frame(f, &p, &n);
+		if (e != GO_ON)
+			return e == END_STOP ? GO_ON : e;
+	}
 	struct atfh_js_pos pos;
 	const char *err;
 	if (atfh_js_line_pos((const char *)p, n, &pos, &err))
@@ -650,6 +694,14 @@ static enum session_end session(struct atfh_firehose *f)
 					*f->reload_flag = 0;
 				next_refilter = now + 1;
 				if (f->refilter(f, sig)) {
+					if (f->js_v2) {
+						if (f->has_last)
+							atfh_err("the filter changed: reconnecting with it "
+								 "at cursor %lld", (long long)f->last);
+						else
+							atfh_err("the filter changed: reconnecting with it");
+						return END_REFILTER;
+					}
 					enum session_end r = send_filter(f);
 					if (r != GO_ON)
 						return r;

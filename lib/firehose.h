@@ -60,6 +60,8 @@ struct atfh_firehose {
 	char *query;                /* more query parameters (Jetstream filter) */
 	char *hello;                /* a text message sent after connecting */
 	struct atfh_js_filter js;   /* the Jetstream filter in force */
+	bool js_v2;                 /* Jetstream's v2 stream (ATFH_JS_V2_PATH) */
+	struct atfh_js_v2 v2;       /* its last frame, converted */
 	bool sent_update;           /* an options_update went out on this connection */
 	uint64_t idle_ms;           /* no whole message for this long: reconnect; 0 never */
 	uint64_t ping_ms;           /* socket silent this long: ping; no answer in as long: dead */
@@ -146,6 +148,10 @@ void atfh_fh_free(struct atfh_firehose *f);
  * http(s):// URL without a path (the source's XRPC path or /subscribe is
  * added), or a full URL.  NULL with ERR set when it is none of these. */
 char *atfh_fh_url(enum atfh_fh_source source, const char *arg, char *err, size_t errn);
+/* The same with PATH (when not NULL) for a bare host instead of the
+ * source's default path. */
+char *atfh_fh_url_path(enum atfh_fh_source source, const char *arg, const char *path,
+		       char *err, size_t errn);
 /* Is S what Jetstream takes as a wanted collection: an NSID, or a prefix
  * of NSIDs ending in ".*"? */
 bool atfh_fh_collection_valid(const char *s);

@@ -4,6 +4,7 @@
 #include "jetstream.h"
 #include "jsonscan.h"
 #include "didset.h"
+#include "event.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -195,6 +196,13 @@ char *atfh_js_filter_query(const struct atfh_js_filter *f, bool v2)
 		puts_(&b, dn);
 		put_escaped(&b, f->dids.v[i]);
 	}
+	static const char *const kind_names[] = { "commit", "identity", "account", "sync" };
+	for (unsigned k = 0; v2 && k < 4; k++) {
+		if (!(f->kinds & (1u << k)))
+			continue;
+		puts_(&b, b.len ? "&kinds=" : "kinds=");
+		puts_(&b, kind_names[k]);
+	}
 	if (f->max_message_size) {
 		char num[48];
 		snprintf(num, sizeof num, "%smaxMessageSizeBytes=%llu", b.len ? "&" : "",
@@ -281,6 +289,15 @@ int atfh_js_line_pos(const char *p, size_t n, struct atfh_js_pos *pos, const cha
 	return 0;
 }
 
+unsigned atfh_js_kind(const char *s)
+{
+	return strcmp(s, "commit") == 0     ? ATFH_JS_KIND_COMMIT
+	       : strcmp(s, "identity") == 0 ? ATFH_JS_KIND_IDENTITY
+	       : strcmp(s, "account") == 0  ? ATFH_JS_KIND_ACCOUNT
+	       : strcmp(s, "sync") == 0     ? ATFH_JS_KIND_SYNC
+					    : 0;
+}
+
 /* ---- XRPC errors ------------------------------------------------------------- */
 
 /* The JSON string span V (escaped) into BUF: simple escapes undone, \u
@@ -355,4 +372,163 @@ bool atfh_js_v1_compress(const char *url)
 		q = q[n] == '&' ? q + n : NULL;
 	}
 	return false;
+}
+
+/* ---- v2 frames --------------------------------------------------------------- */
+
+static void vput(struct atfh_js_v2 *v, const char *p, size_t n)
+{
+	atfh_grow_array((void **)&v->line, &v->cap, v->len + n + 1, 1);
+	memcpy(v->line + v->len, p, n);
+	v->len += n;
+	v->line[v->len] = '\0';
+}
+
+static void vputs(struct atfh_js_v2 *v, const char *s)
+{
+	vput(v, s, strlen(s));
+}
+
+static bool key_is(const struct atfh_jfield *f, const char *k)
+{
+	size_t n = strlen(k);
+	return f->key.n == n && memcmp(f->key.p, k, n) == 0;
+}
+
+#define V2_PREFIX "network.bsky.jetstream.subscribeEvents#"
+
+int atfh_js_v2_frame(const char *p, size_t n, struct atfh_js_v2 *out, const char **err)
+{
+	struct atfh_jobj o, pl;
+	out->len = 0;
+	out->name[0] = out->message[0] = '\0';
+	if (atfh_jobj_parse(&o, p, n, err))
+		return -1;
+	const struct atfh_jval *t = atfh_jobj_get(&o, "$type");
+	if (!t || t->type != ATFH_J_STR) {
+		*err = "a frame without a $type";
+		return -1;
+	}
+	if (t->n == 5 && memcmp(t->p, "error", 5) == 0) {
+		const struct atfh_jval *e = atfh_jobj_get(&o, "error");
+		const struct atfh_jval *m = atfh_jobj_get(&o, "message");
+		if (!e || e->type != ATFH_J_STR || e->n == 0 || (m && m->type != ATFH_J_STR)) {
+			*err = "an error frame without an error name";
+			return -1;
+		}
+		out->type = ATFH_JS_ERROR;
+		copy_str(e, out->name, sizeof out->name);
+		if (m)
+			copy_str(m, out->message, sizeof out->message);
+		return 0;
+	}
+	if (!(t->n == 7 && memcmp(t->p, "message", 7) == 0)) {
+		*err = "a frame whose $type is neither message nor error";
+		return -1;
+	}
+	const struct atfh_jval *pv = atfh_jobj_get(&o, "payload");
+	if (!pv || pv->type != ATFH_J_OBJ || atfh_jobj_parse(&pl, pv->p, pv->n, err)) {
+		*err = "a message frame without a payload object";
+		return -1;
+	}
+	t = atfh_jobj_get(&pl, "$type");
+	size_t pn = sizeof V2_PREFIX - 1;
+	if (!t || t->type != ATFH_J_STR || t->n <= pn || memcmp(t->p, V2_PREFIX, pn) != 0) {
+		*err = "a message whose payload $type is not network.bsky.jetstream.subscribeEvents#...";
+		return -1;
+	}
+	char kind[16];
+	size_t kn = t->n - pn;
+	if (kn >= sizeof kind) {
+		*err = "a message of an unknown kind";
+		return -1;
+	}
+	memcpy(kind, t->p + pn, kn);
+	kind[kn] = '\0';
+	if (strcmp(kind, "info") == 0) {
+		const struct atfh_jval *nm = atfh_jobj_get(&pl, "name");
+		const struct atfh_jval *m = atfh_jobj_get(&pl, "message");
+		if (!nm || nm->type != ATFH_J_STR || (m && m->type != ATFH_J_STR)) {
+			*err = "an #info message without a name";
+			return -1;
+		}
+		out->type = ATFH_JS_INFO;
+		copy_str(nm, out->name, sizeof out->name);
+		if (m)
+			copy_str(m, out->message, sizeof out->message);
+		return 0;
+	}
+	unsigned bit = atfh_js_kind(kind);
+	if (!bit) {
+		*err = "a message of an unknown kind";
+		return -1;
+	}
+	const struct atfh_jval *seq = atfh_jobj_get(&pl, "seq");
+	const struct atfh_jval *did = atfh_jobj_get(&pl, "did");
+	const struct atfh_jval *tm = atfh_jobj_get(&pl, "time");
+	int64_t s, us;
+	if (!seq || !atfh_jval_i64(seq, &s) || s < 0) {
+		*err = "an event without a seq >= 0";
+		return -1;
+	}
+	if (!did || did->type != ATFH_J_STR || did->n == 0) {
+		*err = "an event without a did";
+		return -1;
+	}
+	if (!tm || tm->type != ATFH_J_STR || atfh_parse_time_us(tm->p, tm->n, &us) || us < 0) {
+		*err = "an event without an RFC 3339 time";
+		return -1;
+	}
+	const struct atfh_jval *body = NULL;
+	if (bit != ATFH_JS_KIND_COMMIT) {
+		body = atfh_jobj_get(&pl, kind);
+		if (!body || body->type != ATFH_J_OBJ) {
+			*err = "an identity, account or sync event without its wrapped event";
+			return -1;
+		}
+	}
+	out->type = ATFH_JS_EVENT;
+	char num[80];
+	vputs(out, "{\"did\":\"");
+	vput(out, did->p, did->n);
+	snprintf(num, sizeof num, "\",\"time_us\":%lld,\"cursor\":%lld,\"kind\":\"", (long long)us,
+		 (long long)s);
+	vputs(out, num);
+	vputs(out, kind);
+	vputs(out, "\",\"");
+	vputs(out, kind);
+	vputs(out, "\":");
+	if (body) {
+		vput(out, body->p, body->n);
+	} else {
+		bool first = true;
+		vputs(out, "{");
+		for (size_t i = 0; i < pl.n; i++) {
+			const struct atfh_jfield *fl = &pl.f[i];
+			if (key_is(fl, "$type") || key_is(fl, "seq") || key_is(fl, "did") ||
+			    key_is(fl, "time"))
+				continue;
+			vputs(out, first ? "\"" : ",\"");
+			first = false;
+			vput(out, fl->key.p, fl->key.n);
+			vputs(out, "\":");
+			if (fl->val.type == ATFH_J_STR) {
+				vputs(out, "\"");
+				vput(out, fl->val.p, fl->val.n);
+				vputs(out, "\"");
+			} else {
+				vput(out, fl->val.p, fl->val.n);
+			}
+		}
+		vputs(out, "}");
+	}
+	vputs(out, "}");
+	return 0;
+}
+
+void atfh_js_v2_free(struct atfh_js_v2 *v)
+{
+	free(v->line);
+	v->line = NULL;
+	v->len = v->cap = 0;
 }

@@ -29,7 +29,18 @@ bool atfh_js_collection_valid(const char *s, size_t n);
 struct atfh_js_filter {
 	struct atfh_strv collections, dids;
 	uint64_t max_message_size;  /* maxMessageSizeBytes; 0 none */
+	unsigned kinds;             /* v2 kinds: ATFH_JS_KIND_* bits; 0 all */
 };
+
+/* The v2 event kinds (the kinds query parameter). */
+enum {
+	ATFH_JS_KIND_COMMIT = 1,
+	ATFH_JS_KIND_IDENTITY = 2,
+	ATFH_JS_KIND_ACCOUNT = 4,
+	ATFH_JS_KIND_SYNC = 8,
+};
+/* The bit of the kind named S, or 0 for none. */
+unsigned atfh_js_kind(const char *s);
 
 /* Replace F's lists with COLS and DIDS without their repeats (the values
  * are not checked here). */
@@ -71,6 +82,30 @@ bool atfh_js_xrpc_error(const char *p, size_t n, char *name, size_t namen, char 
 			size_t msgn);
 /* Does URL's query ask for v1's compress=true? */
 bool atfh_js_v1_compress(const char *url);
+/* The path of the v2 stream (lexicon network.bsky.jetstream.subscribeEvents). */
+#define ATFH_JS_V2_PATH "/xrpc/network.bsky.jetstream.subscribeEvents"
+
+/*
+ * One v2 frame (xrpc.v1.json, atproto proposal 0015): a message
+ * {"$type":"message","payload":{"$type":"...subscribeEvents#KIND",...}}
+ * or an error {"$type":"error","error":NAME,"message":TEXT}.  A commit,
+ * identity, account or sync message becomes the v1 line of DESIGN.md:
+ * {"did","time_us" (from time),"cursor" (from seq),"kind","KIND":{...}},
+ * the commit's fields (all but $type, seq, did, time) under "commit", the
+ * other kinds' wrapped event as it came; #info is kept as NAME and TEXT.
+ */
+enum atfh_js_frame { ATFH_JS_EVENT, ATFH_JS_INFO, ATFH_JS_ERROR };
+struct atfh_js_v2 {
+	enum atfh_js_frame type;
+	char *line;          /* EVENT: the v1 line (no newline), reused across calls */
+	size_t len, cap;
+	char name[64];       /* INFO, ERROR: unescaped, control characters as '?' */
+	char message[256];
+};
+/* Read the frame P.  0, or -1 with *ERR set to why it is not one. */
+int atfh_js_v2_frame(const char *p, size_t n, struct atfh_js_v2 *out, const char **err);
+void atfh_js_v2_free(struct atfh_js_v2 *v);
+
 /* The last decimal number in S (a CursorTooOld message's floor seq). */
 bool atfh_js_last_number(const char *s, int64_t *v);
 

@@ -34,6 +34,8 @@ enum {
 	OPT_RELAY = ATFH_OPT_TOOL_FIRST,
 	OPT_LABELS,
 	OPT_JETSTREAM,
+	OPT_JETSTREAM_API,
+	OPT_KIND,
 	OPT_COLLECTION,
 	OPT_DID,
 	OPT_DID_FILE,
@@ -63,6 +65,10 @@ static const struct atfh_option options[] = {
 	  "subscribe to a labeler's subscribeLabels instead" },
 	{ OPT_JETSTREAM, "jetstream", "URL", ATFH_ARG_STRING, NULL,
 	  "subscribe to a Jetstream instance instead and write its NDJSON" },
+	{ OPT_JETSTREAM_API, "jetstream-api", "V", ATFH_ARG_STRING, NULL,
+	  "Jetstream: v1 (/subscribe) or v2 (subscribeEvents); default: by path" },
+	{ OPT_KIND, "kind", "KIND", ATFH_ARG_STRING, NULL,
+	  "Jetstream v2: only commit, identity, account or sync (repeatable)" },
 	{ OPT_TAP, "tap", "URL", ATFH_ARG_STRING, NULL,
 	  "read a Tap's events (ws://host:2480) as NDJSON, acking each when durable" },
 	{ OPT_TAP_PASSWORD, "tap-password", "PASS", ATFH_ARG_STRING, NULL,
@@ -135,6 +141,8 @@ struct sub {
 
 	/* options */
 	const char *relay, *labels, *jetstream, *replay;
+	int api;                     /* --jetstream-api: 1, 2, or 0 by the path */
+	unsigned kinds;              /* --kind: ATFH_JS_KIND_* bits */
 	const char *tap, *tap_password;
 	bool no_ack;
 	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
@@ -234,6 +242,20 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_JETSTREAM:
 		s->jetstream = arg;
+		return 0;
+	case OPT_JETSTREAM_API:
+		if (strcmp(arg, "v1") && strcmp(arg, "v2")) {
+			atfh_err("--jetstream-api: '%s' is neither v1 nor v2", arg);
+			return -1;
+		}
+		s->api = arg[1] - '0';
+		return 0;
+	case OPT_KIND:
+		if (!atfh_js_kind(arg)) {
+			atfh_err("--kind: '%s' is none of commit, identity, account, sync", arg);
+			return -1;
+		}
+		s->kinds |= atfh_js_kind(arg);
 		return 0;
 	case OPT_REPLAY:
 		s->replay = arg;
@@ -461,6 +483,8 @@ static void usage_checks(struct sub *s)
 	else if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
 		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
 				 "Jetstream: they need --jetstream");
+	if (!s->jetstream && (s->api || s->kinds))
+		atfh_usage_error("--jetstream-api and --kind need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
 		atfh_usage_error("--resume-from and --cursor-file exclude each other "
 				 "(--resume-from reads a file a later stage keeps)");
@@ -549,8 +573,25 @@ int main(int argc, char **argv)
 	struct atfh_firehose *f = &s.fh;
 	char err[300];
 	const char *src = source(&s);
-	if (src && !(f->url = atfh_fh_url(f->source, src, err, sizeof err)))
+	if (src && !(f->url = atfh_fh_url_path(f->source, src,
+					       s.api == 2 ? ATFH_JS_V2_PATH : NULL, err, sizeof err)))
 		atfh_usage_error("%s", err);
+	if (f->source == ATFH_FH_JETSTREAM) {
+		const char *pth = strstr(f->url, "://");
+		pth = pth ? strchr(pth + 3, '/') : NULL;
+		bool v2 = pth && strncmp(pth, ATFH_JS_V2_PATH, strlen(ATFH_JS_V2_PATH)) == 0;
+		if (s.api == 1 && v2)
+			atfh_usage_error("--jetstream-api v1, but %s is the v2 stream", s.jetstream);
+		if (s.api == 2 && !v2)
+			atfh_usage_error("--jetstream-api v2, but %s is not %s", s.jetstream,
+					 ATFH_JS_V2_PATH);
+		f->js_v2 = v2;
+		if (s.kinds && !v2)
+			atfh_usage_error("--kind needs Jetstream's v2 stream (--jetstream-api v2)");
+		if (v2 && s.kinds && s.collections.n && !(s.kinds & ATFH_JS_KIND_COMMIT))
+			atfh_usage_error("--collection filters commits, but --kind leaves them out");
+		f->js.kinds = s.kinds;
+	}
 	if (f->source == ATFH_FH_JETSTREAM && atfh_js_v1_compress(f->url))
 		atfh_usage_error("%s: Jetstream's v1 compress=true (Socket-Encoding: zstd) needs a "
 				 "zstd dictionary the server does not serve: drop it from the URL",

@@ -7,7 +7,9 @@
  *        when white space between tokens is dropped;
  *   'c'  a collection filter value: anything valid is an NSID or a
  *        prefix of domain segments ending in ".*";
- *   'n'  the last number of a message.
+ *   'n'  the last number of a message;
+ *   'v'  a v2 frame (xrpc.v1.json): an event becomes a v1 line that reads
+ *        back with a cursor; info and error names come out printable.
  */
 #include "fuzz.h"
 #include "jetstream.h"
@@ -102,6 +104,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		break;
+	case 'v': {
+		struct atfh_js_v2 v = { 0 };
+		const char *err = NULL;
+		if (atfh_js_v2_frame(p, n, &v, &err) == 0) {
+			printable(v.name, sizeof v.name);
+			printable(v.message, sizeof v.message);
+			struct atfh_js_pos pos;
+			if (v.type == ATFH_JS_EVENT &&
+			    (atfh_js_line_pos(v.line, v.len, &pos, &err) || !pos.has_cursor ||
+			     pos.cursor < 0 || strlen(v.line) != v.len)) {
+				fprintf(stderr, "a v2 event made a bad v1 line: %s\n", v.line);
+				abort();
+			}
+		} else if (!err) {
+			abort();
+		}
+		atfh_js_v2_free(&v);
+		break;
+	}
 	case 'n': {
 		int64_t v;
 		if (atfh_js_last_number(buf, &v) && v < 0)

@@ -221,5 +221,21 @@ put("jetstream", b'l{\n "did" : "did:plc:a",\t"time_us": 1732000000000000 ,"x":"
 for c in [b"app.bsky.feed.post", b"app.bsky.*", b"app.bsky.feed-post", b"a.b", b"app.bsky.fo*", b"*",
           b"app.*.post", b"a-.b.c", b"app.bsky.feed.post1", b"app.bsky.1feed", b"x" * 320 + b".a.b", b"a..b.c"]:
     put("jetstream", b"c" + c)
+# 'v': v2 frames (lexicon network.bsky.jetstream.subscribeEvents, xrpc.v1.json)
+P = b'{"$type":"message","payload":{"$type":"network.bsky.jetstream.subscribeEvents#'
+for f in [P + b'commit","seq":12345,"did":"did:plc:a","time":"2024-09-09T19:46:02.329308Z","rev":"3l3qo2vutsw2b","operation":"create","collection":"app.bsky.feed.like","rkey":"3l3q","cid":"bafyrei","record":{"$type":"app.bsky.feed.like","t":"a\\"b\\u2028"}}}',
+          P + b'commit","seq":7,"did":"did:plc:a","time":"2024-09-09T19:46:02.329308Z","rev":"r","operation":"delete","collection":"a.b.c","rkey":"k"}}',
+          P + b'identity","seq":8,"did":"did:plc:a","time":"2024-09-09T19:46:02.000001Z","identity":{"did":"did:plc:a","handle":"a.test","seq":1,"time":"2024-09-09T19:46:02Z"}}}',
+          P + b'account","seq":9,"did":"did:plc:a","time":"2024-09-09T19:46:02.000001Z","account":{"active":false,"status":"deleted"}}}',
+          P + b'sync","seq":10,"did":"did:plc:a","time":"2024-09-09T19:46:02.000001Z","sync":{"rev":"r"}}}',
+          P + b'info","name":"OutdatedCursor","message":"resumed from seq 5000"}}',
+          P + b'info","message":"no name"}}', P + b'bogus","seq":1}}',
+          P + b'commit","seq":-1,"did":"did:plc:a","time":"2024-09-09T19:46:02Z"}}',
+          P + b'commit","seq":1,"did":"did:plc:a","time":"2024-02-30T00:00:00Z"}}',
+          P + b'account","seq":1,"did":"did:plc:a","time":"2024-09-09T19:46:02Z","account":1}}',
+          b'{"$type":"error","error":"ConsumerTooSlow","message":"reading below the floor rate"}',
+          b'{"$type":"error","message":"x"}', b'{"$type":"message"}', b'{"$type":"message","payload":[]}',
+          b'{"payload":{}}', b'{\n "$type" : "message" , "payload" : {"$type":"network.bsky.jetstream.subscribeEvents#commit",\n"seq":1,"did":"d","time":"2024-09-09T19:46:02Z","record":{ "a" : [ 1 , 2 ] }}}']:
+    put("jetstream", b"v" + f)
 for m in [b"the oldest seq is 5000", b"99999999999999999999999", b"no digits", b"1 2 3"]:
     put("jetstream", b"n" + m)
