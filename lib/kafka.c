@@ -23,6 +23,23 @@ int atfh_kafka_set(rd_kafka_conf_t *conf, const char *prop, const char *value)
 	return 0;
 }
 
+/* librdkafka logs from its own threads; the whole line is written under
+ * stderr's lock so it cannot interleave with another. */
+static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	(void)level;
+	(void)fac;
+	flockfile(stderr);
+	atfh_err("kafka: %s", buf);
+	funlockfile(stderr);
+}
+
+void atfh_kafka_log_to_stderr(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, log_line);
+}
+
 int atfh_kafka_set_kv(rd_kafka_conf_t *conf, const char *kv)
 {
 	const char *eq = strchr(kv, '=');

@@ -14,6 +14,9 @@
 
 /* Set PROP=VALUE on CONF.  0, or -1 after reporting. */
 int atfh_kafka_set(rd_kafka_conf_t *conf, const char *prop, const char *value);
+/* librdkafka's log lines (a broker that cannot be reached, ...) written as
+ * atfh's errors are, "PROGRAM: kafka: TEXT", not as "%3|TIME|FAC|...". */
+void atfh_kafka_log_to_stderr(rd_kafka_conf_t *conf);
 /* "prop=value" as given to -X.  0, or -1 after reporting. */
 int atfh_kafka_set_kv(rd_kafka_conf_t *conf, const char *kv);
 /* A Java-style properties file: prop=value lines, # and ! comments.  0, or

@@ -667,6 +667,7 @@ int main(int argc, char **argv)
 	atfh_loop_init(&e.loop, "atfh_emit");
 	e.partition = RD_KAFKA_PARTITION_UA;
 	e.conf = rd_kafka_conf_new();
+	atfh_kafka_log_to_stderr(e.conf);
 	/* atfh's delivery defaults; -X/-F come after and may override */
 	atfh_kafka_set(e.conf, "enable.idempotence", "true");
 	atfh_kafka_set(e.conf, "acks", "all");

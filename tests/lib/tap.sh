@@ -46,6 +46,10 @@ is() {
 like() {
 	if printf '%s' "$2" | grep -qE -- "$3"; then pass "$1"; else fail "$1" "got: $2" "expected to match: $3"; fi
 }
+# unlike DESCRIPTION GOT ERE : GOT does not match ERE
+unlike() {
+	if printf '%s' "$2" | grep -qE -- "$3"; then fail "$1" "got: $2" "expected not to match: $3"; else pass "$1"; fi
+}
 # same_json DESCRIPTION FILE-GOT FILE-EXPECTED : NDJSON equal line by line, key order aside
 same_json() {
 	if python3 - "$2" "$3" >"$T/.diff" 2>&1 <<'PY'
