@@ -18,6 +18,7 @@
 #include "json.h"
 #include "msgscan.h"
 #include "jsonscan.h"
+#include "jsonscan_scalar.h"
 #include "util.h"
 #include "seqwin.h"
 
@@ -173,6 +174,77 @@ static void test_jsonscan(void)
 		deep[d++] = ']';
 	deep[d++] = '}';
 	ok(atfh_jobj_parse(&o, deep, d, &err) < 0 && strstr(err, "deep"), "JSON nesting bound");
+}
+
+/* The SSE2 string scanner against the scalar build of lib/jsonscan.c and
+ * against the expected verdict: one special byte sequence at every place in
+ * strings of every length up to three sixteen-byte blocks, the line at every
+ * alignment, ending exactly at the end of its allocation (ASan sees a read
+ * past it), and every prefix of it (strings cut at every place). */
+static void test_jsonscan_simd(void)
+{
+	static const struct { const char *s; bool valid; } sp[] = {
+		{ "\"", false }, { "\\n", true }, { "\\\\", true }, { "\\\"", true },
+		{ "\\x", false }, { "\\u0041", true }, { "\\u00g1", false }, { "\x01", false },
+		{ "\x1f", false }, { "\t", false }, { " ", true }, { "\x7f", true },
+		{ "\x80", false }, { "\xc3\xa9", true }, { "\xe2\x82", false },
+		{ "\xf0\x9f\x98\x80", true }, { "\xed\xa0\x80", false }, { "\xc0\xaf", false },
+		{ "\xff", false }, { "\xe2\x82\xac", true }, { "!", true }, { "~", true },
+	};
+	size_t cases = 0, wrong = 0, differ = 0;
+	const char *why = "", *first = NULL;
+	char line[128];
+	for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++) {
+		size_t sl = strlen(sp[k].s);
+		for (size_t len = 0; len <= 48; len++) {
+			for (size_t at = 0; at <= len; at++) {
+				size_t n = 0;
+				memcpy(line + n, "{\"k\":\"", 6);
+				n += 6;
+				for (size_t i = 0; i < at; i++)
+					line[n++] = (char)('a' + i % 26);
+				memcpy(line + n, sp[k].s, sl);
+				n += sl;
+				for (size_t i = at; i < len; i++)
+					line[n++] = (char)('A' + i % 26);
+				memcpy(line + n, "\",\"z\":1}", 8);
+				n += 8;
+				for (size_t align = 0; align < 16; align++) {
+					char *buf = atfh_xmalloc(align + n);
+					memcpy(buf + align, line, n);
+					for (size_t cut = (align < 2 ? 0 : n); cut <= n; cut++) {
+						char *b = buf + align + n - cut;
+						if (cut < n)
+							memmove(b, buf + align, cut); /* a prefix, at the end */
+						else
+							b = buf + align;
+						struct atfh_jobj o;
+						const char *err;
+						int r = atfh_jobj_parse(&o, b, cut, &err);
+						cases++;
+						if (cut == n && (r == 0) != sp[k].valid) {
+							wrong++;
+							first = first ? first : sp[k].s;
+						}
+						if (!atfh_jsonscan_builds_agree(b, cut, &why)) {
+							differ++;
+							first = first ? first : sp[k].s;
+						}
+						if (cut < n)
+							memcpy(buf + align, line, n);
+					}
+					free(buf);
+				}
+			}
+		}
+	}
+	char what[160];
+	snprintf(what, sizeof what, "jsonscan: SSE2 and scalar builds agree (%zu lines; %zu differ: %s)",
+		 cases, differ, differ ? why : "none");
+	ok(differ == 0, what);
+	snprintf(what, sizeof what, "jsonscan: special bytes at every place and alignment (%zu wrong%s%s)",
+		 wrong, first ? ", first with " : "", first ? "a special sequence" : "");
+	ok(wrong == 0, what);
 }
 
 static int cbor_json(const uint8_t *p, size_t n, struct atfh_out *o, const char **err)
@@ -525,6 +597,7 @@ int main(int argc, char **argv)
 	test_cid();
 	test_time();
 	test_jsonscan();
+	test_jsonscan_simd();
 	test_cbor();
 	test_cborenc();
 	test_jqhint();

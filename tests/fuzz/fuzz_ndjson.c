@@ -1,10 +1,12 @@
 /*
  * fuzz_ndjson.c — NDJSON event input: the JSON scanner and the conversion
  * of a jetstream line to every output format.  Whatever the line, the
- * output is valid JSON or the line is reported.
+ * output is valid JSON or the line is reported.  The scanner's SSE2 build
+ * and its scalar build (tests/jsonscan_scalar.c) agree on every input.
  */
 #include "fuzz.h"
 #include "format.h"
+#include "../jsonscan_scalar.h"
 
 /* Allocation bound (fuzz.h): the line again in each format, escaped, in
  * an output buffer that doubles as it grows. */
@@ -36,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int valid = atfh_json_check(line, size, &err) == 0;
 	if (atfh_jobj_parse(&obj, line, size, &err) == 0 && !valid)
 		abort(); /* the two scanners disagree */
+	const char *why;
+	if (!atfh_jsonscan_builds_agree(line, size, &why))
+		abort(); /* SIMD and scalar strings differ */
 	/* every format, then cloudevents and atkafka with their wider sets */
 	for (int i = ATFH_FMT_JETSTREAM; i <= ATFH_FMT_CLOUDEVENTS + 2; i++) {
 		int f = i <= ATFH_FMT_CLOUDEVENTS ? i
