@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #define INITIAL_SLOTS 1024
@@ -17,9 +18,8 @@ void atfh_counter_init(struct atfh_counter *c)
 void atfh_counter_free(struct atfh_counter *c)
 {
 	free(c->slots);
-	free(c->ent);
-	free(c->count);
-	free(c->keys);
+	free(c->off);
+	free(c->arena);
 	memset(c, 0, sizeof *c);
 }
 
@@ -28,16 +28,33 @@ void atfh_counter_reset(struct atfh_counter *c)
 	if (c->slots)
 		memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->n = 0;
-	c->keys_len = 0;
+	c->arena_len = 0;
 	c->total = 0;
+}
+
+/* Big tables on transparent huge pages: their slots and keys are read
+ * at random, and a TLB miss costs as much as the cache miss. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *table_alloc(size_t n)
+{
+	void *p = NULL;
+	if (n >= HUGE_PAGE && posix_memalign(&p, HUGE_PAGE, n) == 0) {
+#ifdef MADV_HUGEPAGE
+		madvise(p, n, MADV_HUGEPAGE);
+#endif
+		return p;
+	}
+	return atfh_xmalloc(n);
 }
 
 static void rehash(struct atfh_counter *c, size_t nslots)
 {
-	uint64_t *slots = atfh_xcalloc(nslots, sizeof *slots);
+	uint64_t *slots = table_alloc(nslots * sizeof *slots);
+	memset(slots, 0, nslots * sizeof *slots);
 	size_t mask = nslots - 1;
 	for (size_t i = 0; i < c->n; i++) {
-		uint64_t h = c->ent[i].hash;
+		uint64_t h = atfh_counter_rec(c, i)->hash;
 		size_t s = (size_t)h & mask;
 		while (slots[s])
 			s = (s + 1) & mask;
@@ -48,11 +65,28 @@ static void rehash(struct atfh_counter *c, size_t nslots)
 	c->nslots = nslots;
 }
 
-size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, bool *added)
+/* Room for NEED more bytes in the arena. */
+static void arena_grow(struct atfh_counter *c, size_t need)
+{
+	size_t cap = c->arena_cap ? c->arena_cap : 4096;
+	while (cap - c->arena_len < need) {
+		if (cap > SIZE_MAX / 2)
+			atfh_die_oom();
+		cap *= 2;
+	}
+	char *a = table_alloc(cap);
+	if (c->arena_len)
+		memcpy(a, c->arena, c->arena_len);
+	free(c->arena);
+	c->arena = a;
+	c->arena_cap = cap;
+}
+
+size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t n,
+				 uint64_t h, bool *added)
 {
 	if (!c->slots)
 		rehash(c, INITIAL_SLOTS);
-	uint64_t h = XXH3_64bits(key, n);
 	uint64_t tag = h & 0xffffffff00000000ull;
 	size_t mask = c->nslots - 1;
 	size_t s = (size_t)h & mask;
@@ -62,8 +96,8 @@ size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, boo
 			break;
 		if ((v & 0xffffffff00000000ull) == tag) {
 			size_t i = (size_t)(v & 0xffffffffu) - 1;
-			if (c->ent[i].hash == h && c->ent[i].len == n &&
-			    memcmp(c->keys + c->ent[i].off, key, n) == 0) {
+			const struct atfh_counter_rec *r = atfh_counter_rec(c, i);
+			if (r->hash == h && r->len == n && memcmp(r + 1, key, n) == 0) {
 				if (added)
 					*added = false;
 				return i;
@@ -74,28 +108,20 @@ size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, boo
 	/* a new key */
 	if (c->n >= 0xfffffffeu)
 		atfh_die_oom(); /* the slot format holds 2^32 - 2 keys */
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		c->ent = atfh_xrealloc(c->ent, cap * sizeof *c->ent);
-		c->count = atfh_xrealloc(c->count, cap * sizeof *c->count);
-		c->cap = cap;
-	}
-	if (!c->keys || c->keys_cap - c->keys_len < n) {
-		size_t cap = c->keys_cap ? c->keys_cap : 4096;
-		while (cap - c->keys_len < n) {
-			if (cap > SIZE_MAX / 2)
-				atfh_die_oom();
-			cap *= 2;
-		}
-		c->keys = atfh_xrealloc(c->keys, cap);
-		c->keys_cap = cap;
-	}
+	if (c->n == c->cap)
+		atfh_grow_array((void **)&c->off, &c->cap, c->n + 1, sizeof *c->off);
+	if (n > SIZE_MAX / 2)
+		atfh_die_oom();
+	size_t need = (sizeof(struct atfh_counter_rec) + n + 7) & ~(size_t)7;
+	if (c->arena_cap - c->arena_len < need)
+		arena_grow(c, need);
 	size_t i = c->n++;
+	struct atfh_counter_rec *r = (struct atfh_counter_rec *)(void *)(c->arena + c->arena_len);
+	*r = (struct atfh_counter_rec){ 0, h, n };
 	if (n)
-		memcpy(c->keys + c->keys_len, key, n);
-	c->ent[i] = (struct atfh_counter_ent){ h, c->keys_len, n };
-	c->keys_len += n;
-	c->count[i] = 0;
+		memcpy(r + 1, key, n);
+	c->off[i] = c->arena_len;
+	c->arena_len += need;
 	c->slots[s] = tag | (uint64_t)(i + 1);
 	if (added)
 		*added = true;
@@ -103,4 +129,9 @@ size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, boo
 	if (c->n * 10 > c->nslots * 7)
 		rehash(c, c->nslots * 2);
 	return i;
+}
+
+size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, bool *added)
+{
+	return atfh_counter_index_hashed(c, key, n, XXH3_64bits(key, n), added);
 }

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <xxhash.h>
 
+static void flush_pending(struct atfh_tally *t);
+
 int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *err,
 			size_t errlen)
 {
@@ -39,7 +41,7 @@ void atfh_tally_start(struct atfh_tally *t)
 	atfh_counter_init(&t->exact);
 	if (t->approx)
 		atfh_topk_init(&t->ss, (size_t)t->approx);
-	t->key.fd = t->vals.fd = t->scratch.fd = -1;
+	t->key.fd = t->vals.fd = t->scratch.fd = t->pend_keys.fd = -1;
 	size_t np = t->nparts ? t->nparts : 1;
 	t->val_off = atfh_xcalloc(np, sizeof *t->val_off);
 	t->val_cnt = atfh_xcalloc(np, sizeof *t->val_cnt);
@@ -68,6 +70,7 @@ void atfh_tally_free(struct atfh_tally *t)
 	atfh_out_free(&t->key);
 	atfh_out_free(&t->vals);
 	atfh_out_free(&t->scratch);
+	atfh_out_free(&t->pend_keys);
 	free(t->val_off);
 	free(t->val_cnt);
 	free(t->val_idx);
@@ -88,6 +91,8 @@ int atfh_tally_depth(const struct atfh_tally *t)
 
 void atfh_tally_clear(struct atfh_tally *t)
 {
+	t->npend = 0; /* counted, then forgotten with the rest */
+	t->pend_keys.len = 0;
 	if (t->approx) {
 		atfh_topk_reset(&t->ss);
 	} else {
@@ -101,7 +106,7 @@ void atfh_tally_clear(struct atfh_tally *t)
 
 bool atfh_tally_any(const struct atfh_tally *t)
 {
-	return t->win_open || t->exact.n || t->ss.n;
+	return t->win_open || t->exact.n || t->npend || t->ss.n;
 }
 
 /* The HyperLogLog of exact key I (new: ADDED). */
@@ -145,12 +150,28 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 	if (t->approx) {
 		atfh_topk_merge(&t->ss, &from->ss);
 	} else {
+		flush_pending(t);
+		flush_pending(from);
+		/* the smaller table into the larger: the keys of the larger
+		 * one are not hashed and copied again (the first worker's
+		 * counts become the result as they are) */
+		if (from->exact.n > t->exact.n) {
+			struct atfh_counter x = t->exact;
+			t->exact = from->exact;
+			from->exact = x;
+			struct atfh_hll *h = t->hll;
+			size_t hc = t->hll_cap;
+			t->hll = from->hll;
+			t->hll_cap = from->hll_cap;
+			from->hll = h;
+			from->hll_cap = hc;
+		}
 		for (size_t i = 0; i < from->exact.n; i++) {
-			size_t n;
+			const struct atfh_counter_rec *r = atfh_counter_rec(&from->exact, i);
 			bool added;
-			const char *key = atfh_counter_key(&from->exact, i, &n);
-			size_t j = atfh_counter_index(&t->exact, key, n, &added);
-			t->exact.count[j] += from->exact.count[i];
+			size_t j = atfh_counter_index_hashed(&t->exact, r + 1, (size_t)r->len, r->hash,
+							     &added);
+			*atfh_counter_count(&t->exact, j) += r->count;
 			if (t->has_distinct)
 				atfh_hll_merge(hll_of(t, j, added), &from->hll[i]);
 		}
@@ -161,12 +182,46 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 	atfh_tally_clear(from);
 }
 
-/* Count KEY once, into R. */
+/* Count the keys waiting in the batch: their keys into the cache (their
+ * slots are there since they came in), then counted. */
+static void flush_pending(struct atfh_tally *t)
+{
+	if (!t->npend)
+		return;
+	for (size_t k = 0; k < t->npend; k++)
+		atfh_counter_prefetch_key(&t->exact, t->pend[k].hash);
+	for (size_t k = 0; k < t->npend; k++) {
+		bool added;
+		size_t i = atfh_counter_index_hashed(&t->exact, t->pend_keys.buf + t->pend[k].off,
+						     t->pend[k].len, t->pend[k].hash, &added);
+		++*atfh_counter_count(&t->exact, i);
+		t->exact.total++;
+		if (t->has_distinct)
+			atfh_hll_add_hash(hll_of(t, i, added), t->pend[k].dhash);
+	}
+	t->npend = 0;
+	t->pend_keys.len = 0;
+}
+
+/* Count KEY once, into R (its count and error only with --live or
+ * --approx: exact keys are counted in batches otherwise). */
 static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64_t dhash,
 		      struct atfh_tally_row *r)
 {
 	r->key = key;
 	r->klen = klen;
+	if (!t->approx && !t->on_key) {
+		uint64_t h = XXH3_64bits(key, klen);
+		atfh_counter_prefetch(&t->exact, h);
+		t->pend[t->npend].hash = h;
+		t->pend[t->npend].dhash = dhash;
+		t->pend[t->npend].off = t->pend_keys.len;
+		t->pend[t->npend].len = klen;
+		atfh_out_put(&t->pend_keys, key, klen);
+		if (++t->npend == ATFH_TALLY_BATCH)
+			flush_pending(t);
+		return;
+	}
 	if (t->approx) {
 		size_t s = atfh_topk_add(&t->ss, key, klen);
 		r->count = t->ss.slot[s].count;
@@ -175,9 +230,8 @@ static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64
 	}
 	bool added;
 	size_t i = atfh_counter_index(&t->exact, key, klen, &added);
-	t->exact.count[i]++;
+	r->count = ++*atfh_counter_count(&t->exact, i);
 	t->exact.total++;
-	r->count = t->exact.count[i];
 	if (t->has_distinct) {
 		atfh_hll_add_hash(hll_of(t, i, added), dhash);
 		if (t->on_key) /* an estimate costs: only for --live */
@@ -405,12 +459,19 @@ static size_t select_top(struct atfh_tally_row *rows, size_t n, size_t k)
 	return k;
 }
 
-struct atfh_tally_row *atfh_tally_rows(const struct atfh_tally *t, size_t limit, size_t *nrows,
+struct atfh_tally_row *atfh_tally_rows(struct atfh_tally *t, size_t limit, size_t *nrows,
 				       size_t *more)
 {
+	flush_pending(t);
 	size_t n = t->approx ? t->ss.n : t->exact.n;
-	struct atfh_tally_row *rows = atfh_xcalloc(n + 1, sizeof *rows);
-	size_t k = 0;
+	/* --top or the limit below the keys: the best so far in a heap of
+	 * that size as the keys go by, not a row for each of them */
+	size_t want = t->top && t->top < SIZE_MAX ? (size_t)t->top : 0;
+	if (limit && (!want || limit < want))
+		want = limit;
+	size_t room = want && want < n ? want : n;
+	struct atfh_tally_row *rows = atfh_xcalloc(room + 1, sizeof *rows);
+	size_t k = 0, qualified = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct atfh_tally_row r = { .id = i };
 		if (t->approx) {
@@ -421,10 +482,31 @@ struct atfh_tally_row *atfh_tally_rows(const struct atfh_tally *t, size_t limit,
 			r.error = s->error;
 		} else {
 			r.key = atfh_counter_key(&t->exact, i, &r.klen);
-			r.count = t->exact.count[i];
+			r.count = *atfh_counter_count(&t->exact, i);
 		}
-		if (r.count >= t->min)
+		if (r.count < t->min)
+			continue;
+		qualified++;
+		if (k < room) {
 			rows[k++] = r;
+			if (k == room && room < n)
+				for (size_t j = room / 2 + 1; j-- > 0;)
+					heap_down(rows, room, j);
+		} else if (row_cmp(&r, &rows[0]) < 0) {
+			rows[0] = r;
+			heap_down(rows, room, 0);
+		}
+	}
+	if (room < n) {
+		/* the rows --top keeps, of which the best LIMIT are here */
+		size_t before = t->top && t->top < qualified ? (size_t)t->top : qualified;
+		qsort(rows, k, sizeof *rows, row_cmp);
+		if (t->has_distinct && !t->approx)
+			for (size_t i = 0; i < k; i++)
+				rows[i].distinct = atfh_hll_estimate(&t->hll[rows[i].id]);
+		*more = before - k;
+		*nrows = k;
+		return rows;
 	}
 	/* counting events: one row, even when there is nothing to count */
 	if (t->nparts == 0 && n == 0 && t->min == 0 && !t->window_ms) {

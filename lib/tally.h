@@ -17,6 +17,8 @@
 #include "jqexpr.h"
 #include "topk.h"
 
+#define ATFH_TALLY_BATCH 16
+
 struct atfh_tally_part {
 	const char *name;   /* NAME of NAME=PATH, else the path as given */
 	char *alloc_name;
@@ -54,6 +56,11 @@ struct atfh_tally {
 	void (*on_future)(void *ctx, int64_t time, int64_t ref);
 
 	struct atfh_counter exact;
+	/* exact keys waiting to be counted, in a batch (atfh_counter_prefetch):
+	 * their hashes, the HyperLogLog hash, the key in pend_keys */
+	struct { uint64_t hash, dhash; size_t off, len; } pend[ATFH_TALLY_BATCH];
+	size_t npend;
+	struct atfh_out pend_keys;
 	struct atfh_hll *hll;   /* parallel to exact's indexes */
 	size_t hll_cap;
 	struct atfh_topk ss;
@@ -95,7 +102,7 @@ bool atfh_tally_any(const struct atfh_tally *t);
 
 /* The rows to print: sorted, --min and --top applied, then the best LIMIT
  * (0: all); *more says how many LIMIT left out.  The caller frees them. */
-struct atfh_tally_row *atfh_tally_rows(const struct atfh_tally *t, size_t limit, size_t *n,
+struct atfh_tally_row *atfh_tally_rows(struct atfh_tally *t, size_t limit, size_t *n,
 				       size_t *more);
 /* Part I of KEY. */
 const char *atfh_tally_key_part(const char *key, size_t klen, size_t i, size_t *n);

@@ -10,6 +10,7 @@
 #include "hll.h"
 #include "jqexpr.h"
 #include "jsonscan.h"
+#include "tally.h"
 #include "topk.h"
 #include "util.h"
 
@@ -61,19 +62,80 @@ static void test_counter(void)
 		size_t idx = atfh_counter_index(&c, k, (size_t)n, &added);
 		size_t kn;
 		const char *kp = atfh_counter_key(&c, idx, &kn);
-		all = !added && c.count[idx] == 3 * ((uint64_t)(i % 7) + 1) &&
+		all = !added && *atfh_counter_count(&c, idx) == 3 * ((uint64_t)(i % 7) + 1) &&
 		      kn == (size_t)n && memcmp(kp, k, kn) == 0;
 	}
 	ok(all, "counter: every count and key exact after growth");
 	atfh_counter_add(&c, "", 0, 5);
 	bool added;
 	size_t e = atfh_counter_index(&c, "", 0, &added);
-	ok(!added && c.count[e] == 5, "counter: the empty key is a key");
+	ok(!added && *atfh_counter_count(&c, e) == 5, "counter: the empty key is a key");
 	atfh_counter_reset(&c);
 	ok(c.n == 0 && c.total == 0, "counter: reset forgets everything");
 	atfh_counter_index(&c, "x", 1, &added);
 	ok(added && c.n == 1, "counter: usable after reset");
 	atfh_counter_free(&c);
+}
+
+/* --top and the row limit kept in a heap as the keys go by: the same rows,
+ * order and "more" as every row sorted and cut; merged tallies (the larger
+ * one taken over) count the same as one. */
+static void test_tally_rows(void)
+{
+	struct atfh_tally a = { 0 }, b = { 0 }, one = { 0 };
+	atfh_tally_start(&a);
+	atfh_tally_start(&b);
+	atfh_tally_start(&one);
+	char k[32];
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(k, sizeof k, "k%d", (int)(next_rand() % 3000));
+		uint64_t inc = next_rand() % 4 + 1;
+		atfh_counter_add(i % 3 ? &a.exact : &b.exact, k, (size_t)n, inc);
+		atfh_counter_add(&one.exact, k, (size_t)n, inc);
+	}
+	atfh_tally_merge(&a, &b);
+	bool same = a.exact.n == one.exact.n && a.exact.total == one.exact.total && b.exact.n == 0;
+	for (size_t i = 0; i < one.exact.n && same; i++) {
+		size_t kn;
+		const char *kp = atfh_counter_key(&one.exact, i, &kn);
+		bool added;
+		size_t j = atfh_counter_index(&a.exact, kp, kn, &added);
+		same = !added && *atfh_counter_count(&a.exact, j) == *atfh_counter_count(&one.exact, i);
+	}
+	ok(same, "tally: two merged tallies count as one");
+	size_t nall, more;
+	struct atfh_tally_row *all = atfh_tally_rows(&one, 0, &nall, &more);
+	bool good = true;
+	static const uint64_t tops[] = { 0, 1, 7, 100, 2999, 3000, 5000 };
+	static const size_t limits[] = { 0, 1, 5, 100, 4000 };
+	static const uint64_t mins[] = { 0, 3, 9 };
+	for (size_t x = 0; x < 7; x++)
+		for (size_t y = 0; y < 5; y++)
+			for (size_t z = 0; z < 3; z++) {
+				one.top = tops[x];
+				one.min = mins[z];
+				size_t nq = 0; /* rows at or above --min, best first */
+				for (size_t i = 0; i < nall; i++)
+					nq += all[i].count >= one.min;
+				size_t kept = one.top && one.top < nq ? (size_t)one.top : nq;
+				size_t want = limits[y] && limits[y] < kept ? limits[y] : kept;
+				size_t n;
+				struct atfh_tally_row *r = atfh_tally_rows(&one, limits[y], &n, &more);
+				good = good && n == want && more == kept - want;
+				for (size_t i = 0, j = 0; i < n && good; j++) {
+					if (all[j].count < one.min)
+						continue;
+					good = r[i].klen == all[j].klen && r[i].count == all[j].count &&
+					       memcmp(r[i].key, all[j].key, r[i].klen) == 0;
+					i++;
+				}
+				free(r);
+			}
+	ok(good, "tally: --top, --min and the limit pick the rows a full sort would");
+	free(all);
+	atfh_tally_free(&a);
+	atfh_tally_free(&b);
+	atfh_tally_free(&one);
 }
 
 static void test_hll(void)
@@ -345,6 +407,7 @@ static void test_jq(void)
 int main(void)
 {
 	test_counter();
+	test_tally_rows();
 	test_hll();
 	test_topk();
 	test_evpath();
