@@ -650,6 +650,45 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 	}
 }
 
+int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want)
+{
+	map_advance(in);
+	in->offset = in->next_offset;
+	size_t have = in->end - in->start;
+	if (!have)
+		return 0;
+	uint8_t *b = in->buf + in->start;
+	size_t len = have;
+	if (want && have > want) {
+		uint8_t *nl = memchr(b + want - 1, '\n', have - (want - 1));
+		len = nl ? (size_t)(nl - b) + 1 : have;
+	}
+	*p = b;
+	*n = len;
+	consume(in, len);
+	return 1;
+}
+
+int atfh_input_split_line(const uint8_t *b, size_t n, size_t *pos, size_t max,
+			  const uint8_t **line, size_t *len)
+{
+	const uint8_t *p = b + *pos;
+	size_t have = n - *pos;
+	const uint8_t *nl = memchr(p, '\n', have);
+	size_t l = nl ? (size_t)(nl - p) : have;
+	*pos += nl ? l + 1 : l;
+	if (l && p[l - 1] == '\r')
+		l--;
+	size_t i = 0;
+	while (i < l && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	*line = p;
+	*len = l;
+	if (i == l)
+		return 0;
+	return l > max ? -1 : 1;
+}
+
 int64_t atfh_input_total_size(char *const *files, size_t nfiles)
 {
 	int64_t total = 0;

@@ -89,6 +89,18 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n);
 /* Next NDJSON line without its newline; same returns.  Blank lines are
  * skipped. */
 int atfh_input_line(struct atfh_input *in, const char **p, size_t *n);
+/* A mapped file's NDJSON in blocks of whole lines, for threads to cut into
+ * lines themselves (atfh_input_split_line): at least WANT bytes (less at
+ * the end), up to and with a newline.  The reader passes over each byte
+ * only once in WANT; in->index is left for the caller to advance.  1 with
+ * *P, *N set, 0 at the end. */
+int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want);
+/* The next line of a block from atfh_input_lines_block, as atfh_input_line
+ * reads it: *POS moves past it and its newline, the line is *LINE, *LEN
+ * without "\r\n" or "\n".  0: a blank line (spaces and tabs only), skipped
+ * but counted as a line; 1 a line; -1 a line longer than MAX. */
+int atfh_input_split_line(const uint8_t *b, size_t n, size_t *pos, size_t max,
+			  const uint8_t **line, size_t *len);
 /* Size of all regular input files, -1 if any is not one (no progress). */
 int64_t atfh_input_total_size(char *const *files, size_t nfiles);
 

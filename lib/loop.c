@@ -190,6 +190,19 @@ static void run_file(struct atfh_loop *l)
 		const uint8_t *p;
 		size_t n;
 		uint64_t before = in->next_offset;
+		if (l->par && l->in_lines && !l->serial_lines && in->map) {
+			/* a mapped file's lines: cut by the workers */
+			r = atfh_input_lines_block(in, &p, &n, atfh_par_block_size(l->par));
+			l->stats.bytes += in->next_offset - before;
+			l->stats.raw_bytes = in->raw_total;
+			if (r == 0)
+				return;
+			atfh_par_block(l->par, p, n);
+			if (l->stopped || out_gone(l) || atfh_interrupted)
+				return;
+			atfh_stats_poll(&l->stats);
+			continue;
+		}
 		if (l->in_lines)
 			r = atfh_input_line(in, (const char **)&p, &n);
 		else

@@ -25,8 +25,15 @@ struct rec {
 	uint64_t index, offset;
 };
 
+/* A chunk is either records the reader cut, or one block of whole lines
+ * of a mapped file (atfh_input_lines_block) that its worker cuts into
+ * lines: the reader then reads each byte once in a chunk's size instead of
+ * every byte, and positions in the block are counted from its start (line
+ * numbers made whole when the chunk is taken back, in order). */
+
 struct note {
 	bool malformed;      /* a record to report and count, else a line of text */
+	bool in_block;       /* index counts lines from the block's start */
 	uint64_t index, offset;
 	size_t off, len;     /* its text in the chunk's notes */
 };
@@ -41,6 +48,9 @@ struct chunk {
 	struct rec *recs;
 	size_t nrec, rcap;
 	uint64_t start_off;  /* byte offset of the first record */
+	bool block;          /* recs[0] is a block of lines */
+	size_t max_frame;
+	uint64_t block_lines, block_records; /* found in it by its worker */
 	/* results, filled by a worker */
 	char *out;
 	size_t out_len, out_cap;
@@ -90,7 +100,7 @@ static void add_note(struct chunk *c, bool malformed, uint64_t index, uint64_t o
 	if (c->tcap - c->tlen < len + 1)
 		atfh_grow_array((void **)&c->text, &c->tcap, c->tlen + len + 1, 1);
 	memcpy(c->text + c->tlen, text, len + 1);
-	c->notes[c->nnotes++] = (struct note){ malformed, index, offset, c->tlen, len };
+	c->notes[c->nnotes++] = (struct note){ malformed, false, index, offset, c->tlen, len };
 	c->tlen += len + 1;
 }
 
@@ -101,6 +111,47 @@ static void defer_text(void *arg, const char *line)
 	add_note(wk->cur, false, 0, 0, line);
 }
 
+/* The lines of a block, as atfh_input_line would read them one by one. */
+static void run_block(struct worker *wk, struct chunk *c)
+{
+	struct atfh_loop *w = wk->w;
+	const struct rec *r = &c->recs[0];
+	const uint8_t *b = c->base + r->off;
+	size_t pos = 0;
+	uint64_t lines = 0, records = 0;
+	while (pos < r->n) {
+		size_t at = pos, len;
+		const uint8_t *line;
+		int k = atfh_input_split_line(b, r->n, &pos, c->max_frame, &line, &len);
+		lines++;
+		if (k == 0)
+			continue;
+		const char *err = NULL;
+		int rv = ATFH_REC_BAD;
+		if (k < 0) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "line longer than the maximum frame size %zu",
+				 c->max_frame);
+			add_note(c, true, lines, r->offset + at, msg);
+			c->notes[c->nnotes - 1].in_block = true;
+			continue;
+		}
+		records++;
+		w->in.index = lines;
+		w->in.offset = r->offset + at;
+		rv = w->on_line(w, (const char *)line, len, &err);
+		if (rv == ATFH_REC_BAD) {
+			add_note(c, true, lines, r->offset + at, err ? err : "malformed record");
+			c->notes[c->nnotes - 1].in_block = true;
+		} else if (rv == ATFH_REC_STOP) {
+			c->stop = true;
+			break;
+		}
+	}
+	c->block_lines = lines;
+	c->block_records = records;
+}
+
 static void run_chunk(struct worker *wk, struct chunk *c)
 {
 	struct atfh_loop *w = wk->w;
@@ -109,7 +160,9 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 	w->in.is_reg = c->is_reg;
 	w->in_lines = c->lines;
 	uint64_t ev0 = w->stats.events;
-	for (size_t i = 0; i < c->nrec; i++) {
+	if (c->block)
+		run_block(wk, c);
+	for (size_t i = 0; i < c->nrec && !c->block; i++) {
 		const struct rec *r = &c->recs[i];
 		const char *err = NULL;
 		w->in.index = r->index;
@@ -224,14 +277,15 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 				fputs(c->text + nt->off, stderr);
 				continue;
 			}
-			l->in.index = nt->index;
+			l->in.index = nt->in_block ? index + nt->index : nt->index;
 			l->in.offset = nt->offset;
 			if (!atfh_loop_malformed(l, c->text + nt->off))
 				p->halted = true;
 		}
-		l->in.index = index;
+		l->in.index = index + c->block_lines; /* the reader's count moves on */
 		l->in.offset = offset;
 		l->in_lines = lines;
+		l->stats.records += c->block_records;
 		if (l->out && c->out_len && !out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;
@@ -245,7 +299,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 			p->halted = true;
 	}
 	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
-	c->events = 0;
+	c->events = c->block_lines = c->block_records = 0;
+	c->block = false;
 	c->stop = c->io_failed = c->done = false;
 }
 
@@ -326,6 +381,35 @@ void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
 	c->recs[c->nrec++] = (struct rec){ off, n, l->in.index, l->in.offset };
 	if (l->in.offset + n - c->start_off >= ATFH_PAR_CHUNK || c->nrec >= p->chunk_recs)
 		dispatch(p);
+}
+
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n)
+{
+	struct atfh_loop *l = p->l;
+	dispatch(p); /* records read before it, if any */
+	struct chunk *c = &p->ring[p->fill % p->nring];
+	if (l->between_chunks)
+		l->between_chunks(l);
+	c = &p->ring[p->fill % p->nring];
+	c->mapped = true;
+	c->base = l->in.buf;
+	c->lines = true;
+	c->block = true;
+	c->max_frame = l->in.max_frame;
+	c->is_reg = l->in.is_reg;
+	c->name = l->in.name;
+	c->start_off = l->in.offset;
+	update_keep(p);
+	atfh_grow_array((void **)&c->recs, &c->rcap, 1, sizeof *c->recs);
+	c->recs[0] = (struct rec){ (size_t)(b - c->base), n, 0, l->in.offset };
+	c->nrec = 1;
+	dispatch(p);
+}
+
+size_t atfh_par_block_size(const struct atfh_par *p)
+{
+	/* tests cut chunks of a few records: blocks of a line or two */
+	return p->chunk_recs < ATFH_PAR_CHUNK_RECS ? p->chunk_recs * 16 : ATFH_PAR_CHUNK;
 }
 
 bool atfh_par_drain(struct atfh_par *p)

@@ -34,6 +34,12 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n);
 /* Take the record just read by l->in (P, N: its bytes, valid until the
  * next read unless the file is mapped). */
 void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n);
+/* Take a block of whole lines of the mapped file l->in reads
+ * (atfh_input_lines_block): a worker cuts it into lines, reports and
+ * positions as atfh_input_line gives them. */
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n);
+/* The bytes a block should hold at least. */
+size_t atfh_par_block_size(const struct atfh_par *p);
 /* Finish every chunk read so far and take them back in order.  Returns
  * false when the run must stop (a callback asked to, --strict, the output
  * is gone). */
