@@ -41,12 +41,6 @@ struct atfh_input {
 
 	uint8_t *buf;      /* decoded bytes [start, end) */
 	size_t cap, start, end;
-	uint8_t *map;      /* a mapped file (buf points into it), or NULL */
-	size_t map_len, map_released;
-	uint64_t map_keep; /* mapped bytes from here on stay mapped (records
-			    * still in other threads' hands); UINT64_MAX: none */
-	uint8_t *own_buf;  /* the read buffer, kept while a file is mapped */
-	size_t own_cap;
 	uint8_t *raw;      /* compressed bytes for zstd */
 	size_t raw_cap, raw_pos, raw_end;
 	void *zd;          /* ZSTD_DCtx */
@@ -89,12 +83,19 @@ int atfh_input_frame(struct atfh_input *in, const uint8_t **p, size_t *n);
 /* Next NDJSON line without its newline; same returns.  Blank lines are
  * skipped. */
 int atfh_input_line(struct atfh_input *in, const char **p, size_t *n);
-/* A mapped file's NDJSON in blocks of whole lines, for threads to cut into
- * lines themselves (atfh_input_split_line): at least WANT bytes (less at
- * the end), up to and with a newline.  The reader passes over each byte
- * only once in WANT; in->index is left for the caller to advance.  1 with
- * *P, *N set, 0 at the end. */
+/* NDJSON in blocks of whole lines, for threads to cut into lines
+ * themselves (atfh_input_split_line): about WANT bytes (less at the end of
+ * the input), up to and with a newline; valid until the next read.
+ * in->index moves past its lines (blank ones too, as atfh_input_line
+ * counts them).  Plain files only (not zstd).  1 with *P, *N set, 0 at the
+ * end, -1 a read error, 2: read the next line with atfh_input_line instead
+ * (a line longer than what is buffered, or lines before a read error). */
 int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want);
+/* Take the read buffer (its old capacity in *OLD_CAP), a block from
+ * atfh_input_lines_block in it, and go on in BUF (CAP bytes; NULL or too
+ * small: freed, a new one made) with what was read past the block: the
+ * block is not copied. */
+uint8_t *atfh_input_swap_buf(struct atfh_input *in, uint8_t *buf, size_t cap, size_t *old_cap);
 /* The next line of a block from atfh_input_lines_block, as atfh_input_line
  * reads it: *POS moves past it and its newline, the line is *LINE, *LEN
  * without "\r\n" or "\n".  0: a blank line (spaces and tabs only), skipped

@@ -190,20 +190,30 @@ static void run_file(struct atfh_loop *l)
 		const uint8_t *p;
 		size_t n;
 		uint64_t before = in->next_offset;
-		if (l->par && l->in_lines && !l->serial_lines && in->map) {
-			/* a mapped file's lines: cut by the workers */
+		r = 2;
+		if (l->par && l->in_lines && !l->serial_lines && in->is_reg && !in->zstd) {
+			/* a plain file's lines: cut by the workers */
+			uint64_t index = in->index;
 			r = atfh_input_lines_block(in, &p, &n, atfh_par_block_size(l->par));
 			l->stats.bytes += in->next_offset - before;
 			l->stats.raw_bytes = in->raw_total;
 			if (r == 0)
 				return;
-			atfh_par_block(l->par, p, n);
-			if (l->stopped || out_gone(l) || atfh_interrupted)
+			if (r == 1) {
+				atfh_par_block(l->par, p, n, index);
+				if (l->stopped || out_gone(l) || atfh_interrupted)
+					return;
+				atfh_stats_poll(&l->stats);
+				continue;
+			}
+			/* line by line (r == 2): the line count is the
+			 * reader's again once the blocks are back */
+			if (r == 2 && !par_drain(l))
 				return;
-			atfh_stats_poll(&l->stats);
-			continue;
 		}
-		if (l->in_lines)
+		if (r < 0)
+			; /* a read or zstd error, below */
+		else if (l->in_lines)
 			r = atfh_input_line(in, (const char **)&p, &n);
 		else
 			r = atfh_input_frame(in, &p, &n);
@@ -280,7 +290,7 @@ int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 			continue;
 		}
 		run_file(l);
-		par_drain(l); /* a mapped file's records point into it */
+		par_drain(l); /* every record of the file taken back */
 		if (l->stopped || out_gone(l) || atfh_interrupted)
 			break;
 	}

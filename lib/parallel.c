@@ -26,31 +26,27 @@ struct rec {
 };
 
 /* A chunk is either records the reader cut, or one block of whole lines
- * of a mapped file (atfh_input_lines_block) that its worker cuts into
- * lines: the reader then reads each byte once in a chunk's size instead of
- * every byte, and positions in the block are counted from its start (line
- * numbers made whole when the chunk is taken back, in order). */
+ * (atfh_input_lines_block) that its worker cuts into lines: the reader
+ * then only counts them, and a block is copied once, not line by line. */
 
 struct note {
 	bool malformed;      /* a record to report and count, else a line of text */
-	bool in_block;       /* index counts lines from the block's start */
 	uint64_t index, offset;
 	size_t off, len;     /* its text in the chunk's notes */
 };
 
 struct chunk {
 	/* filled by the reader */
-	const uint8_t *base; /* the mapped file, or data */
-	bool mapped, lines, is_reg;
+	bool lines, is_reg;
 	const char *name;
-	uint8_t *data;       /* copies of records (input not mapped) */
+	uint8_t *data;       /* copies of the records, or the block */
 	size_t dlen, dcap;
 	struct rec *recs;
 	size_t nrec, rcap;
 	uint64_t start_off;  /* byte offset of the first record */
 	bool block;          /* recs[0] is a block of lines */
 	size_t max_frame;
-	uint64_t block_lines, block_records; /* found in it by its worker */
+	uint64_t block_records; /* found in it by its worker */
 	/* results, filled by a worker */
 	char *out;
 	size_t out_len, out_cap;
@@ -100,7 +96,7 @@ static void add_note(struct chunk *c, bool malformed, uint64_t index, uint64_t o
 	if (c->tcap - c->tlen < len + 1)
 		atfh_grow_array((void **)&c->text, &c->tcap, c->tlen + len + 1, 1);
 	memcpy(c->text + c->tlen, text, len + 1);
-	c->notes[c->nnotes++] = (struct note){ malformed, false, index, offset, c->tlen, len };
+	c->notes[c->nnotes++] = (struct note){ malformed, index, offset, c->tlen, len };
 	c->tlen += len + 1;
 }
 
@@ -116,14 +112,14 @@ static void run_block(struct worker *wk, struct chunk *c)
 {
 	struct atfh_loop *w = wk->w;
 	const struct rec *r = &c->recs[0];
-	const uint8_t *b = c->base + r->off;
+	const uint8_t *b = c->data + r->off;
 	size_t pos = 0;
-	uint64_t lines = 0, records = 0;
+	uint64_t index = r->index, records = 0;
 	while (pos < r->n) {
 		size_t at = pos, len;
 		const uint8_t *line;
 		int k = atfh_input_split_line(b, r->n, &pos, c->max_frame, &line, &len);
-		lines++;
+		index++;
 		if (k == 0)
 			continue;
 		const char *err = NULL;
@@ -132,23 +128,20 @@ static void run_block(struct worker *wk, struct chunk *c)
 			char msg[96];
 			snprintf(msg, sizeof msg, "line longer than the maximum frame size %zu",
 				 c->max_frame);
-			add_note(c, true, lines, r->offset + at, msg);
-			c->notes[c->nnotes - 1].in_block = true;
+			add_note(c, true, index, r->offset + at, msg);
 			continue;
 		}
 		records++;
-		w->in.index = lines;
+		w->in.index = index;
 		w->in.offset = r->offset + at;
 		rv = w->on_line(w, (const char *)line, len, &err);
-		if (rv == ATFH_REC_BAD) {
-			add_note(c, true, lines, r->offset + at, err ? err : "malformed record");
-			c->notes[c->nnotes - 1].in_block = true;
-		} else if (rv == ATFH_REC_STOP) {
+		if (rv == ATFH_REC_BAD)
+			add_note(c, true, index, r->offset + at, err ? err : "malformed record");
+		else if (rv == ATFH_REC_STOP) {
 			c->stop = true;
 			break;
 		}
 	}
-	c->block_lines = lines;
 	c->block_records = records;
 }
 
@@ -167,8 +160,8 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 		const char *err = NULL;
 		w->in.index = r->index;
 		w->in.offset = r->offset;
-		int rv = c->lines ? w->on_line(w, (const char *)c->base + r->off, r->n, &err)
-				  : w->on_frame(w, c->base + r->off, r->n, &err);
+		int rv = c->lines ? w->on_line(w, (const char *)c->data + r->off, r->n, &err)
+				  : w->on_frame(w, c->data + r->off, r->n, &err);
 		if (rv == ATFH_REC_BAD)
 			add_note(c, true, r->index, r->offset, err ? err : "malformed record");
 		else if (rv == ATFH_REC_STOP) {
@@ -251,13 +244,6 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 	return p;
 }
 
-/* Where mapped pages may be let go: before the oldest chunk in flight. */
-static void update_keep(struct atfh_par *p)
-{
-	struct chunk *c = &p->ring[p->emit % p->nring];
-	p->l->in.map_keep = p->emit == p->fill && c->nrec == 0 ? UINT64_MAX : c->start_off;
-}
-
 static bool out_gone(const struct atfh_loop *l)
 {
 	return l->out && (l->out->broken_pipe || l->out->error);
@@ -277,12 +263,12 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 				fputs(c->text + nt->off, stderr);
 				continue;
 			}
-			l->in.index = nt->in_block ? index + nt->index : nt->index;
+			l->in.index = nt->index;
 			l->in.offset = nt->offset;
 			if (!atfh_loop_malformed(l, c->text + nt->off))
 				p->halted = true;
 		}
-		l->in.index = index + c->block_lines; /* the reader's count moves on */
+		l->in.index = index;
 		l->in.offset = offset;
 		l->in_lines = lines;
 		l->stats.records += c->block_records;
@@ -299,7 +285,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 			p->halted = true;
 	}
 	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
-	c->events = c->block_lines = c->block_records = 0;
+	c->events = c->block_records = 0;
 	c->block = false;
 	c->stop = c->io_failed = c->done = false;
 }
@@ -346,7 +332,6 @@ static void dispatch(struct atfh_par *p)
 	emit_ready(p);
 	while (p->fill - p->emit >= p->nring)
 		emit_one(p);
-	update_keep(p);
 }
 
 void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
@@ -357,33 +342,24 @@ void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
 		if (l->between_chunks)
 			l->between_chunks(l);
 		c = &p->ring[p->fill % p->nring];
-		c->mapped = l->in.map != NULL;
-		c->base = c->mapped ? l->in.buf : NULL;
 		c->lines = l->in_lines;
 		c->is_reg = l->in.is_reg;
 		c->name = l->in.name;
 		c->start_off = l->in.offset;
-		update_keep(p);
-	}
-	size_t off;
-	if (c->mapped) {
-		off = (size_t)(rec - c->base);
-	} else {
-		if (c->dcap - c->dlen < n)
-			atfh_grow_array((void **)&c->data, &c->dcap, c->dlen + n, 1);
-		if (n)
-			memcpy(c->data + c->dlen, rec, n);
-		off = c->dlen;
-		c->dlen += n;
-		c->base = c->data;
-	}
+		}
+	if (c->dcap - c->dlen < n)
+		atfh_grow_array((void **)&c->data, &c->dcap, c->dlen + n, 1);
+	if (n)
+		memcpy(c->data + c->dlen, rec, n);
+	size_t off = c->dlen;
+	c->dlen += n;
 	atfh_grow_array((void **)&c->recs, &c->rcap, c->nrec + 1, sizeof *c->recs);
 	c->recs[c->nrec++] = (struct rec){ off, n, l->in.index, l->in.offset };
 	if (l->in.offset + n - c->start_off >= ATFH_PAR_CHUNK || c->nrec >= p->chunk_recs)
 		dispatch(p);
 }
 
-void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n)
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index)
 {
 	struct atfh_loop *l = p->l;
 	dispatch(p); /* records read before it, if any */
@@ -391,17 +367,20 @@ void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n)
 	if (l->between_chunks)
 		l->between_chunks(l);
 	c = &p->ring[p->fill % p->nring];
-	c->mapped = true;
-	c->base = l->in.buf;
 	c->lines = true;
 	c->block = true;
 	c->max_frame = l->in.max_frame;
 	c->is_reg = l->in.is_reg;
 	c->name = l->in.name;
 	c->start_off = l->in.offset;
-	update_keep(p);
+	/* the block stays where it was read: the chunk takes the reader's
+	 * buffer and hands it its own for what comes next */
+	size_t off = (size_t)(b - l->in.buf), cap;
+	c->data = atfh_input_swap_buf(&l->in, c->data, c->dcap, &cap);
+	c->dcap = cap;
+	c->dlen = off + n;
 	atfh_grow_array((void **)&c->recs, &c->rcap, 1, sizeof *c->recs);
-	c->recs[0] = (struct rec){ (size_t)(b - c->base), n, 0, l->in.offset };
+	c->recs[0] = (struct rec){ off, n, index, l->in.offset };
 	c->nrec = 1;
 	dispatch(p);
 }
@@ -417,7 +396,6 @@ bool atfh_par_drain(struct atfh_par *p)
 	dispatch(p);
 	while (p->emit < p->fill)
 		emit_one(p);
-	update_keep(p);
 	return !p->halted;
 }
 

@@ -1,8 +1,8 @@
 /*
  * parallel.h — the read loop in threads (-T N).  Owns the chunks, the
  * workers and the reorder: the reading thread (lib/loop) cuts the input at
- * record boundaries into chunks (records of a mapped file are not copied,
- * others are), worker threads run the program's callbacks on whole chunks
+ * record boundaries into chunks (records copied into them, lines a block
+ * at a time), worker threads run the program's callbacks on whole chunks
  * with contexts of their own, and the reading thread takes the chunks back
  * strictly in input order: their output is written, their malformed-record
  * reports are made (with file, frame and byte positions, through the loop's
@@ -32,12 +32,12 @@ unsigned atfh_par_default_threads(void);
 /* Start N workers for L (each gets its own context from l->worker_new). */
 struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n);
 /* Take the record just read by l->in (P, N: its bytes, valid until the
- * next read unless the file is mapped). */
+ * next read). */
 void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n);
-/* Take a block of whole lines of the mapped file l->in reads
- * (atfh_input_lines_block): a worker cuts it into lines, reports and
- * positions as atfh_input_line gives them. */
-void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n);
+/* Take a block of whole lines l->in has read (atfh_input_lines_block), its
+ * first line the one after INDEX: a worker cuts it into lines, with the
+ * reports and positions atfh_input_line gives. */
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index);
 /* The bytes a block should hold at least. */
 size_t atfh_par_block_size(const struct atfh_par *p);
 /* Finish every chunk read so far and take them back in order.  Returns
