@@ -97,7 +97,7 @@ size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t
 		if ((v & 0xffffffff00000000ull) == tag) {
 			size_t i = (size_t)(v & 0xffffffffu) - 1;
 			const struct atfh_counter_rec *r = atfh_counter_rec(c, i);
-			if (r->hash == h && r->len == n && memcmp(r + 1, key, n) == 0) {
+			if (r->hash == h && r->len == n && (n == 0 || memcmp(r + 1, key, n) == 0)) {
 				if (added)
 					*added = false;
 				return i;

@@ -192,8 +192,9 @@ static void flush_pending(struct atfh_tally *t)
 		atfh_counter_prefetch_key(&t->exact, t->pend[k].hash);
 	for (size_t k = 0; k < t->npend; k++) {
 		bool added;
-		size_t i = atfh_counter_index_hashed(&t->exact, t->pend_keys.buf + t->pend[k].off,
-						     t->pend[k].len, t->pend[k].hash, &added);
+		const char *key = t->pend[k].len ? t->pend_keys.buf + t->pend[k].off : "";
+		size_t i = atfh_counter_index_hashed(&t->exact, key, t->pend[k].len, t->pend[k].hash,
+						     &added);
 		++*atfh_counter_count(&t->exact, i);
 		t->exact.total++;
 		if (t->has_distinct)
