@@ -649,6 +649,36 @@ int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, 
 	return 1;
 }
 
+int atfh_input_frames_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want_n)
+{
+	in->offset = in->next_offset;
+	int r = want(in, want_n ? want_n : 4);
+	size_t have = in->end - in->start;
+	if (r < 0)
+		return have ? 2 : -1; /* the frames before the error first */
+	if (r == 0 && !have)
+		return 0;
+	const uint8_t *b = in->buf + in->start;
+	size_t pos = 0;
+	uint64_t count = 0;
+	/* whole frames of a size allowed, about WANT bytes of them; anything
+	 * else is for atfh_input_frame to read and report */
+	while (have - pos >= 4 && pos < want_n) {
+		uint32_t len = be32(b + pos);
+		if (len < 4 || len > in->max_frame || have - pos - 4 < len)
+			break;
+		pos += 4 + (size_t)len;
+		count++;
+	}
+	if (!count)
+		return 2;
+	*p = b;
+	*n = pos;
+	consume(in, pos);
+	in->index += count;
+	return 1;
+}
+
 uint8_t *atfh_input_swap_buf(struct atfh_input *in, uint8_t *buf, size_t cap, size_t *old_cap)
 {
 	size_t rest = in->end - in->start;

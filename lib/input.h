@@ -91,6 +91,11 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n);
  * end, -1 a read error, 2: read the next line with atfh_input_line instead
  * (a line longer than what is buffered, or lines before a read error). */
 int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want);
+/* The same for frames: whole frames (length prefix and record) of the
+ * sizes --max-frame allows, about WANT bytes of them, for threads to walk
+ * themselves; in->index moves past them.  2: read the next frame with
+ * atfh_input_frame (a frame not all read yet, too long, too short). */
+int atfh_input_frames_block(struct atfh_input *in, const uint8_t **p, size_t *n, size_t want_n);
 /* Take the read buffer (its old capacity in *OLD_CAP), a block from
  * atfh_input_lines_block in it, and go on in BUF (CAP bytes; NULL or too
  * small: freed, a new one made) with what was read past the block: the

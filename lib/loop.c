@@ -191,23 +191,25 @@ static void run_file(struct atfh_loop *l)
 		size_t n;
 		uint64_t before = in->next_offset;
 		r = 2;
-		if (l->par && l->in_lines && !l->serial_lines && in->is_reg && !in->zstd) {
-			/* a plain file's lines: cut by the workers */
+		if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg && !in->zstd) {
+			/* a plain file's lines or frames: cut by the workers */
 			uint64_t index = in->index;
-			r = atfh_input_lines_block(in, &p, &n, atfh_par_block_size(l->par));
+			size_t want = atfh_par_block_size(l->par);
+			r = l->in_lines ? atfh_input_lines_block(in, &p, &n, want)
+					: atfh_input_frames_block(in, &p, &n, want);
 			l->stats.bytes += in->next_offset - before;
 			l->stats.raw_bytes = in->raw_total;
 			if (r == 0)
 				return;
 			if (r == 1) {
-				atfh_par_block(l->par, p, n, index);
+				atfh_par_block(l->par, p, n, index, l->in_lines);
 				if (l->stopped || out_gone(l) || atfh_interrupted)
 					return;
 				atfh_stats_poll(&l->stats);
 				continue;
 			}
-			/* line by line (r == 2): the line count is the
-			 * reader's again once the blocks are back */
+			/* one by one (r == 2): positions are the reader's
+			 * again once the blocks are back */
 			if (r == 2 && !par_drain(l))
 				return;
 		}

@@ -107,6 +107,31 @@ static void defer_text(void *arg, const char *line)
 	add_note(wk->cur, false, 0, 0, line);
 }
 
+/* The frames of a block: each a length prefix and its bytes, all whole. */
+static void run_frames(struct worker *wk, struct chunk *c)
+{
+	struct atfh_loop *w = wk->w;
+	const struct rec *r = &c->recs[0];
+	const uint8_t *b = c->data + r->off;
+	uint64_t index = r->index;
+	for (size_t pos = 0; pos + 4 <= r->n;) {
+		size_t len = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 |
+			     (size_t)b[pos + 2] << 8 | b[pos + 3];
+		const char *err = NULL;
+		w->in.index = ++index;
+		w->in.offset = r->offset + pos;
+		c->block_records++;
+		int rv = w->on_frame(w, b + pos + 4, len, &err);
+		if (rv == ATFH_REC_BAD)
+			add_note(c, true, index, r->offset + pos, err ? err : "malformed record");
+		else if (rv == ATFH_REC_STOP) {
+			c->stop = true;
+			break;
+		}
+		pos += 4 + len;
+	}
+}
+
 /* The lines of a block, as atfh_input_line would read them one by one. */
 static void run_block(struct worker *wk, struct chunk *c)
 {
@@ -153,8 +178,10 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 	w->in.is_reg = c->is_reg;
 	w->in_lines = c->lines;
 	uint64_t ev0 = w->stats.events;
-	if (c->block)
+	if (c->block && c->lines)
 		run_block(wk, c);
+	else if (c->block)
+		run_frames(wk, c);
 	for (size_t i = 0; i < c->nrec && !c->block; i++) {
 		const struct rec *r = &c->recs[i];
 		const char *err = NULL;
@@ -359,7 +386,7 @@ void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n)
 		dispatch(p);
 }
 
-void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index)
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index, bool lines)
 {
 	struct atfh_loop *l = p->l;
 	dispatch(p); /* records read before it, if any */
@@ -367,7 +394,7 @@ void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t ind
 	if (l->between_chunks)
 		l->between_chunks(l);
 	c = &p->ring[p->fill % p->nring];
-	c->lines = true;
+	c->lines = lines;
 	c->block = true;
 	c->max_frame = l->in.max_frame;
 	c->is_reg = l->in.is_reg;

@@ -34,10 +34,11 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n);
 /* Take the record just read by l->in (P, N: its bytes, valid until the
  * next read). */
 void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n);
-/* Take a block of whole lines l->in has read (atfh_input_lines_block), its
- * first line the one after INDEX: a worker cuts it into lines, with the
- * reports and positions atfh_input_line gives. */
-void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index);
+/* Take a block of whole LINES (atfh_input_lines_block) or frames
+ * (atfh_input_frames_block) l->in has read, its first record the one after
+ * INDEX: a worker cuts it into records, with the reports and positions
+ * atfh_input_line and atfh_input_frame give. */
+void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index, bool lines);
 /* The bytes a block should hold at least. */
 size_t atfh_par_block_size(const struct atfh_par *p);
 /* Finish every chunk read so far and take them back in order.  Returns
