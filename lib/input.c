@@ -602,10 +602,17 @@ static uint64_t count_newlines(const uint8_t *p, size_t n)
 	uint64_t k = 0;
 	size_t i = 0;
 #ifdef __SSE2__
-	const __m128i nl = _mm_set1_epi8('\n');
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		k += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+	/* each match subtracts -1 from a byte of ACC; summed up (psadbw)
+	 * before a byte can wrap */
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	while (i + 16 <= n) {
+		__m128i acc = zero;
+		for (int j = 0; j < 255 && i + 16 <= n; j++, i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+		}
+		__m128i s = _mm_sad_epu8(acc, zero);
+		k += (uint64_t)_mm_cvtsi128_si32(s) + (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(s, 8));
 	}
 #endif
 	for (; i < n; i++)
