@@ -6,6 +6,7 @@
 #include "dagcbor.h"
 #include "json.h"
 #include "sigverify.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <limits.h>
@@ -126,6 +127,8 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status)
 {
 	atfh_globs_free(&c->pds);
 	atfh_globs_free(&c->ignore_pds);
+	free(c->verdict);
+	c->verdict = NULL;
 	if (!c->on)
 		return status;
 	atfh_idq_free(&c->q);
@@ -177,6 +180,16 @@ static bool resolved(const struct atfh_idcheck *c, const struct atfh_identity *e
 	return e && e->state == ATFH_ID_OK && (e->doc || (e->host && !c->cfg.need_doc));
 }
 
+/* The verdict on host H (N bytes). */
+static bool host_passes(const struct atfh_idcheck *c, const char *h, size_t hn)
+{
+	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
+		return false;
+	if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
+		return false;
+	return true;
+}
+
 /* Does the account's PDS host pass --pds / --ignore-pds?  The verdict of
  * the last host asked about is kept (accounts of one PDS come in runs). */
 static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
@@ -187,11 +200,7 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 		hn = 0;
 	if (c->memo_ok && c->memo_len == hn && memcmp(c->memo, h, hn) == 0)
 		return c->memo_pass;
-	bool pass = true;
-	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
-		pass = false;
-	else if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
-		pass = false;
+	bool pass = host_passes(c, h, hn);
 	if (hn <= sizeof c->memo) {
 		memcpy(c->memo, h, hn);
 		c->memo_len = hn;
@@ -199,6 +208,29 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 		c->memo_ok = true;
 	}
 	return pass;
+}
+
+int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
+{
+	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
+		return -1;
+	uint32_t id = atfh_resolver_host_id(&c->r, did, n);
+	if (!id)
+		return -1;
+	if (id >= c->verdict_cap) {
+		size_t cap = c->verdict_cap ? c->verdict_cap : 64;
+		while (cap <= id)
+			cap *= 2;
+		c->verdict = atfh_xrealloc(c->verdict, cap);
+		memset(c->verdict + c->verdict_cap, 0, cap - c->verdict_cap);
+		c->verdict_cap = cap;
+	}
+	if (!c->verdict[id]) {
+		size_t hn;
+		const char *h = atfh_resolver_host_name(&c->r, id, &hn);
+		c->verdict[id] = host_passes(c, h, hn) ? 1 : 2;
+	}
+	return c->verdict[id] == 1 ? ATFH_IDC_PASS : ATFH_IDC_DROP;
 }
 
 int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,

@@ -74,6 +74,8 @@ struct atfh_idcheck {
 	char memo[256];          /* the last PDS host judged */
 	size_t memo_len;
 	bool memo_ok, memo_pass;
+	uint8_t *verdict;        /* by host number: 0 not judged, 1 pass, 2 drop */
+	size_t verdict_cap;
 };
 
 void atfh_idcheck_init(struct atfh_idcheck *c);
@@ -95,6 +97,11 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status);
 /* The DID message M needs resolved (N bytes), or NULL; drops the cached
  * document of an #identity message's account first. */
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n);
+/* The verdict on a message of DID (N bytes) from the cache alone, when
+ * nothing waits in the queue and only --pds/--ignore-pds need the account
+ * (atfh_resolver_host_id): ATFH_IDC_PASS or ATFH_IDC_DROP, the same as
+ * atfh_idq_submit would settle; -1: submit it. */
+int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n);
 /* The verdict on M with its account E (NULL or FAILED: unresolved):
  * ATFH_IDC_PASS, ATFH_IDC_DROP, ATFH_REC_BAD with *err, or (while
  * !RETRIED) ATFH_IDQ_RETRY. */

@@ -37,30 +37,32 @@ struct req {
 	struct req *next;             /* waiting list */
 };
 
-/* Entries read from the disk cache, allocated a block at a time (their
- * DIDs point into the file). */
-#define SLAB_ENTRIES 1024
-struct slab {
-	struct slab *next;
-	size_t used;
-	struct atfh_identity e[SLAB_ENTRIES];
-};
+/* A slot's host field (lib/idindex): the PDS host's number (0: ask the
+ * entry), and whether the fast path (atfh_resolver_host_id) used the slot
+ * since the evictor last looked (its stand-in for moving it in the LRU). */
+#define HOST_ID 0x7fffffffu
+#define HOST_USED 0x80000000u
+/* A slot's ref: its entry, or a disk cache line not made into an entry
+ * (yet): the line's offset in the file times two, plus one. */
+#define LINE_REF(off) ((uintptr_t)(off) * 2 + 1)
+#define IS_LINE(ref) (((ref) & 1) != 0)
 
 struct atfh_resolver_priv {
 	CURLM *multi;
-	struct atfh_identity **tab;
-	size_t tab_cap;
-	struct atfh_identity *lru_head, *lru_tail; /* head: most recent */
+	struct atfh_idindex ix;       /* every account: an entry or a line */
+	struct atfh_identity *lru_head, *lru_tail; /* entries; head: most recent */
 	struct req *wait_head, *wait_tail;
 	size_t running;               /* requests handed to curl */
 	size_t accounts_inflight;
 	bool dirty;                   /* the disk cache needs writing */
-	char *file;                   /* the disk cache as read (entries' lines) */
+	char *file;                   /* the disk cache as read (its lines) */
 	size_t file_len;
 	bool file_mapped;             /* mmap(2)ed, else malloc'ed */
+	size_t *lines;                /* offsets of lines in the index, in file
+				       * order (older than any entry) */
+	size_t lines_n, lines_head, lines_cap;
 	struct atfh_identity *last;   /* the entry found last */
 	uint64_t tick;                /* lookups, for the LRU */
-	struct slab *slabs;
 	char plc[512];
 };
 
@@ -80,66 +82,7 @@ void atfh_identity_cfg_init(struct atfh_identity_cfg *cfg)
 	cfg->concurrency = 16;
 }
 
-static uint64_t hash_did(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
-/* ---- table and LRU ------------------------------------------------------ */
-
-/* The entry of DID, or NULL: the one found last without a probe. */
-static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n);
-
-static struct atfh_identity **slot_h(struct atfh_resolver *r, const char *did, size_t n,
-				     uint64_t h)
-{
-	struct atfh_resolver_priv *p = r->p;
-	struct atfh_identity **s = &p->tab[h & (p->tab_cap - 1)];
-	while (*s && !((*s)->hash == h && (*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
-		s = &(*s)->hnext;
-	return s;
-}
-
-static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
-{
-	return slot_h(r, did, n, hash_did(did, n));
-}
-
-static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
-{
-	struct atfh_identity *e = r->p->last;
-	uint64_t h = hash_did(did, n);
-	if (e && e->hash == h && e->did_len == n && memcmp(e->did, did, n) == 0)
-		return e;
-	e = *slot_h(r, did, n, h);
-	if (e)
-		r->p->last = e;
-	return e;
-}
-
-static void grow_table(struct atfh_resolver *r, size_t want)
-{
-	struct atfh_resolver_priv *p = r->p;
-	size_t cap = p->tab_cap ? p->tab_cap * 2 : 1024;
-	while (cap < want)
-		cap *= 2;
-	struct atfh_identity **t = atfh_xcalloc(cap, sizeof *t);
-	for (size_t i = 0; i < p->tab_cap; i++) {
-		struct atfh_identity *e = p->tab[i], *next;
-		for (; e; e = next) {
-			next = e->hnext;
-			size_t k = e->hash & (cap - 1);
-			e->hnext = t[k];
-			t[k] = e;
-		}
-	}
-	free(p->tab);
-	p->tab = t;
-	p->tab_cap = cap;
-}
+/* ---- index and LRU ------------------------------------------------------ */
 
 static void lru_unlink(struct atfh_resolver_priv *p, struct atfh_identity *e)
 {
@@ -167,6 +110,92 @@ static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 	p->lru_head = e;
 	if (!p->lru_tail)
 		p->lru_tail = e;
+}
+
+/* A new entry of DID with key K, in no list yet. */
+static struct atfh_identity *new_entry(const char *did, size_t n, const struct atfh_idkey *k)
+{
+	struct atfh_identity *e = atfh_xcalloc(1, sizeof *e);
+	e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
+	memcpy(e->did, did, n);
+	e->did_len = n;
+	e->ikey = *k;
+	return e;
+}
+
+/* The slot of the disk cache line at offset OFF while it stands for its
+ * account (not made into an entry, not replaced), else NULL. */
+static struct atfh_idslot *line_slot(struct atfh_resolver *r, size_t off)
+{
+	struct atfh_resolver_priv *p = r->p;
+	struct atfh_idcache_head h;
+	struct atfh_idkey k;
+	if (atfh_idcache_head(p->file + off, p->file_len - off, &h))
+		return NULL;
+	atfh_idkey_of(h.did, h.did_len, &k);
+	struct atfh_idslot *s = atfh_idindex_get(&p->ix, &k);
+	return s && s->ref == LINE_REF(off) ? s : NULL;
+}
+
+/* The line of slot S made into an entry (at the LRU's front). */
+static struct atfh_identity *materialize(struct atfh_resolver *r, struct atfh_idslot *s)
+{
+	struct atfh_resolver_priv *p = r->p;
+	size_t off = (size_t)(s->ref - 1) / 2;
+	struct atfh_idcache_head h;
+	/* it was read this way when indexed: the file is not changed */
+	if (atfh_idcache_head(p->file + off, p->file_len - off, &h))
+		atfh_die_oom();
+	struct atfh_identity *e = new_entry(h.did, h.did_len, &s->k);
+	e->state = ATFH_ID_OK;
+	e->doc_ok = true;
+	e->fetched = (double)h.fetched;
+	e->line = p->file + off;
+	e->line_len = h.line_len;
+	e->host = h.host;
+	e->host_len = h.host_len;
+	s->ref = (uintptr_t)e;
+	lru_front(p, e);
+	return e;
+}
+
+/* The entry of DID, or NULL: the one found last without a probe; a line
+ * of the disk cache made into one. */
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_identity *e = r->p->last;
+	if (e && e->did_len == n && memcmp(e->did, did, n) == 0)
+		return e;
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &k);
+	if (!s)
+		return NULL;
+	if (IS_LINE(s->ref))
+		e = materialize(r, s);
+	else
+		for (e = (struct atfh_identity *)s->ref; e; e = e->hnext)
+			if (e->did_len == n && memcmp(e->did, did, n) == 0)
+				break;
+	if (e)
+		r->p->last = e;
+	return e;
+}
+
+/* What the fast path may answer for E, into its slot: the host's number
+ * while E is resolved with a known host, else 0. */
+static void index_sync(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	if (!atfh_idkey_exact(&e->ikey))
+		return; /* the fast path takes only exact keys */
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &e->ikey);
+	if (!s || s->ref != (uintptr_t)e)
+		return;
+	uint32_t id = 0;
+	if (e->state == ATFH_ID_OK && e->host && e->fetched >= 0 && e->fetched < 4294967295.0)
+		id = atfh_idindex_host(&r->p->ix, e->host, e->host_len) & HOST_ID;
+	s->host = (s->host & HOST_USED) | id;
+	s->fetched = id ? (uint32_t)e->fetched : 0;
 }
 
 const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why)
@@ -210,69 +239,98 @@ static void entry_free(struct atfh_identity *e)
 {
 	entry_clear(e);
 	free(e->why);
-	if (!e->slab) { /* else freed with the slab and the file */
-		if (e->did != e->did_buf)
-			free(e->did);
-		free(e);
-	}
+	if (e->did != e->did_buf)
+		free(e->did);
+	free(e);
 }
 
 static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
 {
-	r->p->dirty = true;
-	if (r->p->last == e)
-		r->p->last = NULL;
-	struct atfh_identity **s = slot(r, e->did, e->did_len);
-	*s = e->hnext;
-	lru_unlink(r->p, e);
+	struct atfh_resolver_priv *p = r->p;
+	p->dirty = true;
+	if (p->last == e)
+		p->last = NULL;
+	struct atfh_idslot *s = atfh_idindex_get(&p->ix, &e->ikey);
+	if (s && s->ref == (uintptr_t)e) {
+		if (e->hnext)
+			s->ref = (uintptr_t)e->hnext;
+		else
+			atfh_idindex_del(&p->ix, s);
+	} else if (s && !IS_LINE(s->ref)) {
+		struct atfh_identity *x = (struct atfh_identity *)s->ref;
+		while (x->hnext && x->hnext != e)
+			x = x->hnext;
+		if (x->hnext == e)
+			x->hnext = e->hnext;
+	}
+	lru_unlink(p, e);
 	r->n--;
 	entry_free(e);
 }
 
+/* Forget the line of slot S. */
+static void remove_line(struct atfh_resolver *r, struct atfh_idslot *s)
+{
+	r->p->dirty = true;
+	atfh_idindex_del(&r->p->ix, s);
+	r->n--;
+}
+
+/* Down to cache_size accounts: first the lines not made into entries, the
+ * oldest first (a line the fast path used is made an entry instead), then
+ * the entries from the LRU's end (one the fast path used is moved to the
+ * front once instead: a second chance). */
 static void evict(struct atfh_resolver *r)
 {
-	struct atfh_identity *e = r->p->lru_tail;
-	while (r->n > r->cfg.cache_size && e) {
+	struct atfh_resolver_priv *p = r->p;
+	while (r->n > r->cfg.cache_size && p->lines_head < p->lines_n) {
+		struct atfh_idslot *s = line_slot(r, p->lines[p->lines_head++]);
+		if (!s)
+			continue;
+		if (s->host & HOST_USED) {
+			s->host &= ~HOST_USED;
+			materialize(r, s);
+			continue;
+		}
+		remove_line(r, s);
+		r->c.evictions++;
+	}
+	struct atfh_identity *e = p->lru_tail;
+	size_t guard = 2 * r->n + 16;
+	while (r->n > r->cfg.cache_size && e && guard--) {
 		struct atfh_identity *prev = e->lprev;
 		if (!e->inflight) {
-			remove_entry(r, e);
-			r->c.evictions++;
+			struct atfh_idslot *s = atfh_idkey_exact(&e->ikey)
+						? atfh_idindex_get(&p->ix, &e->ikey) : NULL;
+			if (s && (s->host & HOST_USED)) {
+				s->host &= ~HOST_USED;
+				lru_front(p, e);
+			} else {
+				remove_entry(r, e);
+				r->c.evictions++;
+			}
 		}
 		e = prev;
 	}
 }
 
-/* A new entry of DID (N bytes); IN_FILE: DID is in the disk cache read,
- * and stays there. */
-static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n,
-				    bool in_file)
+/* A new entry of DID (N bytes), not in the index before (an exact key's
+ * slot is new; an inexact one's may hold other DIDs). */
+static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n)
 {
 	struct atfh_resolver_priv *p = r->p;
-	if (r->n + 1 > p->tab_cap)
-		grow_table(r, 0);
-	struct atfh_identity **s = slot(r, did, n), *e;
-	if (in_file) {
-		if (!p->slabs || p->slabs->used == SLAB_ENTRIES) {
-			struct slab *b = atfh_xcalloc(1, sizeof *b);
-			b->next = p->slabs;
-			p->slabs = b;
-		}
-		e = &p->slabs->e[p->slabs->used++];
-		e->slab = true;
-		e->did = (char *)did;
-	} else {
-		e = atfh_xcalloc(1, sizeof *e);
-		e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
-	}
-	if (n <= sizeof e->did_buf)
-		e->did = e->did_buf;
-	if (e->did != did)
-		memcpy(e->did, did, n);
-	e->did_len = n;
-	e->hash = hash_did(did, n);
-	*s = e;
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	struct atfh_identity *e = new_entry(did, n, &k);
+	struct atfh_idslot *s = atfh_idindex_put(&p->ix, &k);
+	if (IS_LINE(s->ref)) /* not for callers that looked first */
+		remove_line(r, s), s = atfh_idindex_put(&p->ix, &k);
+	e->hnext = (struct atfh_identity *)s->ref;
+	s->ref = (uintptr_t)e;
+	s->host &= HOST_USED;
+	s->fetched = 0;
 	r->n++;
-	lru_front(r->p, e);
+	lru_front(p, e);
 	return e;
 }
 
@@ -406,6 +464,7 @@ static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 		if (r->cfg.appview)
 			queue_req(r, e, REQ_PROFILE);
 	}
+	index_sync(r, e);
 }
 
 /* Parse the document JSON into E->doc.  0, or -1 with *WHY. */
@@ -556,6 +615,7 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				set_why(e, "%s", "no DID document");
 			r->c.failures++;
 		}
+		index_sync(r, e);
 	}
 }
 
@@ -667,12 +727,12 @@ static void cline_fill(struct atfh_identity *e, const struct cline *c)
 /* A new cached entry of DID, fetched at FETCHED (a later line of the same
  * DID wins). */
 static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *did, size_t n,
-					  bool in_file, int64_t fetched)
+					  int64_t fetched)
 {
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e)
 		remove_entry(r, e);
-	e = insert(r, did, n, in_file);
+	e = insert(r, did, n);
 	e->doc_ok = true;
 	e->state = ATFH_ID_OK;
 	e->fetched = (double)fetched;
@@ -756,25 +816,53 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 	r->p->file_mapped = mapped;
 	if (mapped)
 		madvise(buf, len, MADV_SEQUENTIAL);
-	grow_table(r, len / 256); /* about a line per 500 bytes */
+	struct atfh_resolver_priv *p = r->p;
+	atfh_idindex_free(&p->ix);
+	atfh_idindex_init(&p->ix, len / 400); /* about a line per 500 bytes */
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
 	struct cline *c = atfh_xmalloc(sizeof *c);
 	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl < end ? nl + 1 : end) {
 		struct atfh_idcache_head h;
 		if (atfh_idcache_head(line, (size_t)(end - line), &h) == 0) {
 			nl = line + h.line_len; /* its end known without reading it */
-			if (!resolvable(h.did, h.did_len)) {
+			struct atfh_idkey k;
+			atfh_idkey_of(h.did, h.did_len, &k);
+			/* an exact key is a did:plc, resolvable */
+			if (!atfh_idkey_exact(&k) && !resolvable(h.did, h.did_len)) {
 				bad++;
 				continue;
 			}
 			/* as written here: split, parsed when needed */
 			if ((double)h.fetched + ttl <= now)
 				continue; /* too old */
-			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, true, h.fetched);
+			if (atfh_idkey_exact(&k) && h.fetched >= 0 && h.fetched < UINT32_MAX) {
+				/* indexed as a line, made an entry when needed */
+				struct atfh_idslot *s = atfh_idindex_get(&p->ix, &k);
+				if (s && !IS_LINE(s->ref)) { /* an older line's entry */
+					remove_entry(r, (struct atfh_identity *)s->ref);
+					s = NULL;
+				}
+				if (!s) {
+					s = atfh_idindex_put(&p->ix, &k);
+					r->n++;
+				}
+				s->ref = LINE_REF(line - buf);
+				s->host = atfh_idindex_host(&p->ix, h.host, h.host_len) & HOST_ID;
+				s->fetched = (uint32_t)h.fetched;
+				if (p->lines_n == p->lines_cap) {
+					p->lines_cap = p->lines_cap ? p->lines_cap * 2 : 1024;
+					p->lines = atfh_xrealloc(p->lines, p->lines_cap * sizeof *p->lines);
+				}
+				p->lines[p->lines_n++] = (size_t)(line - buf);
+				evict(r);
+				continue;
+			}
+			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, h.fetched);
 			e->line = line;
 			e->line_len = h.line_len;
 			e->host = h.host;
 			e->host_len = h.host_len;
+			index_sync(r, e);
 			evict(r);
 			continue;
 		}
@@ -795,13 +883,14 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			old++;
 		if ((double)c->fetched + ttl <= now)
 			continue; /* too old */
-		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, false, c->fetched);
+		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, c->fetched);
 		cline_fill(e, c); /* its document parsed when first used */
 		if (c->pds && c->pds->type == ATFH_J_STR && !memchr(c->pds->p, '\\', c->pds->n) &&
 		    c->pds->n < sizeof e->doc->pds_host) {
 			e->host = c->pds->p;
 			e->host_len = c->pds->n;
 		}
+		index_sync(r, e);
 		evict(r);
 	}
 	free(c);
@@ -830,7 +919,16 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 {
 	struct atfh_out w = { 0 }, t = { 0 };
 	w.fd = t.fd = -1;
-	/* oldest first, so that reading it back leaves the LRU order as it is */
+	/* oldest first, so that reading it back leaves the LRU order as it is:
+	 * the lines never made into entries, then the entries */
+	for (size_t i = r->p->lines_head; i < r->p->lines_n; i++) {
+		size_t off = r->p->lines[i];
+		struct atfh_idcache_head h;
+		if (line_slot(r, off) && !atfh_idcache_head(r->p->file + off, r->p->file_len - off, &h)) {
+			atfh_out_put(&w, r->p->file + off, h.line_len);
+			atfh_out_c(&w, '\n');
+		}
+	}
 	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
 		if (!e->doc_ok || e->state != ATFH_ID_OK)
 			continue;
@@ -903,7 +1001,7 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 	r->p->multi = curl_multi_init();
 	if (!r->p->multi)
 		atfh_die_oom();
-	grow_table(r, 0);
+	atfh_idindex_init(&r->p->ix, 0);
 	if (cfg->cache_file) {
 		bool upgrade = load_cache(r, cfg->cache_file);
 		/* what was read needs no writing back, unless in an old format */
@@ -942,15 +1040,12 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		entry_free(e);
 	}
 	curl_multi_cleanup(p->multi);
-	for (struct slab *b = p->slabs, *next; b; b = next) {
-		next = b->next;
-		free(b);
-	}
+	atfh_idindex_free(&p->ix);
+	free(p->lines);
 	if (p->file_mapped)
 		munmap(p->file, p->file_len);
 	else
 		free(p->file);
-	free(p->tab);
 	free(p);
 	r->p = NULL;
 	return rc;
@@ -966,10 +1061,40 @@ static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
 		return;
 	if ((!e->line || unsplit(e) == 0) && parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
 		e->doc_parsed = true;
+		index_sync(r, e);
 		return;
 	}
 	r->c.misses++;
 	fetch(r, e);
+}
+
+uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_idkey k;
+	if (r->cfg.need_doc)
+		return 0;
+	atfh_idkey_of(did, n, &k);
+	if (!atfh_idkey_exact(&k))
+		return 0;
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &k);
+	if (!s || !(s->host & HOST_ID))
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	/* fetched is rounded down, the coarse clock (a few ms behind) given
+	 * 10 ms more: never fresh when the slow path's TTL says expired */
+	if ((uint64_t)s->fetched * 1000 + r->cfg.ttl_ms <=
+	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 10)
+		return 0;
+	if (!(s->host & HOST_USED))
+		s->host |= HOST_USED;
+	r->c.hits++;
+	return s->host & HOST_ID;
+}
+
+const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n)
+{
+	return atfh_idindex_host_name(&r->p->ix, id, n);
 }
 
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n)
@@ -1012,7 +1137,7 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		return e;
 	}
 	r->c.misses++;
-	e = insert(r, did, n, false);
+	e = insert(r, did, n);
 	fetch(r, e);
 	evict(r);
 	return e;
@@ -1022,7 +1147,7 @@ void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int6
 {
 	if (n > ATFH_DID_MAX)
 		return;
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (!e)
 		return;
 	double at = at_us > 0 ? (double)at_us / 1e6 : 0;

@@ -38,6 +38,7 @@
 #define ATFH_IDENTITY_H
 
 #include "diddoc.h"
+#include "idindex.h"
 #include "sigverify.h"
 #include "stats.h"
 
@@ -63,9 +64,8 @@ struct atfh_identity_cfg {
 enum atfh_id_state { ATFH_ID_PENDING, ATFH_ID_OK, ATFH_ID_FAILED };
 
 struct atfh_identity {
-	/* what a hash probe reads first, in one cache line */
-	uint64_t hash;            /* of the DID */
-	struct atfh_identity *hnext;
+	struct atfh_idkey ikey;   /* its key in the index (lib/idindex) */
+	struct atfh_identity *hnext; /* another DID of the same inexact key */
 	char *did;                /* not NUL-terminated (did_len bytes) */
 	size_t did_len;
 	char did_buf[32];         /* short DIDs (did:plc) are kept here */
@@ -91,7 +91,6 @@ struct atfh_identity {
 	size_t raw_len;
 	int inflight;             /* requests of this entry not finished */
 	bool doc_ok, doc_parsed, failed_now, stale;
-	bool slab;                /* allocated with others, DID in the file */
 	uint64_t tick;            /* lookup count when moved to the LRU's front */
 	struct atfh_identity *lprev, *lnext;
 };
@@ -124,6 +123,15 @@ int atfh_resolver_finish(struct atfh_resolver *r);
 struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *did, size_t n);
 /* The entry of DID as it is, without counting or starting anything. */
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n);
+/* The fast path for callers that need only the PDS host (not
+ * cfg.need_doc): the number of DID's host (lib/idindex) when the cache
+ * knows it without a request (a did:plc resolved, within its TTL, with
+ * the host known), counted as a hit, with nothing written but a bit in
+ * the DID's index slot; 0: ask atfh_resolver_lookup.  The same DID asked
+ * there would give an entry of the same host. */
+uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t n);
+/* The name of host number ID (from atfh_resolver_host_id) into *N. */
+const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n);
 /* The PDS host of E (state OK) into *N, NULL if unknown (no document). */
 static inline const char *atfh_identity_pds_host(const struct atfh_identity *e, size_t *n)
 {

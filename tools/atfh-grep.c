@@ -464,6 +464,12 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	size_t dn = 0;
 	const char *did = atfh_idcheck_did(&g->id, &g->msg, &dn);
 	if (did) {
+		/* --pds with the account cached: no queue, no entry */
+		int v = atfh_idcheck_fast(&g->id, did, dn);
+		if (v == ATFH_IDC_PASS)
+			return select_frame(g, p, n, err);
+		if (v == ATFH_IDC_DROP)
+			return ATFH_REC_OK;
 		/* an account not cached yet: resolve it only for a record the
 		 * other selectors keep */
 		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
@@ -500,6 +506,11 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	    !memchr(v->p, '\\', v->n)) {
 		did = v->p;
 		dn = v->n;
+		int f = atfh_idcheck_fast(&g->id, did, dn);
+		if (f == ATFH_IDC_PASS)
+			return write_line(g, p, n, err);
+		if (f == ATFH_IDC_DROP)
+			return ATFH_REC_OK;
 		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
 		if (!e || e->state == ATFH_ID_PENDING) {
 			int r = atfh_select_line(&g->sel, p, n, err);
