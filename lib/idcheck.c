@@ -233,6 +233,20 @@ int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
 	return c->verdict[id] == 1 ? ATFH_IDC_PASS : ATFH_IDC_DROP;
 }
 
+static void prefetch(void *ctx, const char *did, size_t n)
+{
+	struct atfh_idcheck *c = ctx;
+	atfh_resolver_prefetch(&c->r, did, n);
+}
+
+void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m)
+{
+	if (c->on && !c->verify_sig && !c->metadata && (c->pds.n || c->ignore_pds.n)) {
+		m->on_did = prefetch;
+		m->on_did_ctx = c;
+	}
+}
+
 int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
 		      struct atfh_identity *e, const char **err)
 {

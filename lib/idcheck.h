@@ -102,6 +102,8 @@ const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, s
  * (atfh_resolver_host_id): ATFH_IDC_PASS or ATFH_IDC_DROP, the same as
  * atfh_idq_submit would settle; -1: submit it. */
 int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n);
+/* Hook the fast path's prefetch into M's parser (when it will be used). */
+void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m);
 /* The verdict on M with its account E (NULL or FAILED: unresolved):
  * ATFH_IDC_PASS, ATFH_IDC_DROP, ATFH_REC_BAD with *err, or (while
  * !RETRIED) ATFH_IDQ_RETRY. */

@@ -802,6 +802,43 @@ static char *read_file(const char *path, size_t *len, bool *mapped)
 	return buf;
 }
 
+/* Lines of the disk cache to index (a did:plc's, written by this module):
+ * key, offset, fetch time, host number. */
+struct pending {
+	struct atfh_idkey k;
+	size_t off;
+	uint32_t fetched, host;
+};
+#define PENDING 16
+
+/* Index the lines V[0..N) in their order (a later line of a DID wins).
+ * Returns 0. */
+static size_t index_lines(struct atfh_resolver *r, const struct pending *v, size_t n)
+{
+	struct atfh_resolver_priv *p = r->p;
+	for (size_t i = 0; i < n; i++) {
+		struct atfh_idslot *s = atfh_idindex_get(&p->ix, &v[i].k);
+		if (s && !IS_LINE(s->ref)) { /* an older line's entry */
+			remove_entry(r, (struct atfh_identity *)s->ref);
+			s = NULL;
+		}
+		if (!s) {
+			s = atfh_idindex_put(&p->ix, &v[i].k);
+			r->n++;
+		}
+		s->ref = LINE_REF(v[i].off);
+		s->host = v[i].host;
+		s->fetched = v[i].fetched;
+		if (p->lines_n == p->lines_cap) {
+			p->lines_cap = p->lines_cap ? p->lines_cap * 2 : 1024;
+			p->lines = atfh_xrealloc(p->lines, p->lines_cap * sizeof *p->lines);
+		}
+		p->lines[p->lines_n++] = v[i].off;
+		evict(r);
+	}
+	return 0;
+}
+
 /* Read the disk cache: true when it should be written back in the
  * current format. */
 static bool load_cache(struct atfh_resolver *r, const char *path)
@@ -818,13 +855,24 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 		madvise(buf, len, MADV_SEQUENTIAL);
 	struct atfh_resolver_priv *p = r->p;
 	atfh_idindex_free(&p->ix);
-	atfh_idindex_init(&p->ix, len / 400); /* about a line per 500 bytes */
+	atfh_idindex_init(&p->ix, len / 512); /* about a line per 600 bytes */
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
 	struct cline *c = atfh_xmalloc(sizeof *c);
+	struct pending pend[PENDING];
+	size_t np = 0;
 	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl < end ? nl + 1 : end) {
 		struct atfh_idcache_head h;
 		if (atfh_idcache_head(line, (size_t)(end - line), &h) == 0) {
 			nl = line + h.line_len; /* its end known without reading it */
+			/* the heads of the lines ahead, guessed at this one's
+			 * length (the next one's is known: both) */
+			__builtin_prefetch(nl + 1);
+			__builtin_prefetch(nl + 65);
+			if (h.line_len * 5 < (size_t)(end - line)) {
+				__builtin_prefetch(line + h.line_len * 4);
+				__builtin_prefetch(line + h.line_len * 4 + 64);
+				__builtin_prefetch(line + h.line_len * 4 + 128);
+			}
 			struct atfh_idkey k;
 			atfh_idkey_of(h.did, h.did_len, &k);
 			/* an exact key is a did:plc, resolvable */
@@ -836,27 +884,17 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			if ((double)h.fetched + ttl <= now)
 				continue; /* too old */
 			if (atfh_idkey_exact(&k) && h.fetched >= 0 && h.fetched < UINT32_MAX) {
-				/* indexed as a line, made an entry when needed */
-				struct atfh_idslot *s = atfh_idindex_get(&p->ix, &k);
-				if (s && !IS_LINE(s->ref)) { /* an older line's entry */
-					remove_entry(r, (struct atfh_identity *)s->ref);
-					s = NULL;
-				}
-				if (!s) {
-					s = atfh_idindex_put(&p->ix, &k);
-					r->n++;
-				}
-				s->ref = LINE_REF(line - buf);
-				s->host = atfh_idindex_host(&p->ix, h.host, h.host_len) & HOST_ID;
-				s->fetched = (uint32_t)h.fetched;
-				if (p->lines_n == p->lines_cap) {
-					p->lines_cap = p->lines_cap ? p->lines_cap * 2 : 1024;
-					p->lines = atfh_xrealloc(p->lines, p->lines_cap * sizeof *p->lines);
-				}
-				p->lines[p->lines_n++] = (size_t)(line - buf);
-				evict(r);
+				/* indexed as a line, made an entry when needed; its
+				 * slot prefetched, indexed a few lines later */
+				if (np == PENDING)
+					np = index_lines(r, pend, np);
+				atfh_idindex_prefetch(&p->ix, &k);
+				pend[np++] = (struct pending){
+					k, (size_t)(line - buf), (uint32_t)h.fetched,
+					atfh_idindex_host(&p->ix, h.host, h.host_len) & HOST_ID };
 				continue;
 			}
+			np = index_lines(r, pend, np); /* in file order */
 			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, h.fetched);
 			e->line = line;
 			e->line_len = h.line_len;
@@ -866,6 +904,7 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			evict(r);
 			continue;
 		}
+		np = index_lines(r, pend, np);
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (!nl)
 			nl = end;
@@ -893,6 +932,7 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 		index_sync(r, e);
 		evict(r);
 	}
+	index_lines(r, pend, np);
 	free(c);
 	if (bad)
 		atfh_err("%s: %zu unreadable line%s ignored", path, bad, bad == 1 ? "" : "s");
@@ -1090,6 +1130,13 @@ uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t 
 		s->host |= HOST_USED;
 	r->c.hits++;
 	return s->host & HOST_ID;
+}
+
+void atfh_resolver_prefetch(const struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	atfh_idindex_prefetch(&r->p->ix, &k);
 }
 
 const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n)

@@ -130,6 +130,8 @@ struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *di
  * the DID's index slot; 0: ask atfh_resolver_lookup.  The same DID asked
  * there would give an entry of the same host. */
 uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t n);
+/* Prefetch what atfh_resolver_host_id will read for DID. */
+void atfh_resolver_prefetch(const struct atfh_resolver *r, const char *did, size_t n);
 /* The name of host number ID (from atfh_resolver_host_id) into *N. */
 const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n);
 /* The PDS host of E (state OK) into *N, NULL if unknown (no document). */

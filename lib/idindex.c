@@ -6,29 +6,32 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
-/* base 32 (RFC 4648, lowercase, as did:plc uses it): 0-31, or -1 */
-static signed char b32val(unsigned char c)
-{
-	if (c >= 'a' && c <= 'z')
-		return (signed char)(c - 'a');
-	if (c >= '2' && c <= '7')
-		return (signed char)(c - '2' + 26);
-	return -1;
-}
+/* base 32 (RFC 4648, lowercase, as did:plc uses it): 0-31, else 255 */
+#define R4(c) B(c), B(c + 1), B(c + 2), B(c + 3)
+#define R16(c) R4(c), R4(c + 4), R4(c + 8), R4(c + 12)
+#define B(c) ((c) >= 'a' && (c) <= 'z' ? (c) - 'a' : (c) >= '2' && (c) <= '7' ? (c) - '2' + 26 : 255)
+static const uint8_t b32[256] = {
+	R16(0), R16(16), R16(32), R16(48), R16(64), R16(80), R16(96), R16(112),
+	R16(128), R16(144), R16(160), R16(176), R16(192), R16(208), R16(224), R16(240),
+};
+#undef B
+#undef R16
+#undef R4
 
 void atfh_idkey_of(const char *did, size_t n, struct atfh_idkey *k)
 {
 	if (n == 32 && memcmp(did, "did:plc:", 8) == 0) {
 		uint64_t w[2] = { 0, 0 };
-		bool ok = true;
-		for (size_t i = 0; i < 24 && ok; i++) {
-			signed char v = b32val((unsigned char)did[8 + i]);
-			ok = v >= 0;
-			w[i / 12] = w[i / 12] << 5 | (uint64_t)(v & 31);
+		unsigned bad = 0;
+		for (size_t i = 0; i < 24; i++) {
+			unsigned v = b32[(unsigned char)did[8 + i]];
+			bad |= v;
+			w[i / 12] = w[i / 12] << 5 | (v & 31);
 		}
-		if (ok) {
+		if (!(bad & 0x80)) {
 			k->a = w[0];
 			k->b = w[1] | 1ull << 60;
 			return;
@@ -38,9 +41,38 @@ void atfh_idkey_of(const char *did, size_t n, struct atfh_idkey *k)
 	k->b = (XXH3_64bits_withSeed(did, n, 0x1d1d) & 0x0fffffffffffffffull) | 2ull << 60;
 }
 
+#define HUGE (2u << 20)
+
+static void free_slots(struct atfh_idindex *ix)
+{
+	if (ix->mapped)
+		munmap(ix->s, ix->cap * sizeof *ix->s);
+	else
+		free(ix->s);
+	ix->s = NULL;
+}
+
+/* Zeroed slots; a large table on huge pages where the kernel gives them
+ * (a lookup is a random access: one TLB entry per 2 MB, not per 4 KB). */
 static void alloc_slots(struct atfh_idindex *ix, size_t cap)
 {
-	ix->s = atfh_xcalloc(cap, sizeof *ix->s);
+	size_t bytes = cap * sizeof *ix->s;
+	ix->mapped = false;
+	if (bytes >= HUGE) {
+		char *m = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		if (m != MAP_FAILED) {
+			char *a = (char *)(((uintptr_t)m + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+			if (a > m)
+				munmap(m, (size_t)(a - m));
+			munmap(a + bytes, (size_t)(m + bytes + HUGE - (a + bytes)));
+			madvise(a, bytes, MADV_HUGEPAGE);
+			ix->s = (struct atfh_idslot *)a;
+			ix->mapped = true;
+		}
+	}
+	if (!ix->mapped)
+		ix->s = atfh_xcalloc(cap, sizeof *ix->s);
 	ix->cap = cap;
 	ix->mask = cap - 1;
 	unsigned bits = 0;
@@ -53,14 +85,14 @@ void atfh_idindex_init(struct atfh_idindex *ix, size_t want)
 {
 	memset(ix, 0, sizeof *ix);
 	size_t cap = 1024;
-	while (cap / 2 < want)
+	while (cap / 4 * 3 < want)
 		cap *= 2;
 	alloc_slots(ix, cap);
 }
 
 void atfh_idindex_free(struct atfh_idindex *ix)
 {
-	free(ix->s);
+	free_slots(ix);
 	free(ix->hbuf);
 	free(ix->hoff);
 	free(ix->hlen);
@@ -70,6 +102,7 @@ void atfh_idindex_free(struct atfh_idindex *ix)
 
 static void grow(struct atfh_idindex *ix)
 {
+	struct atfh_idindex was = *ix;
 	struct atfh_idslot *old = ix->s;
 	size_t oldcap = ix->cap;
 	alloc_slots(ix, oldcap * 2);
@@ -81,7 +114,7 @@ static void grow(struct atfh_idindex *ix)
 			j = (j + 1) & ix->mask;
 		ix->s[j] = old[i];
 	}
-	free(old);
+	free_slots(&was);
 }
 
 struct atfh_idslot *atfh_idindex_put(struct atfh_idindex *ix, const struct atfh_idkey *k)
@@ -89,7 +122,7 @@ struct atfh_idslot *atfh_idindex_put(struct atfh_idindex *ix, const struct atfh_
 	struct atfh_idslot *s = atfh_idindex_get(ix, k);
 	if (s)
 		return s;
-	if ((ix->n + 1) * 2 > ix->cap) /* at most half full */
+	if (ix->n + 1 > ix->cap / 4 * 3) /* at most 3/4 full */
 		grow(ix);
 	size_t i = atfh_idindex_pos(ix, k);
 	while (ix->s[i].ref)

@@ -35,8 +35,9 @@ struct atfh_idslot {
 };
 
 struct atfh_idindex {
-	struct atfh_idslot *s;
+	struct atfh_idslot *s;  /* large: mmap(2)ed, on huge pages if it can */
 	size_t cap, mask, n;
+	bool mapped;
 	unsigned shift;
 	/* hosts: names in one buffer, an open-addressing table of numbers */
 	char *hbuf;
@@ -53,7 +54,7 @@ static inline bool atfh_idkey_exact(const struct atfh_idkey *k)
 	return k->b >> 60 == 1;
 }
 
-/* An empty index with room for about WANT slots. */
+/* An empty index with room for about WANT slots (kept at most 3/4 full). */
 void atfh_idindex_init(struct atfh_idindex *ix, size_t want);
 void atfh_idindex_free(struct atfh_idindex *ix);
 

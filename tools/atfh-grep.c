@@ -652,6 +652,7 @@ int main(int argc, char **argv)
 		return ATFH_EXIT_FAIL;
 	atfh_msg_init(&g.msg);
 	g.msg.lazy_ops = true; /* the DID, kind and time need no ops */
+	atfh_idcheck_prefetch_hook(&g.id, &g.msg);
 	g.loop.out = &g.out;
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;
