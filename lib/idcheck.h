@@ -86,7 +86,8 @@ int atfh_idcheck_option(struct atfh_idcheck *c, int id, const char *arg);
 int atfh_idcheck_pds(struct atfh_idcheck *c, const char *glob, bool ignore);
 /* After option parsing: start the resolver and the queue if anything
  * needs identities (SETTLE and CTX as in struct atfh_idq), hook the
- * counters into L's stats.  0, or -1 after reporting. */
+ * counters into L's stats and the queue into L's idle and end hooks.
+ * 0, or -1 after reporting. */
 int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
 		       int (*settle)(void *, const struct atfh_idq_item *, struct atfh_identity *,
 				     bool, const char **),
@@ -97,6 +98,11 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status);
 /* The DID message M needs resolved (N bytes), or NULL; drops the cached
  * document of an #identity message's account first. */
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n);
+/* The same for an NDJSON event, by its "did", "kind" and "time_us":
+ * *DID (*DN bytes) or NULL.  -1 with *ERR when the line is not a JSON
+ * object. */
+int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const char **did,
+			  size_t *dn, const char **err);
 /* The verdict on a message of DID (N bytes) from the cache alone, when
  * nothing waits in the queue and only --pds/--ignore-pds need the account
  * (atfh_resolver_host_id): ATFH_IDC_PASS or ATFH_IDC_DROP, the same as
