@@ -13,7 +13,11 @@
  *    flowing while documents arrive;
  *  - the cache: in memory an LRU of at most `cache_size` accounts, each
  *    good for `ttl_ms` after it was fetched (a failure for a minute at
- *    most); on disk (--identity-cache FILE) one JSON line per account,
+ *    most), found through lib/idindex; a disk cache line is indexed as it
+ *    is (DID, host number, fetch time) and made an entry only when one is
+ *    needed, and lines never used go first when the cache is full; the
+ *    fast path (atfh_resolver_host_id) answers a did:plc's PDS host from
+ *    the index alone, moving nothing in the LRU; on disk (--identity-cache FILE) one JSON line per account,
  *    format 2: {"v":2,"did","fetched","pds","len","doc","created","profile"}
  *    with "pds" the document's PDS host, derived when it was fetched, and
  *    "len" the bytes from "doc"'s value to the end of the line.
