@@ -5,6 +5,9 @@
 #include "util.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define CLASS_IN 1
@@ -19,6 +22,7 @@ struct atfh_dnstxt {
 struct query {
 	struct atfh_dnstxt *d;
 	atfh_dnstxt_cb cb;
+	atfh_dnsaddr_cb acb;
 	void *arg;
 };
 
@@ -70,12 +74,52 @@ struct atfh_dnstxt *atfh_dnstxt_new(const char *servers, uint64_t timeout_ms, co
 
 void atfh_dnstxt_query(struct atfh_dnstxt *d, const char *name, atfh_dnstxt_cb cb, void *arg)
 {
-	struct query *q = atfh_xmalloc(sizeof *q);
+	struct query *q = atfh_xcalloc(1, sizeof *q);
 	q->d = d;
 	q->cb = cb;
 	q->arg = arg;
 	d->pending++;
 	ares_query(d->ch, name, CLASS_IN, TYPE_TXT, on_answer, q);
+}
+
+static void on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	(void)timeouts;
+	struct query *q = arg;
+	q->d->pending--;
+	char buf[INET6_ADDRSTRLEN + 2];
+	const char *addr = NULL, *why = ares_strerror(status);
+	struct ares_addrinfo_node *nd = status == ARES_SUCCESS && res ? res->nodes : NULL;
+	for (; nd && !addr; nd = nd->ai_next) {
+		if (nd->ai_family == AF_INET &&
+		    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)nd->ai_addr)->sin_addr, buf, sizeof buf)) {
+			addr = buf;
+		} else if (nd->ai_family == AF_INET6 &&
+			   inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)nd->ai_addr)->sin6_addr,
+				     buf + 1, sizeof buf - 2)) {
+			buf[0] = '[';
+			strcat(buf, "]");
+			addr = buf;
+		}
+	}
+	if (!addr && status == ARES_SUCCESS)
+		why = "no address";
+	if (res)
+		ares_freeaddrinfo(res);
+	q->acb(q->arg, addr, addr ? NULL : why);
+	free(q);
+}
+
+void atfh_dnstxt_addr(struct atfh_dnstxt *d, const char *host, atfh_dnsaddr_cb cb, void *arg)
+{
+	struct query *q = atfh_xcalloc(1, sizeof *q);
+	q->d = d;
+	q->acb = cb;
+	q->arg = arg;
+	d->pending++;
+	struct ares_addrinfo_hints hints = { 0 };
+	hints.ai_family = AF_UNSPEC;
+	ares_getaddrinfo(d->ch, host, NULL, &hints, on_addr, q);
 }
 
 size_t atfh_dnstxt_pending(const struct atfh_dnstxt *d)

@@ -1,6 +1,7 @@
 /*
  * dnstxt.h — DNS TXT queries that never block, with c-ares.  Owns the
- * c-ares channel: its servers (the system's /etc/resolv.conf, or a list
+ * c-ares channel: TXT queries (and a host's address, for callers that
+ * must reach it through the same servers); its servers (the system's /etc/resolv.conf, or a list
  * "ADDR[:PORT],…" given by the caller, --dns-server), its timeout (split
  * over two tries), its sockets (handed to the caller's poll loop: the
  * identity resolver passes them to curl_multi_poll as extra fds) and the
@@ -31,9 +32,15 @@ struct atfh_dnstxt;
 /* A channel: SERVERS NULL for the system's; TIMEOUT_MS per query.  NULL
  * with *WHY when SERVERS does not parse or c-ares cannot start. */
 struct atfh_dnstxt *atfh_dnstxt_new(const char *servers, uint64_t timeout_ms, const char **why);
+/* The end of an address query: ADDR the first address (IPv6 in
+ * brackets), NULL with WHY on failure. */
+typedef void (*atfh_dnsaddr_cb)(void *arg, const char *addr, const char *why);
+
 /* Ask for NAME's TXT records; CB is called from atfh_dnstxt_process (or
  * at once when the query cannot be sent). */
 void atfh_dnstxt_query(struct atfh_dnstxt *d, const char *name, atfh_dnstxt_cb cb, void *arg);
+/* Ask for HOST's address (A or AAAA, as c-ares's getaddrinfo). */
+void atfh_dnstxt_addr(struct atfh_dnstxt *d, const char *host, atfh_dnsaddr_cb cb, void *arg);
 size_t atfh_dnstxt_pending(const struct atfh_dnstxt *d);
 /* The sockets to wait on into FDS (at most ATFH_DNSTXT_FDS), *TIMEOUT_MS
  * lowered to the next retry.  Returns how many. */

@@ -37,6 +37,7 @@ struct req {
 	bool too_big;
 	char url[ATFH_DID_MAX + 640];
 	char curl_err[CURL_ERROR_SIZE];
+	struct curl_slist *pin;       /* REQ_HANDLE_WK: the host's address (--dns-server) */
 	struct req *next;             /* waiting list */
 };
 
@@ -350,6 +351,8 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, r->cfg.cainfo);
 	if (r->cfg.capath)
 		curl_easy_setopt(q->h, CURLOPT_CAPATH, r->cfg.capath);
+	if (q->pin)
+		curl_easy_setopt(q->h, CURLOPT_RESOLVE, q->pin);
 	if (q->kind == REQ_HANDLE_WK) { /* as Go's http.Client does */
 		curl_easy_setopt(q->h, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(q->h, CURLOPT_MAXREDIRS, 10L);
@@ -364,12 +367,20 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 
 static void fetch(struct atfh_resolver *r, struct atfh_identity *e);
 
-static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+/* A request of E; PIN: the address of a REQ_HANDLE_WK's host. */
+static void queue_req_pin(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind,
+			  const char *pin)
 {
 	struct atfh_resolver_priv *p = r->p;
 	struct req *q = atfh_xcalloc(1, sizeof *q);
 	q->e = e;
 	q->kind = kind;
+	if (pin) {
+		char line[ATFH_HANDLE_MAX + 80];
+		snprintf(line, sizeof line, "%s:443:%s", e->doc->handle, pin);
+		if (!(q->pin = curl_slist_append(NULL, line)))
+			atfh_die_oom();
+	}
 	q->body.fd = -1;
 	bool web = e->did_len > 8 && memcmp(e->did, "did:web:", 8) == 0;
 	switch (kind) {
@@ -407,6 +418,11 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 	p->wait_tail = q;
 }
 
+static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+{
+	queue_req_pin(r, e, kind, NULL);
+}
+
 /* Can DID be resolved at all? */
 static bool resolvable(const char *did, size_t n)
 {
@@ -441,12 +457,28 @@ static void entry_step_done(struct atfh_resolver *r, struct atfh_identity *e);
 static void handle_verdict(struct atfh_resolver *r, struct atfh_identity *e, int res,
 			   const char *did)
 {
-	if (res == ATFH_HR_DID && strlen(did) == e->did_len && memcmp(did, e->did, e->did_len) == 0) {
+	if (res == ATFH_HR_DID && did && strlen(did) == e->did_len && memcmp(did, e->did, e->did_len) == 0) {
 		e->hv = ATFH_HV_OK;
 	} else {
 		e->hv = ATFH_HV_INVALID;
 		r->c.handle_invalid++;
 	}
+}
+
+static void on_handle_addr(void *arg, const char *addr, const char *why)
+{
+	(void)why;
+	struct dnsq *dq = arg;
+	struct atfh_resolver *r = dq->r;
+	struct atfh_identity *e = dq->e;
+	free(dq);
+	if (r->p->closing)
+		return;
+	if (addr)
+		queue_req_pin(r, e, REQ_HANDLE_WK, addr);
+	else
+		handle_verdict(r, e, ATFH_HR_NOTFOUND, NULL);
+	entry_step_done(r, e);
 }
 
 static void on_handle_txt(void *arg, enum atfh_dns_status st, const unsigned char *abuf,
@@ -461,10 +493,20 @@ static void on_handle_txt(void *arg, enum atfh_dns_status st, const unsigned cha
 		return;
 	char did[ATFH_DID_MAX + 1];
 	int res = st == ATFH_DNS_OK ? atfh_handle_txt_did(abuf, alen, did) : ATFH_HR_NOTFOUND;
-	if (res == ATFH_HR_DID)
+	if (res == ATFH_HR_DID) {
 		handle_verdict(r, e, res, did);
-	else /* no DID by DNS (any error): over HTTPS */
+	} else if (r->cfg.dns_servers) {
+		/* no DID by DNS (any error): over HTTPS, the host's address
+		 * asked of the same servers */
+		struct dnsq *aq = atfh_xmalloc(sizeof *aq);
+		aq->r = r;
+		aq->e = e;
+		e->inflight++;
+		r->c.handle_requests++;
+		atfh_dnstxt_addr(r->p->dns, e->doc->handle, on_handle_addr, aq);
+	} else { /* no DID by DNS (any error): over HTTPS */
 		queue_req(r, e, REQ_HANDLE_WK);
+	}
 	entry_step_done(r, e);
 }
 
@@ -651,6 +693,7 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 	curl_multi_remove_handle(p->multi, q->h);
 	curl_easy_cleanup(q->h);
 	atfh_out_free(&q->body);
+	curl_slist_free_all(q->pin);
 	free(q);
 	p->running--;
 	entry_step_done(r, e);
@@ -1090,12 +1133,14 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		curl_easy_cleanup(handles[i]);
 		if (q) {
 			atfh_out_free(&q->body);
+			curl_slist_free_all(q->pin);
 			free(q);
 		}
 	}
 	curl_free(handles);
 	for (struct req *q = p->wait_head, *next; q; q = next) {
 		next = q->next;
+		curl_slist_free_all(q->pin);
 		free(q);
 	}
 	for (struct atfh_identity *e = p->lru_head, *next; e; e = next) {

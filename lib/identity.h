@@ -15,7 +15,8 @@
  *    c-ares, the system's servers or --dns-server; skipped for
  *    .bsky.social and .staging.bsky.dev), then, when DNS gives no DID,
  *    over HTTPS (GET https://HANDLE/.well-known/atproto-did, redirects
- *    followed); or, with --handle-resolver URL, only by
+ *    followed; with --dns-server the host's address is asked of those
+ *    servers too, so that every lookup goes where the user said); or, with --handle-resolver URL, only by
  *    com.atproto.identity.resolveHandle there.  Each step within the
  *    request timeout.  The verdict: the handle (resolves to the DID);
  *    "handle.invalid" (none declared, another DID, not found, a failure
