@@ -134,10 +134,10 @@ int atfh_dnstxt_fds(struct atfh_dnstxt *d, struct pollfd *fds, int *timeout_ms)
 	ares_socket_t s[ARES_GETSOCK_MAXNUM];
 	int bits = ares_getsock(d->ch, s, ARES_GETSOCK_MAXNUM), n = 0;
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < ATFH_DNSTXT_FDS; i++) {
-		short ev = 0;
-		if (ARES_GETSOCK_READABLE(bits, i))
+		short ev = 0; /* (c-ares's macros shift a signed 1 up to bit 31) */
+		if (((unsigned)bits >> i) & 1u)
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= POLLOUT;
 		if (!ev)
 			continue;
