@@ -4,10 +4,11 @@
 // handle resolution's queries.  --map FILE has lines "HANDLE DID": TXT
 // _atproto.HANDLE is "did=DID" (with a "v=spf1" record before it, as real
 // zones have), A HANDLE is --addr (default 127.0.0.1); any other name is
-// NXDOMAIN.  --silent never answers.  Every query is logged in --log as
+// NXDOMAIN.  --no-txt 1 answers only the A queries (TXT: NXDOMAIN).
+// --silent never answers.  Every query is logged in --log as
 // "TYPE NAME".
 //
-//   node dnsserver.js [--map FILE] [--addr IP] [--silent 1] [--log FILE]
+//   node dnsserver.js [--map FILE] [--addr IP] [--no-txt 1] [--silent 1] [--log FILE]
 //
 // Prints "ready PORT"; exits on stdin EOF or SIGTERM.
 const dgram = require('node:dgram');
@@ -58,7 +59,7 @@ sock.on('message', (msg, rinfo) => {
   if (args.silent) return;
   const answers = [];
   let found = false;
-  if (qtype === 16 && name.startsWith('_atproto.') && map.has(name.slice(9))) {
+  if (qtype === 16 && name.startsWith('_atproto.') && map.has(name.slice(9)) && !args['no-txt']) {
     found = true;
     answers.push(rr(16, txt('v=spf1 -all')), rr(16, txt(`did=${map.get(name.slice(9))}`)));
   } else if (map.has(name)) {
