@@ -402,15 +402,22 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 
 void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s)
 {
-	atfh_out_lit(o, "{\"didDocument\":");
-	atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
-	if (e->doc->pds[0]) {
-		atfh_out_lit(o, ",\"pdsHost\":");
-		atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
+	const char *h = atfh_identity_handle(e);
+	if (e->hv == ATFH_HV_REFUSED) {
+		/* indigo's LookupDID fails as a whole: at-kafka has no
+		 * document, PDS or handle, only the audit log and profile */
+		atfh_out_lit(o, "{\"didDocument\":{\"id\":\"\"}");
+	} else {
+		atfh_out_lit(o, "{\"didDocument\":");
+		atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
+		if (e->doc->pds[0]) {
+			atfh_out_lit(o, ",\"pdsHost\":");
+			atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
+		}
 	}
-	if (e->doc->handle[0]) {
+	if (h) {
 		atfh_out_lit(o, ",\"handle\":");
-		atfh_json_str(o, e->doc->handle, strlen(e->doc->handle));
+		atfh_json_str(o, h, strlen(h));
 	}
 	int64_t age = -1, us;
 	if (e->created[0]) {

@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "config.h"
 #include "didset.h"
+#include "dnstxt.h"
+#include "handle.h"
 #include "json.h"
 #include "jsonscan.h"
 #include "outfile.h"
@@ -21,10 +23,11 @@
 #include <unistd.h>
 
 #define FAIL_TTL 60.0               /* seconds a failure is remembered */
+#define HANDLE_INVALID_TTL 900.0    /* an invalid handle (indigo's InvalidHandleTTL) */
 #define BODY_MAX (256u << 10)       /* bytes of one response */
 #define CACHE_FILE_MAX (1u << 30)   /* bytes of the disk cache read */
 
-enum req_kind { REQ_DOC, REQ_AUDIT, REQ_PROFILE };
+enum req_kind { REQ_DOC, REQ_AUDIT, REQ_PROFILE, REQ_HANDLE_WK, REQ_HANDLE_XRPC };
 
 struct req {
 	struct atfh_identity *e;
@@ -34,6 +37,7 @@ struct req {
 	bool too_big;
 	char url[ATFH_DID_MAX + 640];
 	char curl_err[CURL_ERROR_SIZE];
+	struct curl_slist *pin;       /* REQ_HANDLE_WK: the host's address (--dns-server) */
 	struct req *next;             /* waiting list */
 };
 
@@ -64,6 +68,15 @@ struct atfh_resolver_priv {
 	struct atfh_identity *last;   /* the entry found last */
 	uint64_t tick;                /* lookups, for the LRU */
 	char plc[512];
+	char hres[512];               /* --handle-resolver, no trailing '/' */
+	struct atfh_dnstxt *dns;      /* handle checks by DNS (want_metadata) */
+	bool closing;                 /* atfh_resolver_finish under way */
+};
+
+/* A DNS query of a handle check. */
+struct dnsq {
+	struct atfh_resolver *r;
+	struct atfh_identity *e;
 };
 
 static double wall_now(void)
@@ -232,6 +245,7 @@ static void entry_clear(struct atfh_identity *e)
 	free(e->profile);
 	e->profile = NULL;
 	e->created[0] = '\0';
+	e->hv = ATFH_HV_UNKNOWN;
 	e->doc_ok = e->doc_parsed = false;
 }
 
@@ -395,6 +409,15 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, r->cfg.cainfo);
 	if (r->cfg.capath)
 		curl_easy_setopt(q->h, CURLOPT_CAPATH, r->cfg.capath);
+	if (q->pin)
+		curl_easy_setopt(q->h, CURLOPT_RESOLVE, q->pin);
+	if (q->kind == REQ_HANDLE_WK) { /* as Go's http.Client does */
+		curl_easy_setopt(q->h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(q->h, CURLOPT_MAXREDIRS, 10L);
+		curl_easy_setopt(q->h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	if (q->kind == REQ_HANDLE_WK || q->kind == REQ_HANDLE_XRPC)
+		r->c.handle_requests++;
 	curl_multi_add_handle(p->multi, q->h);
 	p->running++;
 	r->c.requests++;
@@ -402,12 +425,20 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 
 static void fetch(struct atfh_resolver *r, struct atfh_identity *e);
 
-static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+/* A request of E; PIN: the address of a REQ_HANDLE_WK's host. */
+static void queue_req_pin(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind,
+			  const char *pin)
 {
 	struct atfh_resolver_priv *p = r->p;
 	struct req *q = atfh_xcalloc(1, sizeof *q);
 	q->e = e;
 	q->kind = kind;
+	if (pin) {
+		char line[ATFH_HANDLE_MAX + 80];
+		snprintf(line, sizeof line, "%s:443:%s", e->doc->handle, pin);
+		if (!(q->pin = curl_slist_append(NULL, line)))
+			atfh_die_oom();
+	}
 	q->body.fd = -1;
 	bool web = e->did_len > 8 && memcmp(e->did, "did:web:", 8) == 0;
 	switch (kind) {
@@ -424,6 +455,13 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%.*s",
 			 r->cfg.appview, (int)e->did_len, e->did);
 		break;
+	case REQ_HANDLE_WK: /* the handle: letters, digits, '-' and '.' only */
+		snprintf(q->url, sizeof q->url, "https://%s/.well-known/atproto-did", e->doc->handle);
+		break;
+	case REQ_HANDLE_XRPC:
+		snprintf(q->url, sizeof q->url, "%s/xrpc/com.atproto.identity.resolveHandle?handle=%s",
+			 r->cfg.handle_resolver, e->doc->handle);
+		break;
 	}
 	if (!e->inflight++)
 		p->accounts_inflight++;
@@ -436,6 +474,11 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 	else
 		p->wait_head = q;
 	p->wait_tail = q;
+}
+
+static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+{
+	queue_req_pin(r, e, kind, NULL);
 }
 
 /* Can DID be resolved at all? */
@@ -465,6 +508,109 @@ static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 			queue_req(r, e, REQ_PROFILE);
 	}
 	index_sync(r, e);
+}
+
+static void entry_step_done(struct atfh_resolver *r, struct atfh_identity *e);
+
+/* The verdict of E's handle check from the DID it resolved to (RES). */
+static void handle_verdict(struct atfh_resolver *r, struct atfh_identity *e, int res,
+			   const char *did)
+{
+	if (res == ATFH_HR_DID && did && strlen(did) == e->did_len && memcmp(did, e->did, e->did_len) == 0) {
+		e->hv = ATFH_HV_OK;
+	} else {
+		e->hv = ATFH_HV_INVALID;
+		r->c.handle_invalid++;
+	}
+}
+
+static void on_handle_addr(void *arg, const char *addr, const char *why)
+{
+	(void)why;
+	struct dnsq *dq = arg;
+	struct atfh_resolver *r = dq->r;
+	struct atfh_identity *e = dq->e;
+	free(dq);
+	if (r->p->closing)
+		return;
+	if (addr)
+		queue_req_pin(r, e, REQ_HANDLE_WK, addr);
+	else
+		handle_verdict(r, e, ATFH_HR_NOTFOUND, NULL);
+	entry_step_done(r, e);
+}
+
+static void on_handle_txt(void *arg, enum atfh_dns_status st, const unsigned char *abuf,
+			  size_t alen, const char *why)
+{
+	(void)why;
+	struct dnsq *dq = arg;
+	struct atfh_resolver *r = dq->r;
+	struct atfh_identity *e = dq->e;
+	free(dq);
+	if (r->p->closing)
+		return;
+	char did[ATFH_DID_MAX + 1];
+	int res = st == ATFH_DNS_OK ? atfh_handle_txt_did(abuf, alen, did) : ATFH_HR_NOTFOUND;
+	if (res == ATFH_HR_DID) {
+		handle_verdict(r, e, res, did);
+	} else if (r->cfg.dns_servers) {
+		/* no DID by DNS (any error): over HTTPS, the host's address
+		 * asked of the same servers */
+		struct dnsq *aq = atfh_xmalloc(sizeof *aq);
+		aq->r = r;
+		aq->e = e;
+		e->inflight++;
+		r->c.handle_requests++;
+		atfh_dnstxt_addr(r->p->dns, e->doc->handle, on_handle_addr, aq);
+	} else { /* no DID by DNS (any error): over HTTPS */
+		queue_req(r, e, REQ_HANDLE_WK);
+	}
+	entry_step_done(r, e);
+}
+
+/* Check E's declared handle (its document just arrived). */
+static void handle_check(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	const char *h = e->doc->handle;
+	if (!h[0]) { /* none declared */
+		e->hv = ATFH_HV_INVALID;
+		r->c.handle_invalid++;
+		return;
+	}
+	if (!atfh_handle_allowed_tld(h)) {
+		e->hv = ATFH_HV_REFUSED;
+		return;
+	}
+	if (r->cfg.handle_resolver) {
+		queue_req(r, e, REQ_HANDLE_XRPC);
+		return;
+	}
+	if (atfh_handle_skip_dns(h) || !r->p->dns) {
+		queue_req(r, e, REQ_HANDLE_WK);
+		return;
+	}
+	char name[ATFH_HANDLE_MAX + 16];
+	snprintf(name, sizeof name, "_atproto.%s", h);
+	struct dnsq *dq = atfh_xmalloc(sizeof *dq);
+	dq->r = r;
+	dq->e = e;
+	if (!e->inflight++)
+		r->p->accounts_inflight++;
+	r->c.handle_requests++;
+	atfh_dnstxt_query(r->p->dns, name, on_handle_txt, dq);
+}
+
+const char *atfh_identity_handle(const struct atfh_identity *e)
+{
+	switch (e->hv) {
+	case ATFH_HV_OK:
+		return e->doc && e->doc->handle[0] ? e->doc->handle : NULL;
+	case ATFH_HV_INVALID:
+		return ATFH_HANDLE_INVALID;
+	default:
+		return NULL;
+	}
 }
 
 /* Parse the document JSON into E->doc.  0, or -1 with *WHY. */
@@ -555,6 +701,8 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				e->raw_len = mn;
 				e->doc_ok = e->doc_parsed = true;
 				r->p->dirty = true;
+				if (r->cfg.want_metadata && !e->stale)
+					handle_check(r, e);
 			}
 		}
 		if (why)
@@ -591,12 +739,29 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 		}
 		break;
 	}
+	case REQ_HANDLE_WK:
+	case REQ_HANDLE_XRPC: {
+		char did[ATFH_DID_MAX + 1];
+		int res = why ? ATFH_HR_FAILED
+			  : q->kind == REQ_HANDLE_WK ? atfh_handle_wk_did(body, q->body.len, did)
+						     : atfh_handle_xrpc_did(body, q->body.len, did);
+		handle_verdict(r, e, res, did);
+		break;
+	}
 	}
 	curl_multi_remove_handle(p->multi, q->h);
 	curl_easy_cleanup(q->h);
 	atfh_out_free(&q->body);
+	curl_slist_free_all(q->pin);
 	free(q);
 	p->running--;
+	entry_step_done(r, e);
+}
+
+/* One request of E ended. */
+static void entry_step_done(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	struct atfh_resolver_priv *p = r->p;
 	if (--e->inflight == 0) {
 		p->accounts_inflight--;
 		if (e->stale) { /* dropped while in flight: fetch it afresh */
@@ -672,7 +837,7 @@ struct cline {
 	char did[ATFH_DID_MAX + 1];
 	size_t did_len;
 	int64_t fetched, version;     /* version 1: no "v" */
-	const struct atfh_jval *doc, *created, *profile, *pds;
+	const struct atfh_jval *doc, *created, *profile, *pds, *handle;
 	struct atfh_jobj o;
 };
 
@@ -689,6 +854,7 @@ static int cline_parse(struct cline *c, const char *line, size_t len)
 	c->created = atfh_jobj_get(&c->o, "created");
 	c->profile = atfh_jobj_get(&c->o, "profile");
 	c->pds = atfh_jobj_get(&c->o, "pds");
+	c->handle = atfh_jobj_get(&c->o, "handle");
 	c->version = 1;
 	if (vv && (!atfh_jval_i64(vv, &c->version) || c->version < 1))
 		return -1;
@@ -715,6 +881,13 @@ static void cline_fill(struct atfh_identity *e, const struct cline *c)
 	const struct atfh_jval *vc = c->created, *vp = c->profile;
 	if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
 		e->created[0] = '\0';
+	const struct atfh_jval *vh = c->handle;
+	e->hv = !vh ? ATFH_HV_UNKNOWN
+		: vh->type == ATFH_J_NULL ? ATFH_HV_REFUSED
+		: vh->type != ATFH_J_STR ? ATFH_HV_UNKNOWN
+		: vh->n == sizeof ATFH_HANDLE_INVALID - 1 &&
+		  memcmp(vh->p, ATFH_HANDLE_INVALID, vh->n) == 0 ? ATFH_HV_INVALID
+		: ATFH_HV_OK;
 	free(e->profile);
 	e->profile = NULL;
 	if (vp && vp->type == ATFH_J_OBJ) {
@@ -978,7 +1151,8 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 			continue;
 		}
 		const char *why;
-		if (!e->raw || (!e->host && parse_doc(r, e, e->raw, e->raw_len, &why)))
+		if (!e->raw || ((!e->host || (e->hv == ATFH_HV_OK && !e->doc)) &&
+				parse_doc(r, e, e->raw, e->raw_len, &why)))
 			continue;
 		/* the part from the document on first: its length goes before */
 		t.len = 0;
@@ -990,6 +1164,14 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 		if (e->profile) {
 			atfh_out_lit(&t, ",\"profile\":");
 			atfh_out_put(&t, e->profile, strlen(e->profile));
+		}
+		if (e->hv != ATFH_HV_UNKNOWN) {
+			const char *h = atfh_identity_handle(e);
+			atfh_out_lit(&t, ",\"handle\":");
+			if (h)
+				atfh_json_str(&t, h, strlen(h));
+			else
+				atfh_out_lit(&t, "null");
 		}
 		atfh_out_c(&t, '}');
 		atfh_out_lit(&w, "{\"v\":2,\"did\":");
@@ -1037,6 +1219,25 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 		atfh_err("--appview: '%s' is not an http(s) URL", cfg->appview);
 		return -1;
 	}
+	if (cfg->handle_resolver) {
+		size_t hn = strlen(cfg->handle_resolver);
+		while (hn && cfg->handle_resolver[hn - 1] == '/')
+			hn--;
+		if (hn >= sizeof r->p->hres || atfh_url_host(cfg->handle_resolver, (char[256]){ 0 }, 256)) {
+			atfh_err("--handle-resolver: '%s' is not an http(s) URL", cfg->handle_resolver);
+			return -1;
+		}
+		memcpy(r->p->hres, cfg->handle_resolver, hn);
+		r->p->hres[hn] = '\0';
+		r->cfg.handle_resolver = r->p->hres;
+	} else if (cfg->want_metadata) {
+		const char *why;
+		if (!(r->p->dns = atfh_dnstxt_new(cfg->dns_servers, cfg->timeout_ms, &why))) {
+			atfh_err("%s%s%s: %s", cfg->dns_servers ? "--dns-server: '" : "DNS",
+				 cfg->dns_servers ? cfg->dns_servers : "", cfg->dns_servers ? "'" : "", why);
+			return -1;
+		}
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r->p->multi = curl_multi_init();
 	if (!r->p->multi)
@@ -1058,6 +1259,9 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		return 0;
 	if (r->cfg.cache_file && p->dirty)
 		rc = save_cache(r, r->cfg.cache_file);
+	p->closing = true; /* DNS queries still pending end without effect */
+	atfh_dnstxt_free(p->dns);
+	p->dns = NULL;
 	/* requests still in flight (a run cut short) */
 	CURL **handles = curl_multi_get_handles(p->multi);
 	for (size_t i = 0; handles && handles[i]; i++) {
@@ -1067,12 +1271,14 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		curl_easy_cleanup(handles[i]);
 		if (q) {
 			atfh_out_free(&q->body);
+			curl_slist_free_all(q->pin);
 			free(q);
 		}
 	}
 	curl_free(handles);
 	for (struct req *q = p->wait_head, *next; q; q = next) {
 		next = q->next;
+		curl_slist_free_all(q->pin);
 		free(q);
 	}
 	for (struct atfh_identity *e = p->lru_head, *next; e; e = next) {
@@ -1175,9 +1381,17 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		}
 		double age = wall_now() - e->fetched, ttl = (double)r->cfg.ttl_ms / 1000;
 		if (age < (e->state == ATFH_ID_OK ? ttl : (ttl < FAIL_TTL ? ttl : FAIL_TTL))) {
-			r->c.hits++;
 			ensure_parsed(r, e);
-			return e;
+			/* metadata needs the handle's verdict: fetched again
+			 * without one, or an invalid one grown old (indigo) */
+			if (!r->cfg.want_metadata || e->state != ATFH_ID_OK ||
+			    (e->hv != ATFH_HV_UNKNOWN &&
+			     (e->hv != ATFH_HV_INVALID || age < HANDLE_INVALID_TTL))) {
+				r->c.hits++;
+				return e;
+			}
+			if (e->state == ATFH_ID_PENDING) /* ensure_parsed fetches it */
+				return e;
 		}
 		r->c.misses++;
 		fetch(r, e);
@@ -1225,6 +1439,7 @@ static void drive(struct atfh_resolver *r)
 {
 	struct atfh_resolver_priv *p = r->p;
 	int still;
+	atfh_dnstxt_step(p->dns); /* answers that arrived (they may queue requests) */
 	for (;;) {
 		curl_multi_perform(p->multi, &still);
 		CURLMsg *m;
@@ -1258,8 +1473,23 @@ size_t atfh_resolver_poll(struct atfh_resolver *r, int timeout_ms)
 	if (!p->accounts_inflight)
 		return 0;
 	drive(r);
-	if (timeout_ms > 0 && p->running) {
-		curl_multi_poll(p->multi, NULL, 0, timeout_ms, NULL);
+	if (timeout_ms > 0 && (p->running || atfh_dnstxt_pending(p->dns))) {
+		/* curl's sockets and c-ares's, waited on together */
+		struct pollfd pf[ATFH_DNSTXT_FDS];
+		struct curl_waitfd wf[ATFH_DNSTXT_FDS];
+		int t = timeout_ms, nf = atfh_dnstxt_fds(p->dns, pf, &t);
+		for (int i = 0; i < nf; i++) {
+			wf[i].fd = pf[i].fd;
+			wf[i].events = (short)(((pf[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+					       ((pf[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
+			wf[i].revents = 0;
+		}
+		curl_multi_poll(p->multi, wf, (unsigned)nf, t, NULL);
+		for (int i = 0; i < nf; i++)
+			pf[i].revents = (short)(((wf[i].revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+						((wf[i].revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+		if (p->dns)
+			atfh_dnstxt_process(p->dns, pf, nf);
 		drive(r);
 	}
 	return p->accounts_inflight;
@@ -1299,6 +1529,12 @@ void atfh_resolver_metrics(const struct atfh_resolver *r, struct atfh_metrics_bu
 		    (unsigned long long)r->c.sig_checked);
 	atfh_metric(m, "counter", "signatures_failed_total", "Commit signatures that failed.", "%llu",
 		    (unsigned long long)r->c.sig_failed);
+	atfh_metric(m, "counter", "identity_handle_requests_total",
+		    "DNS queries and HTTP requests resolving declared handles.", "%llu",
+		    (unsigned long long)r->c.handle_requests);
+	atfh_metric(m, "counter", "identity_handles_invalid_total",
+		    "Declared handles that did not resolve back to their DID (handle.invalid).",
+		    "%llu", (unsigned long long)r->c.handle_invalid);
 	atfh_metric(m, "counter", "identity_unresolved_events_total",
 		    "Events of accounts that could not be resolved.", "%llu",
 		    (unsigned long long)r->c.unresolved);

@@ -24,6 +24,8 @@ enum {
 	OPT_VERIFY_SIG,
 	OPT_EVENT_METADATA,
 	OPT_APPVIEW,
+	OPT_HANDLE_RESOLVER,
+	OPT_DNS_SERVER,
 };
 
 static const char *const block_modes[] = { "bytes", "expand", NULL };
@@ -51,6 +53,10 @@ static const struct atfh_option options[] = {
 	  "atkafka, osprey: fill eventMetadata from the account's DID document" },
 	{ OPT_APPVIEW, "appview", "URL", ATFH_ARG_STRING, NULL,
 	  "--event-metadata: the profile from this AppView (getProfile)" },
+	{ OPT_HANDLE_RESOLVER, "handle-resolver", "URL", ATFH_ARG_STRING, NULL,
+	  "--event-metadata: check handles with resolveHandle there, not DNS/HTTPS" },
+	{ OPT_DNS_SERVER, "dns-server", "ADDR:PORT", ATFH_ARG_STRING, NULL,
+	  "--event-metadata: DNS server(s) for handle TXT records (comma list)" },
 	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_THREADS,
@@ -100,6 +106,12 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_APPVIEW:
 		d->id.cfg.appview = arg;
+		return 0;
+	case OPT_HANDLE_RESOLVER:
+		d->id.cfg.handle_resolver = arg;
+		return 0;
+	case OPT_DNS_SERVER:
+		d->id.cfg.dns_servers = arg;
 		return 0;
 	case 'f':
 		if ((r = atfh_format_lookup(arg)) < 0) {
@@ -267,6 +279,10 @@ int main(int argc, char **argv)
 		atfh_usage_error("--event-metadata goes with -f atkafka or -f osprey");
 	if (d.id.cfg.appview && !d.id.metadata)
 		atfh_usage_error("--appview goes with --event-metadata");
+	if ((d.id.cfg.handle_resolver || d.id.cfg.dns_servers) && !d.id.metadata)
+		atfh_usage_error("--handle-resolver and --dns-server go with --event-metadata");
+	if (d.id.cfg.handle_resolver && d.id.cfg.dns_servers)
+		atfh_usage_error("--handle-resolver and --dns-server exclude each other");
 	if (atfh_idcheck_start(&d.id, &d.loop, settle, &d))
 		return ATFH_EXIT_FAIL;
 	d.meta.fd = -1;

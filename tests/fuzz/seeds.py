@@ -239,3 +239,35 @@ for f in [P + b'commit","seq":12345,"did":"did:plc:a","time":"2024-09-09T19:46:0
     put("jetstream", b"v" + f)
 for m in [b"the oldest seq is 5000", b"99999999999999999999999", b"no digits", b"1 2 3"]:
     put("jetstream", b"n" + m)
+# handle: 'd' DNS answers to TXT queries of _atproto.HANDLE (several
+# records, a record of several strings, NXDOMAIN, truncated, a compression
+# loop), 'w' well-known bodies, 'x' resolveHandle answers, handles
+def dns_answer(name, records, rcode=0, qtype=16, cut=None, loop=False):
+    q = b"".join(bytes([len(l)]) + l for l in name.split(b".")) + b"\0"
+    hdr = bytes([0x12, 0x34, 0x81, 0x80 | rcode, 0, 1, 0, len(records), 0, 0, 0, 0])
+    body = q + qtype.to_bytes(2, "big") + b"\0\1"
+    for strings in records:
+        rd = b"".join(bytes([len(s)]) + s for s in strings)
+        owner = b"\xc0\x0c" if not loop else b"\xc0\x1c"
+        body += owner + qtype.to_bytes(2, "big") + b"\0\1" + b"\0\0\1\x2c" + len(rd).to_bytes(2, "big") + rd
+    m = hdr + body
+    return m[:cut] if cut else m
+plc = b"did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+hname = b"_atproto.alice.example.com"
+for a in [dns_answer(hname, [[b"did=" + plc]]),
+          dns_answer(hname, [[b"v=spf1 -all"], [b"did=", plc], [b"did=did:plc:other"]]),
+          dns_answer(hname, [[b"did=not a did"]]), dns_answer(hname, []),
+          dns_answer(hname, [], rcode=3), dns_answer(hname, [[b"did=" + plc]], cut=40),
+          dns_answer(hname, [[b"did=" + plc]], loop=True), dns_answer(hname, [[b"x" * 255] * 3]),
+          dns_answer(hname, [[b"did=" + plc]], qtype=1), dns_answer(hname, [[b""]])]:
+    put("handle", b"d" + a)
+for body in [plc, b"  " + plc + b"\r\n", b"did:web:example.com\n", b"<html>not found</html>",
+             b"did:plc:" + b"a" * 3000, b"", b"did=" + plc]:
+    put("handle", b"w" + body)
+for body in [b'{"did":"' + plc + b'"}', b'{"error":"InvalidRequest","message":"Unable to resolve handle"}',
+             b'{"did":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz"}', b'{"did":1}', b'[]', b'{"did":"x"', b'']:
+    put("handle", b"x" + body)
+for h in [b"alice.example.com", b"Alice.Bsky.Social", b"a.test", b"xn--ls8h.test", b"-a.com", b"a-.com",
+          b"a..com", b"a.1com", b"localhost", b"a" * 64 + b".com", (b"a" * 63 + b".") * 4 + b"com",
+          b"handle.invalid", b"a.b_c.com", b"john.local"]:
+    put("handle", b"h" + h)
