@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define ZSTD_FRAME_MAGIC 0xFD2FB528u
 #define ZSTD_DICT_MAGIC 0xEC30A437u
@@ -86,17 +87,6 @@ int atfh_jsz_load(struct atfh_jsz *z, const uint8_t *d, size_t n)
 	return 0;
 }
 
-/* The smallest window log (10..31) covering MAX bytes: a frame asking for
- * a larger window holds more than a message may, and is refused before
- * its window is allocated. */
-static int window_log(size_t max)
-{
-	int w = 10;
-	while (w < 31 && ((size_t)1 << w) < max)
-		w++;
-	return w;
-}
-
 static void reserve(struct atfh_jsz *z, size_t need)
 {
 	if (need <= z->cap)
@@ -105,6 +95,14 @@ static void reserve(struct atfh_jsz *z, size_t need)
 	z->cap = need;
 }
 
+/*
+ * Decompressed in one go into z->out, which is the window: no window
+ * buffer is allocated, whatever size the frame header declares.  A frame
+ * that says how big it is gets that room; one that does not gets the room
+ * already there (at least 64 KiB, or 8 times its size), four times as much
+ * each time that is too small, up to one byte past MAX, which tells a
+ * frame that is too big.
+ */
 int atfh_jsz_decompress(struct atfh_jsz *z, const uint8_t *p, size_t n, size_t max)
 {
 	z->len = 0;
@@ -144,55 +142,40 @@ int atfh_jsz_decompress(struct atfh_jsz *z, const uint8_t *p, size_t n, size_t m
 			"(--max-frame)", cs, max);
 		return -1;
 	}
-	ZSTD_DCtx *dc = z->dctx;
-	ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
-	size_t r = ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, window_log(max));
-	if (!ZSTD_isError(r))
-		r = ZSTD_DCtx_refDDict(dc, z->ddict);
-	if (ZSTD_isError(r)) {
-		set_err(z, "libzstd: %s", ZSTD_getErrorName(r));
-		return -1;
-	}
-	/* room for one byte more than MAX tells a frame that is too big */
 	size_t limit = max + 1;
-	size_t want = cs != ZSTD_CONTENTSIZE_UNKNOWN ? (size_t)cs + 1 : 4 * n + 256;
-	reserve(z, want < limit ? want : limit);
-	ZSTD_inBuffer in = { p, n, 0 };
+	if (cs != ZSTD_CONTENTSIZE_UNKNOWN) {
+		reserve(z, (size_t)cs);
+	} else {
+		size_t first = n > SIZE_MAX / 8 ? limit : 8 * n;
+		if (first < 65536)
+			first = 65536;
+		reserve(z, first < limit ? first : limit);
+	}
 	for (;;) {
-		if (z->len == z->cap) {
-			if (z->cap >= limit)
+		size_t cap = z->cap < limit ? z->cap : limit;
+		size_t r = ZSTD_decompress_usingDDict(z->dctx, z->out, cap, p, n, z->ddict);
+		if (!ZSTD_isError(r)) {
+			if (cs != ZSTD_CONTENTSIZE_UNKNOWN && r != cs) {
+				set_err(z, "a corrupt zstd frame (%zu bytes, its header says %llu)", r, cs);
+				return -1;
+			}
+			if (r > max)
 				break;
-			size_t next = z->cap * 2;
-			reserve(z, next < limit ? next : limit);
+			z->len = r;
+			z->out[r] = '\0';
+			return 0;
 		}
-		ZSTD_outBuffer ob = { z->out, z->cap, z->len };
-		r = ZSTD_decompressStream(dc, &ob, &in);
-		z->len = ob.pos;
-		if (ZSTD_isError(r)) {
-			z->len = 0;
+		if (ZSTD_getErrorCode(r) != ZSTD_error_dstSize_tooSmall ||
+		    cs != ZSTD_CONTENTSIZE_UNKNOWN) {
 			set_err(z, "a corrupt zstd frame (%s)", ZSTD_getErrorName(r));
 			return -1;
 		}
-		if (r == 0)
+		if (cap >= limit)
 			break;
-		if (in.pos == in.size && ob.pos < ob.size) { /* it wants more input */
-			z->len = 0;
-			set_err(z, "a truncated zstd frame");
-			return -1;
-		}
+		reserve(z, cap > limit / 4 ? limit : cap * 4);
 	}
-	if (z->len > max || r != 0) {
-		z->len = 0;
-		set_err(z, "a zstd frame that decompresses to more than %zu bytes (--max-frame)", max);
-		return -1;
-	}
-	if (in.pos != in.size) {
-		z->len = 0;
-		set_err(z, "%zu bytes after the zstd frame", in.size - in.pos);
-		return -1;
-	}
-	z->out[z->len] = '\0';
-	return 0;
+	set_err(z, "a zstd frame that decompresses to more than %zu bytes (--max-frame)", max);
+	return -1;
 }
 
 char *atfh_jsz_url(const char *stream)
