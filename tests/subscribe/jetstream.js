@@ -144,8 +144,13 @@ if (dict) {
   texts.push(TOO_SLOW);
   texts.forEach((t, i) => fs.writeFileSync(path.join(dir, `f${i}`), t));
   fs.mkdirSync(path.join(dir, 'z'));
-  execFileSync('zstd', ['-q', '-f', '-D', args.dict, '--no-check', '--output-dir-flat', path.join(dir, 'z'),
-    ...texts.map((t, i) => path.join(dir, `f${i}`))]);
+  // every other frame without its size in the header, as a streaming
+  // encoder writes it
+  for (const odd of [0, 1]) {
+    execFileSync('zstd', ['-q', '-f', '-D', args.dict, '--no-check', ...(odd ? ['--no-content-size'] : []),
+      '--output-dir-flat', path.join(dir, 'z'),
+      ...texts.map((t, i) => path.join(dir, `f${i}`)).filter((f, i) => i % 2 === odd)]);
+  }
   texts.forEach((t, i) => zcache.set(i, fs.readFileSync(path.join(dir, 'z', `f${i}.zst`))));
   zcache.set(-1, zcache.get(texts.length - 1));
   fs.rmSync(dir, { recursive: true, force: true });
