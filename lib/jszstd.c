@@ -87,9 +87,10 @@ int atfh_jsz_load(struct atfh_jsz *z, const uint8_t *d, size_t n)
 	return 0;
 }
 
+/* Room for NEED bytes and a NUL (always a buffer, even for none). */
 static void reserve(struct atfh_jsz *z, size_t need)
 {
-	if (need <= z->cap)
+	if (need <= z->cap && z->out)
 		return;
 	z->out = atfh_xrealloc(z->out, need + 1);
 	z->cap = need;
