@@ -12,6 +12,7 @@
 #include "cursor.h"
 #include "didset.h"
 #include "fhstats.h"
+#include "filewatch.h"
 #include "firehose.h"
 #include "replay.h"
 #include "sink.h"
@@ -151,8 +152,7 @@ struct sub {
 	bool no_ack;
 	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
 	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
-	struct stat *did_st;         /* each did file as last read (Jetstream reloads) */
-	int *did_errno;
+	struct atfh_filestamp *did_stamp; /* each did file as last read (Jetstream reloads) */
 	struct atfh_tap tapc;
 	bool has_cursor;
 	int64_t cursor;
@@ -374,27 +374,17 @@ static int on_option(int id, const char *arg, void *ctx)
 
 /* ---- live filter changes (Jetstream) -------------------------------------------- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 static struct sub *the_sub;
 
 /* Has a did file changed since last looked at (or vanished, or come back)? */
 static bool did_files_changed(struct sub *s)
 {
 	bool changed = false;
-	for (size_t i = 0; i < s->did_files.n; i++) {
-		struct stat st;
-		int e = stat(s->did_files.v[i], &st) < 0 ? errno : 0;
-		if (e != s->did_errno[i] || (!e && !same_file(&st, &s->did_st[i])))
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (atfh_filestamp_changed(&s->did_stamp[i], s->did_files.v[i])) {
 			changed = true;
-		s->did_errno[i] = e;
-		if (!e)
-			s->did_st[i] = st;
-	}
+			atfh_filestamp_take(&s->did_stamp[i], s->did_files.v[i]);
+		}
 	return changed;
 }
 
@@ -451,8 +441,7 @@ static void watch_did_files(struct sub *s)
 	for (size_t i = 0; i < s->did_files.n; i++)
 		if (strcmp(s->did_files.v[i], "-") == 0)
 			return; /* standard input is read once */
-	s->did_st = atfh_xcalloc(s->did_files.n, sizeof *s->did_st);
-	s->did_errno = atfh_xcalloc(s->did_files.n, sizeof *s->did_errno);
+	s->did_stamp = atfh_xcalloc(s->did_files.n, sizeof *s->did_stamp);
 	did_files_changed(s);
 	the_sub = s;
 	s->fh.refilter = refilter;
@@ -685,8 +674,7 @@ int main(int argc, char **argv)
 	atfh_strv_free(&s.dids);
 	atfh_strv_free(&s.did_args);
 	atfh_strv_free(&s.did_files);
-	free(s.did_st);
-	free(s.did_errno);
+	free(s.did_stamp);
 	atfh_tap_free(&s.tapc);
 	curl_global_cleanup();
 	return status;
