@@ -37,6 +37,7 @@ enum {
 	OPT_JETSTREAM,
 	OPT_JETSTREAM_API,
 	OPT_KIND,
+	OPT_COMPRESS,
 	OPT_COLLECTION,
 	OPT_DID,
 	OPT_DID_FILE,
@@ -70,6 +71,8 @@ static const struct atfh_option options[] = {
 	  "Jetstream: v1 (/subscribe) or v2 (subscribeEvents); default: by path" },
 	{ OPT_KIND, "kind", "KIND", ATFH_ARG_STRING, NULL,
 	  "Jetstream v2: only commit, identity, account or sync (repeatable)" },
+	{ OPT_COMPRESS, "compress", NULL, ATFH_ARG_NONE, NULL,
+	  "Jetstream v2: zstd-compressed frames, with the server's dictionary" },
 	{ OPT_TAP, "tap", "URL", ATFH_ARG_STRING, NULL,
 	  "read a Tap's events (ws://host:2480) as NDJSON, acking each when durable" },
 	{ OPT_TAP_PASSWORD, "tap-password", "PASS", ATFH_ARG_STRING, NULL,
@@ -144,6 +147,7 @@ struct sub {
 	const char *relay, *labels, *jetstream, *replay;
 	int api;                     /* --jetstream-api: 1, 2, or 0 by the path */
 	unsigned kinds;              /* --kind: ATFH_JS_KIND_* bits */
+	bool compress;               /* --compress */
 	const char *tap, *tap_password;
 	bool no_ack;
 	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
@@ -256,6 +260,9 @@ static int on_option(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		s->kinds |= atfh_js_kind(arg);
+		return 0;
+	case OPT_COMPRESS:
+		s->compress = true;
 		return 0;
 	case OPT_REPLAY:
 		s->replay = arg;
@@ -472,8 +479,8 @@ static void usage_checks(struct sub *s)
 	else if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
 		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
 				 "Jetstream: they need --jetstream");
-	if (!s->jetstream && (s->api || s->kinds))
-		atfh_usage_error("--jetstream-api and --kind need --jetstream");
+	if (!s->jetstream && (s->api || s->kinds || s->compress))
+		atfh_usage_error("--jetstream-api, --kind and --compress need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
 		atfh_usage_error("--resume-from and --cursor-file exclude each other "
 				 "(--resume-from reads a file a later stage keeps)");
@@ -580,6 +587,14 @@ int main(int argc, char **argv)
 		if (v2 && s.kinds && s.collections.n && !(s.kinds & ATFH_JS_KIND_COMMIT))
 			atfh_usage_error("--collection filters commits, but --kind leaves them out");
 		f->js.kinds = s.kinds;
+		if (s.compress && !v2)
+			atfh_usage_error("--compress needs Jetstream's v2 stream (--jetstream-api v2): "
+					 "v1's compression uses a zstd dictionary the server does "
+					 "not serve");
+		if (atfh_js_url_has(f->url, "zstdDictionary"))
+			atfh_usage_error("%s: give --compress instead of zstdDictionary in the URL "
+					 "(atfh-subscribe fetches the dictionary itself)", s.jetstream);
+		f->js_compress = s.compress;
 	}
 	if (f->source == ATFH_FH_JETSTREAM && atfh_js_v1_compress(f->url))
 		atfh_usage_error("%s: Jetstream's v1 compress=true (Socket-Encoding: zstd) needs a "
