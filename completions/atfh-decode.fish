@@ -15,6 +15,8 @@ complete -c atfh-decode -l sort-keys -d 'records and bodies with sorted keys, as
 complete -c atfh-decode -l verify-sig -d 'check each commit\'s signature with its account\'s key; a failure is malformed'
 complete -c atfh-decode -l event-metadata -d 'atkafka, osprey: fill eventMetadata from the account\'s DID document'
 complete -c atfh-decode -l appview -d '--event-metadata: the profile from this AppView (getProfile)' -x
+complete -c atfh-decode -l handle-resolver -d '--event-metadata: check handles with resolveHandle there, not DNS/HTTPS' -x
+complete -c atfh-decode -l dns-server -d '--event-metadata: DNS server(s) for handle TXT records (comma list)' -x
 complete -c atfh-decode -l on-unresolved -d 'an account that cannot be resolved: keep, drop or fail (malformed)' -x -a 'keep drop fail'
 complete -c atfh-decode -l plc -d 'PLC directory for did:plc (default $ATFH_PLC or plc.directory)' -x
 complete -c atfh-decode -l cacert -d 'verify resolvers\' TLS certificates with the CAs in FILE' -r -F

@@ -9,6 +9,7 @@ complete -c atfh-subscribe -l labels -d 'subscribe to a labeler\'s subscribeLabe
 complete -c atfh-subscribe -l jetstream -d 'subscribe to a Jetstream instance instead and write its NDJSON' -x
 complete -c atfh-subscribe -l jetstream-api -d 'Jetstream: v1 (/subscribe) or v2 (subscribeEvents); default: by path' -x
 complete -c atfh-subscribe -l kind -d 'Jetstream v2: only commit, identity, account or sync (repeatable)' -x
+complete -c atfh-subscribe -l compress -d 'Jetstream v2: zstd-compressed frames, with the server\'s dictionary'
 complete -c atfh-subscribe -l tap -d 'read a Tap\'s events (ws://host:2480) as NDJSON, acking each when durable' -x
 complete -c atfh-subscribe -l tap-password -d 'Tap\'s admin password (default: $TAP_ADMIN_PASSWORD)' -x
 complete -c atfh-subscribe -l no-ack -d 'Tap: send no acks (for a Tap run with acks disabled)'

@@ -2,6 +2,7 @@
  * diddoc.c — see diddoc.h.
  */
 #include "diddoc.h"
+#include "handle.h"
 #include "json.h"
 #include "jsonscan.h"
 #include "out.h"
@@ -115,9 +116,14 @@ int atfh_diddoc_parse_opt(struct atfh_diddoc *d, const char *json, size_t n,
 				atfh_out_c(&w, ',');
 			first = false;
 			put_cstr(&w, buf);
-			if (!d->handle[0] && strncmp(buf, "at://", 5) == 0 && buf[5] &&
-			    strlen(buf + 5) < sizeof d->handle)
-				strcpy(d->handle, buf + 5);
+			if (!d->handle[0] && strncmp(buf, "at://", 5) == 0 &&
+			    atfh_handle_valid(buf + 5, strlen(buf + 5))) {
+				/* normalised: lowercase (< sizeof d->handle: valid) */
+				size_t k = 0;
+				for (const char *c = buf + 5; *c; c++)
+					d->handle[k++] = (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32) : *c;
+				d->handle[k] = '\0';
+			}
 		}
 		if (!first)
 			atfh_out_c(&w, ']');

@@ -5,8 +5,10 @@
  * PDS is the service whose id is "#atproto_pds" (or "DID#atproto_pds"),
  * of type AtprotoPersonalDataServer, with an http(s) URL; the signing key
  * is the verification method "#atproto" (type and publicKeyMultibase as
- * given: lib/sigverify decodes them); the handle is the first
- * alsoKnownAs entry of the form at://HANDLE.  Also the document as
+ * given: lib/sigverify decodes them); the declared handle is the first
+ * alsoKnownAs entry at://HANDLE whose HANDLE is a handle by the syntax
+ * (lib/handle), lowercased, as indigo's DeclaredHandle picks it (declared,
+ * not verified: lib/identity checks it resolves back).  Also the document as
  * at-kafka writes it (indigo's identity.DIDDocument: id, alsoKnownAs,
  * verificationMethod, service, in that order).  Every string is bounded;
  * a document larger than ATFH_DIDDOC_MAX is refused.  Not thread-safe
@@ -23,7 +25,7 @@
 struct atfh_diddoc {
 	char pds[512];        /* #atproto_pds endpoint URL, "" if none */
 	char pds_host[256];   /* its host name, lowercase, no port */
-	char handle[256];     /* from alsoKnownAs, "" if none */
+	char handle[256];     /* declared in alsoKnownAs, "" if none */
 	char key_type[64];    /* #atproto verification method type, "" if none */
 	char key_mb[256];     /* its publicKeyMultibase */
 	char *indigo;         /* the document as at-kafka writes it (malloc) */

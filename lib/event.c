@@ -365,7 +365,11 @@ static void reset(struct atfh_msg *m, const uint8_t *p, size_t n)
 	size_t ops_cap = m->ops_cap;
 	struct atfh_car car = m->car;
 	bool lazy = m->lazy_ops;
+	void (*on_did)(void *, const char *, size_t) = m->on_did;
+	void *on_did_ctx = m->on_did_ctx;
 	memset(m, 0, offsetof(struct atfh_msg, errbuf));
+	m->on_did = on_did;
+	m->on_did_ctx = on_did_ctx;
 	m->ops = ops;
 	m->ops_cap = ops_cap;
 	m->car = car;

@@ -60,6 +60,11 @@ struct atfh_msg {
 	const uint8_t *ops_cbor; /* the ops array as sent */
 	size_t ops_len;
 	bool lazy_ops;         /* set before parsing: ops wait for atfh_msg_parse_ops */
+	/* set before parsing (kept): called by the fast path (lib/msgscan) with
+	 * a #commit's repo as soon as it is read, before the rest of the
+	 * body: time for the caller to prefetch what the DID will look up */
+	void (*on_did)(void *ctx, const char *did, size_t n);
+	void *on_did_ctx;
 	bool ops_parsed;
 
 	/* identity / account */

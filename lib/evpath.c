@@ -360,11 +360,17 @@ void atfh_json_unescape(struct atfh_out *o, const char *p, size_t n)
 	}
 }
 
-/* Does the escaped key text K equal the raw bytes R? */
+/* Does the escaped key text K equal the raw bytes R?  K is checked JSON,
+ * where every escape is longer than the bytes it stands for: a K no longer
+ * than R matches only byte for byte and without escapes (R itself may hold
+ * a backslash), and only a longer K can hold escapes worth undoing.  The
+ * usual miss costs a length compare, no scan of K. */
 static bool key_eq(const char *k, size_t kn, const char *r, size_t rn)
 {
+	if (kn <= rn)
+		return kn == rn && memcmp(k, r, rn) == 0 && !memchr(k, '\\', kn);
 	if (!memchr(k, '\\', kn))
-		return kn == rn && memcmp(k, r, rn) == 0;
+		return false;
 	const char *p = k, *end = k + kn;
 	size_t i = 0;
 	while (p < end) {

@@ -36,6 +36,7 @@ void atfh_fh_init(struct atfh_firehose *f, enum atfh_fh_source source)
 	f->max_msg = ATFH_MAX_FRAME_DEFAULT;
 	f->wake_fd = -1;
 	atfh_msg_init(&f->msg);
+	atfh_jsz_init(&f->jsz);
 }
 
 void atfh_fh_free(struct atfh_firehose *f)
@@ -50,6 +51,7 @@ void atfh_fh_free(struct atfh_firehose *f)
 	f->nbound = f->capbound = 0;
 	atfh_js_filter_free(&f->js);
 	atfh_js_v2_free(&f->v2);
+	atfh_jsz_free(&f->jsz);
 	f->url = f->query = f->hello = NULL;
 }
 
@@ -189,6 +191,10 @@ static char *connect_url(struct atfh_firehose *f)
 	append(&u, &ul, &uc, "%s", f->url);
 	if (f->query && *f->query) {
 		append(&u, &ul, &uc, "%c%s", has_q ? '&' : '?', f->query);
+		has_q = true;
+	}
+	if (f->js_compress && f->jsz.id) {
+		append(&u, &ul, &uc, "%czstdDictionary=%u", has_q ? '&' : '?', (unsigned)f->jsz.id);
 		has_q = true;
 	}
 	if (f->has_last)
@@ -555,8 +561,15 @@ static enum session_end v2_frame(struct atfh_firehose *f, uint8_t **p, size_t *n
 
 static enum session_end jetstream_message(struct atfh_firehose *f, uint8_t *p, size_t n)
 {
-	if (!f->ws.text)
+	if (!f->ws.text && f->js_compress) {
+		/* one zstd frame whose text is the xrpc.v1.json frame */
+		if (atfh_jsz_decompress(&f->jsz, p, n, f->max_msg))
+			return malformed(f, "a compressed message of %zu bytes: %s", n, f->jsz.err);
+		p = f->jsz.out;
+		n = f->jsz.len;
+	} else if (!f->ws.text) {
 		return malformed(f, "a binary message of %zu bytes where Jetstream sends JSON", n);
+	}
 	if (f->js_v2) {
 		enum session_end e = v2_frame(f, &p, &n);
 		if (e != GO_ON)
@@ -856,6 +869,37 @@ static int connect_following(struct atfh_firehose *f, char **url)
 
 #define RETRY_AFTER_CAP 600.0
 
+/* --compress: the dictionary, fetched from the stream's host.  0; -1 try
+ * again later (a failed attempt); -2 the answer is wrong: end the run. */
+static int fetch_dictionary(struct atfh_firehose *f)
+{
+	char *u = atfh_jsz_url(f->url);
+	bool transient;
+	int r = atfh_jsz_fetch(&f->jsz, u, &f->ws, (long)f->connect_timeout_ms, f->stop_flag,
+			       &transient);
+	free(u);
+	if (r == 0)
+		return 0;
+	if (stopping(f))
+		return -1;
+	if (transient) {
+		failure(f, "cannot fetch the zstd dictionary (--compress): %s", f->jsz.err);
+		return -1;
+	}
+	atfh_err("cannot fetch the zstd dictionary (--compress): %s", f->jsz.err);
+	return -2;
+}
+
+/* Was the upgrade refused because the dictionary was retired? */
+static bool dictionary_retired(const struct atfh_firehose *f)
+{
+	char name[64], msg[8];
+	const struct atfh_ws *w = &f->ws;
+	return f->js_compress && w->http_status == 400 &&
+	       atfh_js_xrpc_error(w->body, strlen(w->body), name, sizeof name, msg, sizeof msg) &&
+	       strcmp(name, "UnknownZstdDictionary") == 0;
+}
+
 int atfh_fh_run(struct atfh_firehose *f)
 {
 	atfh_ws_init(&f->ws, f->max_msg);
@@ -877,15 +921,42 @@ int atfh_fh_run(struct atfh_firehose *f)
 		f->asked_pos = f->last;
 		f->ignored_named = false;
 		uint64_t advanced = f->advanced;
-		int rc = connect_following(f, &url);
+		int dict = f->js_compress && !f->jsz.id ? fetch_dictionary(f) : 0;
+		if (dict == -2) {
+			free(url);
+			status = ATFH_EXIT_FAIL;
+			break;
+		}
+		if (dict == 0 && f->js_compress) { /* the URL with the dictionary's ID */
+			free(url);
+			url = connect_url(f);
+		}
+		int rc = dict < 0 ? 0 : connect_following(f, &url);
 		enum session_end e;
 		double wait_at_least = 0;
-		if (rc < 0) {
+		if (dict < 0) {
+			e = END_RETRY;
+		} else if (rc < 0) {
 			if (stopping(f)) {
 				free(url);
 				break;
 			}
 			long code = f->ws.http_status;
+			if (dictionary_retired(f)) {
+				free(url);
+				if (f->jsz_refetched) {
+					atfh_err("the server refuses zstd dictionary %u, which it has just "
+						 "served as its current one: giving up", (unsigned)f->jsz.id);
+					status = ATFH_EXIT_FAIL;
+					break;
+				}
+				atfh_err("zstd dictionary %u was retired: fetching the current one",
+					 (unsigned)f->jsz.id);
+				f->jsz_refetched = true;
+				atfh_jsz_drop(&f->jsz);
+				first = false;
+				continue;
+			}
 			if (fatal_status(code) || f->ws.cert_error) {
 				if (code == 401 && f->auth_hint)
 					atfh_err("%s", f->auth_hint);
@@ -905,6 +976,7 @@ int atfh_fh_run(struct atfh_firehose *f)
 			e = END_RETRY;
 		} else {
 			f->connected = true;
+			f->jsz_refetched = false;
 			if (!first)
 				atfh_err("reconnected to %s", url);
 			e = session(f);

@@ -16,6 +16,10 @@
  * are its "cursor" seqs (no gap reports: a filter leaves gaps), or, on a
  * legacy server, time_us, shared by several events: of those at the
  * resume point only the ones written (their identities kept) are dropped.
+ * Jetstream v2 compressed (lib/jszstd.h): the dictionary is fetched before
+ * the first connection; an upgrade refused with UnknownZstdDictionary (it
+ * was retired) fetches it again and reconnects at once at the cursor, and
+ * a second refusal in a row ends the run.
  *
  * Every message to be written goes to the write callback; before it
  * blocks on the network it calls the idle callback (flush, cursor file).
@@ -28,6 +32,7 @@
 #include "backoff.h"
 #include "event.h"
 #include "jetstream.h"
+#include "jszstd.h"
 #include "seqwin.h"
 #include "ws.h"
 #include <signal.h>
@@ -62,6 +67,10 @@ struct atfh_firehose {
 	struct atfh_js_filter js;   /* the Jetstream filter in force */
 	bool js_v2;                 /* Jetstream's v2 stream (ATFH_JS_V2_PATH) */
 	struct atfh_js_v2 v2;       /* its last frame, converted */
+	bool js_compress;           /* v2's dict-zstd (--compress): the dictionary
+				     * fetched before connecting, ?zstdDictionary=ID,
+				     * binary messages decompressed (at most max_msg) */
+	struct atfh_jsz jsz;        /* its dictionary and decompressor */
 	bool sent_update;           /* an options_update went out on this connection */
 	uint64_t idle_ms;           /* no whole message for this long: reconnect; 0 never */
 	uint64_t ping_ms;           /* socket silent this long: ping; no answer in as long: dead */
@@ -133,6 +142,8 @@ struct atfh_firehose {
 	uint64_t *bound;            /* Jetstream without cursors: the identities of
 				     * the events written at time_us last */
 	size_t nbound, capbound;
+	bool jsz_refetched;         /* the dictionary was fetched again after an
+				     * UnknownZstdDictionary, no connection since */
 	bool asked, ignored_named;  /* this connection's ?cursor=, and a report of it ignored */
 	int64_t asked_pos;
 	char reason[400];           /* why the last attempt failed */

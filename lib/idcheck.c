@@ -5,18 +5,23 @@
 #include "cli.h"
 #include "dagcbor.h"
 #include "json.h"
+#include "jsonscan.h"
 #include "sigverify.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FRESH_S 60.0 /* a document fetched this long ago is not fetched again
 		      * for a failed signature */
 
 const char *const atfh_unresolved_names[] = { "keep", "drop", "fail", NULL };
 
-static struct atfh_idcheck *stats_owner;
+/* The check that started (one per program): the loop's hooks and the
+ * stats callbacks take no context of their own. */
+static struct atfh_idcheck *running;
 
 void atfh_idcheck_init(struct atfh_idcheck *c)
 {
@@ -88,15 +93,29 @@ int atfh_idcheck_pds(struct atfh_idcheck *c, const char *glob, bool ignore)
 static void print_more(struct atfh_stats *s)
 {
 	(void)s;
-	if (stats_owner)
-		atfh_resolver_print(&stats_owner->r, stderr);
+	if (running)
+		atfh_resolver_print(&running->r, stderr);
 }
 
 static void metrics_more(struct atfh_stats *s, struct atfh_metrics_buf *m)
 {
 	(void)s;
-	if (stats_owner)
-		atfh_resolver_metrics(&stats_owner->r, m);
+	if (running)
+		atfh_resolver_metrics(&running->r, m);
+}
+
+/* Between records: hand on what the resolver finished. */
+static int on_idle(struct atfh_loop *l)
+{
+	(void)l;
+	return atfh_idq_idle(&running->q);
+}
+
+/* At the end of the input: wait for every account still in flight. */
+static void on_end(struct atfh_loop *l)
+{
+	(void)l;
+	atfh_idq_drain(&running->q, true);
 }
 
 int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
@@ -116,9 +135,11 @@ int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
 	atfh_idq_init(&c->q, &c->r, l);
 	c->q.settle = settle;
 	c->q.ctx = ctx;
-	stats_owner = c;
+	running = c;
 	l->stats.print_more = print_more;
 	l->stats.metrics_more = metrics_more;
+	l->on_idle = on_idle;
+	l->on_end = on_end;
 	return 0;
 }
 
@@ -126,31 +147,63 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status)
 {
 	atfh_globs_free(&c->pds);
 	atfh_globs_free(&c->ignore_pds);
+	free(c->verdict);
+	c->verdict = NULL;
 	if (!c->on)
 		return status;
 	atfh_idq_free(&c->q);
-	stats_owner = NULL;
+	running = NULL;
 	if (atfh_resolver_finish(&c->r) && status != ATFH_EXIT_FAIL && status < 128)
 		return ATFH_EXIT_FAIL;
 	return status;
+}
+
+/* The DID an event of KIND by DID (N bytes, at AT_US or 0) needs
+ * resolved, or NULL; an #identity event drops its account's cached
+ * document first. */
+static const char *needs(struct atfh_idcheck *c, enum atfh_kind kind, const char *did, size_t n,
+			 int64_t at_us)
+{
+	if (kind == ATFH_K_IDENTITY)
+		atfh_resolver_drop(&c->r, did, n, at_us);
+	bool need = c->pds.n || c->ignore_pds.n;
+	if (c->verify_sig && (kind == ATFH_K_COMMIT || kind == ATFH_K_SYNC))
+		need = true;
+	if (c->metadata && (kind == ATFH_K_COMMIT || kind == ATFH_K_IDENTITY || kind == ATFH_K_ACCOUNT))
+		need = true;
+	return need ? did : NULL;
 }
 
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n)
 {
 	if (!m->did.p || !m->did.n || m->did.json)
 		return NULL;
-	if (m->kind == ATFH_K_IDENTITY)
-		atfh_resolver_drop(&c->r, m->did.p, m->did.n, m->has_time ? m->time_us : 0);
-	bool need = c->pds.n || c->ignore_pds.n;
-	if (c->verify_sig && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_SYNC))
-		need = true;
-	if (c->metadata && (m->kind == ATFH_K_COMMIT || m->kind == ATFH_K_IDENTITY ||
-			    m->kind == ATFH_K_ACCOUNT))
-		need = true;
-	if (!need)
-		return NULL;
 	*n = m->did.n;
-	return m->did.p;
+	return needs(c, m->kind, m->did.p, m->did.n, m->has_time ? m->time_us : 0);
+}
+
+int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const char **did,
+			  size_t *dn, const char **err)
+{
+	struct atfh_jobj o;
+	const struct atfh_jval *v, *k, *t;
+	int64_t at_us = 0;
+	*did = NULL;
+	*dn = 0;
+	if (atfh_jobj_parse(&o, p, n, err))
+		return -1;
+	/* a DID with an escape is not one a resolver could be asked for */
+	if (!(v = atfh_jobj_get(&o, "did")) || v->type != ATFH_J_STR || !v->n ||
+	    memchr(v->p, '\\', v->n))
+		return 0;
+	enum atfh_kind kind = ATFH_K_OTHER;
+	if ((k = atfh_jobj_get(&o, "kind")) && k->type == ATFH_J_STR)
+		kind = atfh_kind_lookup(k->p, k->n);
+	if ((t = atfh_jobj_get(&o, "time_us")) && !atfh_jval_i64(t, &at_us))
+		at_us = 0;
+	*dn = v->n;
+	*did = needs(c, kind, v->p, v->n, at_us);
+	return 0;
 }
 
 static int unresolved(struct atfh_idcheck *c, const char *did, size_t n,
@@ -177,6 +230,16 @@ static bool resolved(const struct atfh_idcheck *c, const struct atfh_identity *e
 	return e && e->state == ATFH_ID_OK && (e->doc || (e->host && !c->cfg.need_doc));
 }
 
+/* The verdict on host H (N bytes). */
+static bool host_passes(const struct atfh_idcheck *c, const char *h, size_t hn)
+{
+	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
+		return false;
+	if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
+		return false;
+	return true;
+}
+
 /* Does the account's PDS host pass --pds / --ignore-pds?  The verdict of
  * the last host asked about is kept (accounts of one PDS come in runs). */
 static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
@@ -187,11 +250,7 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 		hn = 0;
 	if (c->memo_ok && c->memo_len == hn && memcmp(c->memo, h, hn) == 0)
 		return c->memo_pass;
-	bool pass = true;
-	if (c->pds.n && !(hn && atfh_globs_any(&c->pds, h, hn)))
-		pass = false;
-	else if (c->ignore_pds.n && hn && atfh_globs_any(&c->ignore_pds, h, hn))
-		pass = false;
+	bool pass = host_passes(c, h, hn);
 	if (hn <= sizeof c->memo) {
 		memcpy(c->memo, h, hn);
 		c->memo_len = hn;
@@ -199,6 +258,43 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 		c->memo_ok = true;
 	}
 	return pass;
+}
+
+int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
+{
+	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
+		return -1;
+	uint32_t id = atfh_resolver_host_id(&c->r, did, n);
+	if (!id)
+		return -1;
+	if (id >= c->verdict_cap) {
+		size_t cap = c->verdict_cap ? c->verdict_cap : 64;
+		while (cap <= id)
+			cap *= 2;
+		c->verdict = atfh_xrealloc(c->verdict, cap);
+		memset(c->verdict + c->verdict_cap, 0, cap - c->verdict_cap);
+		c->verdict_cap = cap;
+	}
+	if (!c->verdict[id]) {
+		size_t hn;
+		const char *h = atfh_resolver_host_name(&c->r, id, &hn);
+		c->verdict[id] = host_passes(c, h, hn) ? 1 : 2;
+	}
+	return c->verdict[id] == 1 ? ATFH_IDC_PASS : ATFH_IDC_DROP;
+}
+
+static void prefetch(void *ctx, const char *did, size_t n)
+{
+	struct atfh_idcheck *c = ctx;
+	atfh_resolver_prefetch(&c->r, did, n);
+}
+
+void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m)
+{
+	if (c->on && !c->verify_sig && !c->metadata && (c->pds.n || c->ignore_pds.n)) {
+		m->on_did = prefetch;
+		m->on_did_ctx = c;
+	}
 }
 
 int atfh_idcheck_line(struct atfh_idcheck *c, const char *did, size_t n,
@@ -306,15 +402,22 @@ int atfh_idcheck_msg(struct atfh_idcheck *c, struct atfh_msg *m, struct atfh_ide
 
 void atfh_idcheck_metadata(struct atfh_out *o, const struct atfh_identity *e, double now_s)
 {
-	atfh_out_lit(o, "{\"didDocument\":");
-	atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
-	if (e->doc->pds[0]) {
-		atfh_out_lit(o, ",\"pdsHost\":");
-		atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
+	const char *h = atfh_identity_handle(e);
+	if (e->hv == ATFH_HV_REFUSED) {
+		/* indigo's LookupDID fails as a whole: at-kafka has no
+		 * document, PDS or handle, only the audit log and profile */
+		atfh_out_lit(o, "{\"didDocument\":{\"id\":\"\"}");
+	} else {
+		atfh_out_lit(o, "{\"didDocument\":");
+		atfh_out_put(o, e->doc->indigo, e->doc->indigo_len);
+		if (e->doc->pds[0]) {
+			atfh_out_lit(o, ",\"pdsHost\":");
+			atfh_json_str(o, e->doc->pds, strlen(e->doc->pds));
+		}
 	}
-	if (e->doc->handle[0]) {
+	if (h) {
 		atfh_out_lit(o, ",\"handle\":");
-		atfh_json_str(o, e->doc->handle, strlen(e->doc->handle));
+		atfh_json_str(o, h, strlen(h));
 	}
 	int64_t age = -1, us;
 	if (e->created[0]) {

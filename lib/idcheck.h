@@ -74,6 +74,8 @@ struct atfh_idcheck {
 	char memo[256];          /* the last PDS host judged */
 	size_t memo_len;
 	bool memo_ok, memo_pass;
+	uint8_t *verdict;        /* by host number: 0 not judged, 1 pass, 2 drop */
+	size_t verdict_cap;
 };
 
 void atfh_idcheck_init(struct atfh_idcheck *c);
@@ -84,7 +86,8 @@ int atfh_idcheck_option(struct atfh_idcheck *c, int id, const char *arg);
 int atfh_idcheck_pds(struct atfh_idcheck *c, const char *glob, bool ignore);
 /* After option parsing: start the resolver and the queue if anything
  * needs identities (SETTLE and CTX as in struct atfh_idq), hook the
- * counters into L's stats.  0, or -1 after reporting. */
+ * counters into L's stats and the queue into L's idle and end hooks.
+ * 0, or -1 after reporting. */
 int atfh_idcheck_start(struct atfh_idcheck *c, struct atfh_loop *l,
 		       int (*settle)(void *, const struct atfh_idq_item *, struct atfh_identity *,
 				     bool, const char **),
@@ -95,6 +98,18 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status);
 /* The DID message M needs resolved (N bytes), or NULL; drops the cached
  * document of an #identity message's account first. */
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n);
+/* The same for an NDJSON event, by its "did", "kind" and "time_us":
+ * *DID (*DN bytes) or NULL.  -1 with *ERR when the line is not a JSON
+ * object. */
+int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const char **did,
+			  size_t *dn, const char **err);
+/* The verdict on a message of DID (N bytes) from the cache alone, when
+ * nothing waits in the queue and only --pds/--ignore-pds need the account
+ * (atfh_resolver_host_id): ATFH_IDC_PASS or ATFH_IDC_DROP, the same as
+ * atfh_idq_submit would settle; -1: submit it. */
+int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n);
+/* Hook the fast path's prefetch into M's parser (when it will be used). */
+void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m);
 /* The verdict on M with its account E (NULL or FAILED: unresolved):
  * ATFH_IDC_PASS, ATFH_IDC_DROP, ATFH_REC_BAD with *err, or (while
  * !RETRIED) ATFH_IDQ_RETRY. */

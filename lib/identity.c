@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "config.h"
 #include "didset.h"
+#include "dnstxt.h"
+#include "handle.h"
 #include "json.h"
 #include "jsonscan.h"
 #include "outfile.h"
@@ -21,10 +23,11 @@
 #include <unistd.h>
 
 #define FAIL_TTL 60.0               /* seconds a failure is remembered */
+#define HANDLE_INVALID_TTL 900.0    /* an invalid handle (indigo's InvalidHandleTTL) */
 #define BODY_MAX (256u << 10)       /* bytes of one response */
 #define CACHE_FILE_MAX (1u << 30)   /* bytes of the disk cache read */
 
-enum req_kind { REQ_DOC, REQ_AUDIT, REQ_PROFILE };
+enum req_kind { REQ_DOC, REQ_AUDIT, REQ_PROFILE, REQ_HANDLE_WK, REQ_HANDLE_XRPC };
 
 struct req {
 	struct atfh_identity *e;
@@ -34,34 +37,46 @@ struct req {
 	bool too_big;
 	char url[ATFH_DID_MAX + 640];
 	char curl_err[CURL_ERROR_SIZE];
+	struct curl_slist *pin;       /* REQ_HANDLE_WK: the host's address (--dns-server) */
 	struct req *next;             /* waiting list */
 };
 
-/* Entries read from the disk cache, allocated a block at a time (their
- * DIDs point into the file). */
-#define SLAB_ENTRIES 1024
-struct slab {
-	struct slab *next;
-	size_t used;
-	struct atfh_identity e[SLAB_ENTRIES];
-};
+/* A slot's host field (lib/idindex): the PDS host's number (0: ask the
+ * entry), and whether the fast path (atfh_resolver_host_id) used the slot
+ * since the evictor last looked (its stand-in for moving it in the LRU). */
+#define HOST_ID 0x7fffffffu
+#define HOST_USED 0x80000000u
+/* A slot's ref: its entry, or a disk cache line not made into an entry
+ * (yet): the line's offset in the file times two, plus one. */
+#define LINE_REF(off) ((uintptr_t)(off) * 2 + 1)
+#define IS_LINE(ref) (((ref) & 1) != 0)
 
 struct atfh_resolver_priv {
 	CURLM *multi;
-	struct atfh_identity **tab;
-	size_t tab_cap;
-	struct atfh_identity *lru_head, *lru_tail; /* head: most recent */
+	struct atfh_idindex ix;       /* every account: an entry or a line */
+	struct atfh_identity *lru_head, *lru_tail; /* entries; head: most recent */
 	struct req *wait_head, *wait_tail;
 	size_t running;               /* requests handed to curl */
 	size_t accounts_inflight;
 	bool dirty;                   /* the disk cache needs writing */
-	char *file;                   /* the disk cache as read (entries' lines) */
+	char *file;                   /* the disk cache as read (its lines) */
 	size_t file_len;
 	bool file_mapped;             /* mmap(2)ed, else malloc'ed */
+	size_t *lines;                /* offsets of lines in the index, in file
+				       * order (older than any entry) */
+	size_t lines_n, lines_head, lines_cap;
 	struct atfh_identity *last;   /* the entry found last */
 	uint64_t tick;                /* lookups, for the LRU */
-	struct slab *slabs;
 	char plc[512];
+	char hres[512];               /* --handle-resolver, no trailing '/' */
+	struct atfh_dnstxt *dns;      /* handle checks by DNS (want_metadata) */
+	bool closing;                 /* atfh_resolver_finish under way */
+};
+
+/* A DNS query of a handle check. */
+struct dnsq {
+	struct atfh_resolver *r;
+	struct atfh_identity *e;
 };
 
 static double wall_now(void)
@@ -80,66 +95,7 @@ void atfh_identity_cfg_init(struct atfh_identity_cfg *cfg)
 	cfg->concurrency = 16;
 }
 
-static uint64_t hash_did(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
-/* ---- table and LRU ------------------------------------------------------ */
-
-/* The entry of DID, or NULL: the one found last without a probe. */
-static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n);
-
-static struct atfh_identity **slot_h(struct atfh_resolver *r, const char *did, size_t n,
-				     uint64_t h)
-{
-	struct atfh_resolver_priv *p = r->p;
-	struct atfh_identity **s = &p->tab[h & (p->tab_cap - 1)];
-	while (*s && !((*s)->hash == h && (*s)->did_len == n && memcmp((*s)->did, did, n) == 0))
-		s = &(*s)->hnext;
-	return s;
-}
-
-static struct atfh_identity **slot(struct atfh_resolver *r, const char *did, size_t n)
-{
-	return slot_h(r, did, n, hash_did(did, n));
-}
-
-static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
-{
-	struct atfh_identity *e = r->p->last;
-	uint64_t h = hash_did(did, n);
-	if (e && e->hash == h && e->did_len == n && memcmp(e->did, did, n) == 0)
-		return e;
-	e = *slot_h(r, did, n, h);
-	if (e)
-		r->p->last = e;
-	return e;
-}
-
-static void grow_table(struct atfh_resolver *r, size_t want)
-{
-	struct atfh_resolver_priv *p = r->p;
-	size_t cap = p->tab_cap ? p->tab_cap * 2 : 1024;
-	while (cap < want)
-		cap *= 2;
-	struct atfh_identity **t = atfh_xcalloc(cap, sizeof *t);
-	for (size_t i = 0; i < p->tab_cap; i++) {
-		struct atfh_identity *e = p->tab[i], *next;
-		for (; e; e = next) {
-			next = e->hnext;
-			size_t k = e->hash & (cap - 1);
-			e->hnext = t[k];
-			t[k] = e;
-		}
-	}
-	free(p->tab);
-	p->tab = t;
-	p->tab_cap = cap;
-}
+/* ---- index and LRU ------------------------------------------------------ */
 
 static void lru_unlink(struct atfh_resolver_priv *p, struct atfh_identity *e)
 {
@@ -167,6 +123,92 @@ static void lru_front(struct atfh_resolver_priv *p, struct atfh_identity *e)
 	p->lru_head = e;
 	if (!p->lru_tail)
 		p->lru_tail = e;
+}
+
+/* A new entry of DID with key K, in no list yet. */
+static struct atfh_identity *new_entry(const char *did, size_t n, const struct atfh_idkey *k)
+{
+	struct atfh_identity *e = atfh_xcalloc(1, sizeof *e);
+	e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
+	memcpy(e->did, did, n);
+	e->did_len = n;
+	e->ikey = *k;
+	return e;
+}
+
+/* The slot of the disk cache line at offset OFF while it stands for its
+ * account (not made into an entry, not replaced), else NULL. */
+static struct atfh_idslot *line_slot(struct atfh_resolver *r, size_t off)
+{
+	struct atfh_resolver_priv *p = r->p;
+	struct atfh_idcache_head h;
+	struct atfh_idkey k;
+	if (atfh_idcache_head(p->file + off, p->file_len - off, &h))
+		return NULL;
+	atfh_idkey_of(h.did, h.did_len, &k);
+	struct atfh_idslot *s = atfh_idindex_get(&p->ix, &k);
+	return s && s->ref == LINE_REF(off) ? s : NULL;
+}
+
+/* The line of slot S made into an entry (at the LRU's front). */
+static struct atfh_identity *materialize(struct atfh_resolver *r, struct atfh_idslot *s)
+{
+	struct atfh_resolver_priv *p = r->p;
+	size_t off = (size_t)(s->ref - 1) / 2;
+	struct atfh_idcache_head h;
+	/* it was read this way when indexed: the file is not changed */
+	if (atfh_idcache_head(p->file + off, p->file_len - off, &h))
+		atfh_die_oom();
+	struct atfh_identity *e = new_entry(h.did, h.did_len, &s->k);
+	e->state = ATFH_ID_OK;
+	e->doc_ok = true;
+	e->fetched = (double)h.fetched;
+	e->line = p->file + off;
+	e->line_len = h.line_len;
+	e->host = h.host;
+	e->host_len = h.host_len;
+	s->ref = (uintptr_t)e;
+	lru_front(p, e);
+	return e;
+}
+
+/* The entry of DID, or NULL: the one found last without a probe; a line
+ * of the disk cache made into one. */
+static struct atfh_identity *find(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_identity *e = r->p->last;
+	if (e && e->did_len == n && memcmp(e->did, did, n) == 0)
+		return e;
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &k);
+	if (!s)
+		return NULL;
+	if (IS_LINE(s->ref))
+		e = materialize(r, s);
+	else
+		for (e = (struct atfh_identity *)s->ref; e; e = e->hnext)
+			if (e->did_len == n && memcmp(e->did, did, n) == 0)
+				break;
+	if (e)
+		r->p->last = e;
+	return e;
+}
+
+/* What the fast path may answer for E, into its slot: the host's number
+ * while E is resolved with a known host, else 0. */
+static void index_sync(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	if (!atfh_idkey_exact(&e->ikey))
+		return; /* the fast path takes only exact keys */
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &e->ikey);
+	if (!s || s->ref != (uintptr_t)e)
+		return;
+	uint32_t id = 0;
+	if (e->state == ATFH_ID_OK && e->host && e->fetched >= 0 && e->fetched < 4294967295.0)
+		id = atfh_idindex_host(&r->p->ix, e->host, e->host_len) & HOST_ID;
+	s->host = (s->host & HOST_USED) | id;
+	s->fetched = id ? (uint32_t)e->fetched : 0;
 }
 
 const struct atfh_pubkey *atfh_identity_key(struct atfh_identity *e, const char **why)
@@ -203,6 +245,7 @@ static void entry_clear(struct atfh_identity *e)
 	free(e->profile);
 	e->profile = NULL;
 	e->created[0] = '\0';
+	e->hv = ATFH_HV_UNKNOWN;
 	e->doc_ok = e->doc_parsed = false;
 }
 
@@ -210,69 +253,98 @@ static void entry_free(struct atfh_identity *e)
 {
 	entry_clear(e);
 	free(e->why);
-	if (!e->slab) { /* else freed with the slab and the file */
-		if (e->did != e->did_buf)
-			free(e->did);
-		free(e);
-	}
+	if (e->did != e->did_buf)
+		free(e->did);
+	free(e);
 }
 
 static void remove_entry(struct atfh_resolver *r, struct atfh_identity *e)
 {
-	r->p->dirty = true;
-	if (r->p->last == e)
-		r->p->last = NULL;
-	struct atfh_identity **s = slot(r, e->did, e->did_len);
-	*s = e->hnext;
-	lru_unlink(r->p, e);
+	struct atfh_resolver_priv *p = r->p;
+	p->dirty = true;
+	if (p->last == e)
+		p->last = NULL;
+	struct atfh_idslot *s = atfh_idindex_get(&p->ix, &e->ikey);
+	if (s && s->ref == (uintptr_t)e) {
+		if (e->hnext)
+			s->ref = (uintptr_t)e->hnext;
+		else
+			atfh_idindex_del(&p->ix, s);
+	} else if (s && !IS_LINE(s->ref)) {
+		struct atfh_identity *x = (struct atfh_identity *)s->ref;
+		while (x->hnext && x->hnext != e)
+			x = x->hnext;
+		if (x->hnext == e)
+			x->hnext = e->hnext;
+	}
+	lru_unlink(p, e);
 	r->n--;
 	entry_free(e);
 }
 
+/* Forget the line of slot S. */
+static void remove_line(struct atfh_resolver *r, struct atfh_idslot *s)
+{
+	r->p->dirty = true;
+	atfh_idindex_del(&r->p->ix, s);
+	r->n--;
+}
+
+/* Down to cache_size accounts: first the lines not made into entries, the
+ * oldest first (a line the fast path used is made an entry instead), then
+ * the entries from the LRU's end (one the fast path used is moved to the
+ * front once instead: a second chance). */
 static void evict(struct atfh_resolver *r)
 {
-	struct atfh_identity *e = r->p->lru_tail;
-	while (r->n > r->cfg.cache_size && e) {
+	struct atfh_resolver_priv *p = r->p;
+	while (r->n > r->cfg.cache_size && p->lines_head < p->lines_n) {
+		struct atfh_idslot *s = line_slot(r, p->lines[p->lines_head++]);
+		if (!s)
+			continue;
+		if (s->host & HOST_USED) {
+			s->host &= ~HOST_USED;
+			materialize(r, s);
+			continue;
+		}
+		remove_line(r, s);
+		r->c.evictions++;
+	}
+	struct atfh_identity *e = p->lru_tail;
+	size_t guard = 2 * r->n + 16;
+	while (r->n > r->cfg.cache_size && e && guard--) {
 		struct atfh_identity *prev = e->lprev;
 		if (!e->inflight) {
-			remove_entry(r, e);
-			r->c.evictions++;
+			struct atfh_idslot *s = atfh_idkey_exact(&e->ikey)
+						? atfh_idindex_get(&p->ix, &e->ikey) : NULL;
+			if (s && (s->host & HOST_USED)) {
+				s->host &= ~HOST_USED;
+				lru_front(p, e);
+			} else {
+				remove_entry(r, e);
+				r->c.evictions++;
+			}
 		}
 		e = prev;
 	}
 }
 
-/* A new entry of DID (N bytes); IN_FILE: DID is in the disk cache read,
- * and stays there. */
-static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n,
-				    bool in_file)
+/* A new entry of DID (N bytes), not in the index before (an exact key's
+ * slot is new; an inexact one's may hold other DIDs). */
+static struct atfh_identity *insert(struct atfh_resolver *r, const char *did, size_t n)
 {
 	struct atfh_resolver_priv *p = r->p;
-	if (r->n + 1 > p->tab_cap)
-		grow_table(r, 0);
-	struct atfh_identity **s = slot(r, did, n), *e;
-	if (in_file) {
-		if (!p->slabs || p->slabs->used == SLAB_ENTRIES) {
-			struct slab *b = atfh_xcalloc(1, sizeof *b);
-			b->next = p->slabs;
-			p->slabs = b;
-		}
-		e = &p->slabs->e[p->slabs->used++];
-		e->slab = true;
-		e->did = (char *)did;
-	} else {
-		e = atfh_xcalloc(1, sizeof *e);
-		e->did = n <= sizeof e->did_buf ? e->did_buf : atfh_xmalloc(n);
-	}
-	if (n <= sizeof e->did_buf)
-		e->did = e->did_buf;
-	if (e->did != did)
-		memcpy(e->did, did, n);
-	e->did_len = n;
-	e->hash = hash_did(did, n);
-	*s = e;
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	struct atfh_identity *e = new_entry(did, n, &k);
+	struct atfh_idslot *s = atfh_idindex_put(&p->ix, &k);
+	if (IS_LINE(s->ref)) /* not for callers that looked first */
+		remove_line(r, s), s = atfh_idindex_put(&p->ix, &k);
+	e->hnext = (struct atfh_identity *)s->ref;
+	s->ref = (uintptr_t)e;
+	s->host &= HOST_USED;
+	s->fetched = 0;
 	r->n++;
-	lru_front(r->p, e);
+	lru_front(p, e);
 	return e;
 }
 
@@ -337,6 +409,15 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, r->cfg.cainfo);
 	if (r->cfg.capath)
 		curl_easy_setopt(q->h, CURLOPT_CAPATH, r->cfg.capath);
+	if (q->pin)
+		curl_easy_setopt(q->h, CURLOPT_RESOLVE, q->pin);
+	if (q->kind == REQ_HANDLE_WK) { /* as Go's http.Client does */
+		curl_easy_setopt(q->h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(q->h, CURLOPT_MAXREDIRS, 10L);
+		curl_easy_setopt(q->h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	if (q->kind == REQ_HANDLE_WK || q->kind == REQ_HANDLE_XRPC)
+		r->c.handle_requests++;
 	curl_multi_add_handle(p->multi, q->h);
 	p->running++;
 	r->c.requests++;
@@ -344,12 +425,20 @@ static void start_req(struct atfh_resolver *r, struct req *q)
 
 static void fetch(struct atfh_resolver *r, struct atfh_identity *e);
 
-static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+/* A request of E; PIN: the address of a REQ_HANDLE_WK's host. */
+static void queue_req_pin(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind,
+			  const char *pin)
 {
 	struct atfh_resolver_priv *p = r->p;
 	struct req *q = atfh_xcalloc(1, sizeof *q);
 	q->e = e;
 	q->kind = kind;
+	if (pin) {
+		char line[ATFH_HANDLE_MAX + 80];
+		snprintf(line, sizeof line, "%s:443:%s", e->doc->handle, pin);
+		if (!(q->pin = curl_slist_append(NULL, line)))
+			atfh_die_oom();
+	}
 	q->body.fd = -1;
 	bool web = e->did_len > 8 && memcmp(e->did, "did:web:", 8) == 0;
 	switch (kind) {
@@ -366,6 +455,13 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 		snprintf(q->url, sizeof q->url, "%s/xrpc/app.bsky.actor.getProfile?actor=%.*s",
 			 r->cfg.appview, (int)e->did_len, e->did);
 		break;
+	case REQ_HANDLE_WK: /* the handle: letters, digits, '-' and '.' only */
+		snprintf(q->url, sizeof q->url, "https://%s/.well-known/atproto-did", e->doc->handle);
+		break;
+	case REQ_HANDLE_XRPC:
+		snprintf(q->url, sizeof q->url, "%s/xrpc/com.atproto.identity.resolveHandle?handle=%s",
+			 r->cfg.handle_resolver, e->doc->handle);
+		break;
 	}
 	if (!e->inflight++)
 		p->accounts_inflight++;
@@ -378,6 +474,11 @@ static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req
 	else
 		p->wait_head = q;
 	p->wait_tail = q;
+}
+
+static void queue_req(struct atfh_resolver *r, struct atfh_identity *e, enum req_kind kind)
+{
+	queue_req_pin(r, e, kind, NULL);
 }
 
 /* Can DID be resolved at all? */
@@ -405,6 +506,110 @@ static void fetch(struct atfh_resolver *r, struct atfh_identity *e)
 			queue_req(r, e, REQ_AUDIT);
 		if (r->cfg.appview)
 			queue_req(r, e, REQ_PROFILE);
+	}
+	index_sync(r, e);
+}
+
+static void entry_step_done(struct atfh_resolver *r, struct atfh_identity *e);
+
+/* The verdict of E's handle check from the DID it resolved to (RES). */
+static void handle_verdict(struct atfh_resolver *r, struct atfh_identity *e, int res,
+			   const char *did)
+{
+	if (res == ATFH_HR_DID && did && strlen(did) == e->did_len && memcmp(did, e->did, e->did_len) == 0) {
+		e->hv = ATFH_HV_OK;
+	} else {
+		e->hv = ATFH_HV_INVALID;
+		r->c.handle_invalid++;
+	}
+}
+
+static void on_handle_addr(void *arg, const char *addr, const char *why)
+{
+	(void)why;
+	struct dnsq *dq = arg;
+	struct atfh_resolver *r = dq->r;
+	struct atfh_identity *e = dq->e;
+	free(dq);
+	if (r->p->closing)
+		return;
+	if (addr)
+		queue_req_pin(r, e, REQ_HANDLE_WK, addr);
+	else
+		handle_verdict(r, e, ATFH_HR_NOTFOUND, NULL);
+	entry_step_done(r, e);
+}
+
+static void on_handle_txt(void *arg, enum atfh_dns_status st, const unsigned char *abuf,
+			  size_t alen, const char *why)
+{
+	(void)why;
+	struct dnsq *dq = arg;
+	struct atfh_resolver *r = dq->r;
+	struct atfh_identity *e = dq->e;
+	free(dq);
+	if (r->p->closing)
+		return;
+	char did[ATFH_DID_MAX + 1];
+	int res = st == ATFH_DNS_OK ? atfh_handle_txt_did(abuf, alen, did) : ATFH_HR_NOTFOUND;
+	if (res == ATFH_HR_DID) {
+		handle_verdict(r, e, res, did);
+	} else if (r->cfg.dns_servers) {
+		/* no DID by DNS (any error): over HTTPS, the host's address
+		 * asked of the same servers */
+		struct dnsq *aq = atfh_xmalloc(sizeof *aq);
+		aq->r = r;
+		aq->e = e;
+		e->inflight++;
+		r->c.handle_requests++;
+		atfh_dnstxt_addr(r->p->dns, e->doc->handle, on_handle_addr, aq);
+	} else { /* no DID by DNS (any error): over HTTPS */
+		queue_req(r, e, REQ_HANDLE_WK);
+	}
+	entry_step_done(r, e);
+}
+
+/* Check E's declared handle (its document just arrived). */
+static void handle_check(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	const char *h = e->doc->handle;
+	if (!h[0]) { /* none declared */
+		e->hv = ATFH_HV_INVALID;
+		r->c.handle_invalid++;
+		return;
+	}
+	if (!atfh_handle_allowed_tld(h)) {
+		e->hv = ATFH_HV_REFUSED;
+		return;
+	}
+	if (r->cfg.handle_resolver) {
+		queue_req(r, e, REQ_HANDLE_XRPC);
+		return;
+	}
+	if (atfh_handle_skip_dns(h) || !r->p->dns) {
+		queue_req(r, e, REQ_HANDLE_WK);
+		return;
+	}
+	char name[ATFH_HANDLE_MAX + 16];
+	snprintf(name, sizeof name, "_atproto.%s", h);
+	struct dnsq *dq = atfh_xmalloc(sizeof *dq);
+	dq->r = r;
+	dq->e = e;
+	if (!e->inflight++)
+		r->p->accounts_inflight++;
+	r->c.handle_requests++;
+	atfh_dnstxt_query(r->p->dns, name, on_handle_txt, dq);
+}
+
+const char *atfh_identity_handle(const struct atfh_identity *e)
+{
+	switch (e->hv) {
+	case ATFH_HV_OK:
+		return e->doc && e->doc->handle[0] ? e->doc->handle : NULL;
+	case ATFH_HV_INVALID:
+		return ATFH_HANDLE_INVALID;
+	default:
+		return NULL;
 	}
 }
 
@@ -496,6 +701,8 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				e->raw_len = mn;
 				e->doc_ok = e->doc_parsed = true;
 				r->p->dirty = true;
+				if (r->cfg.want_metadata && !e->stale)
+					handle_check(r, e);
 			}
 		}
 		if (why)
@@ -532,12 +739,29 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 		}
 		break;
 	}
+	case REQ_HANDLE_WK:
+	case REQ_HANDLE_XRPC: {
+		char did[ATFH_DID_MAX + 1];
+		int res = why ? ATFH_HR_FAILED
+			  : q->kind == REQ_HANDLE_WK ? atfh_handle_wk_did(body, q->body.len, did)
+						     : atfh_handle_xrpc_did(body, q->body.len, did);
+		handle_verdict(r, e, res, did);
+		break;
+	}
 	}
 	curl_multi_remove_handle(p->multi, q->h);
 	curl_easy_cleanup(q->h);
 	atfh_out_free(&q->body);
+	curl_slist_free_all(q->pin);
 	free(q);
 	p->running--;
+	entry_step_done(r, e);
+}
+
+/* One request of E ended. */
+static void entry_step_done(struct atfh_resolver *r, struct atfh_identity *e)
+{
+	struct atfh_resolver_priv *p = r->p;
 	if (--e->inflight == 0) {
 		p->accounts_inflight--;
 		if (e->stale) { /* dropped while in flight: fetch it afresh */
@@ -556,6 +780,7 @@ static void req_done(struct atfh_resolver *r, struct req *q, CURLcode rc)
 				set_why(e, "%s", "no DID document");
 			r->c.failures++;
 		}
+		index_sync(r, e);
 	}
 }
 
@@ -612,7 +837,7 @@ struct cline {
 	char did[ATFH_DID_MAX + 1];
 	size_t did_len;
 	int64_t fetched, version;     /* version 1: no "v" */
-	const struct atfh_jval *doc, *created, *profile, *pds;
+	const struct atfh_jval *doc, *created, *profile, *pds, *handle;
 	struct atfh_jobj o;
 };
 
@@ -629,6 +854,7 @@ static int cline_parse(struct cline *c, const char *line, size_t len)
 	c->created = atfh_jobj_get(&c->o, "created");
 	c->profile = atfh_jobj_get(&c->o, "profile");
 	c->pds = atfh_jobj_get(&c->o, "pds");
+	c->handle = atfh_jobj_get(&c->o, "handle");
 	c->version = 1;
 	if (vv && (!atfh_jval_i64(vv, &c->version) || c->version < 1))
 		return -1;
@@ -655,6 +881,13 @@ static void cline_fill(struct atfh_identity *e, const struct cline *c)
 	const struct atfh_jval *vc = c->created, *vp = c->profile;
 	if (vc && vc->type == ATFH_J_STR && atfh_jval_unescape(vc, e->created, sizeof e->created) < 0)
 		e->created[0] = '\0';
+	const struct atfh_jval *vh = c->handle;
+	e->hv = !vh ? ATFH_HV_UNKNOWN
+		: vh->type == ATFH_J_NULL ? ATFH_HV_REFUSED
+		: vh->type != ATFH_J_STR ? ATFH_HV_UNKNOWN
+		: vh->n == sizeof ATFH_HANDLE_INVALID - 1 &&
+		  memcmp(vh->p, ATFH_HANDLE_INVALID, vh->n) == 0 ? ATFH_HV_INVALID
+		: ATFH_HV_OK;
 	free(e->profile);
 	e->profile = NULL;
 	if (vp && vp->type == ATFH_J_OBJ) {
@@ -667,12 +900,12 @@ static void cline_fill(struct atfh_identity *e, const struct cline *c)
 /* A new cached entry of DID, fetched at FETCHED (a later line of the same
  * DID wins). */
 static struct atfh_identity *cached_entry(struct atfh_resolver *r, const char *did, size_t n,
-					  bool in_file, int64_t fetched)
+					  int64_t fetched)
 {
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (e)
 		remove_entry(r, e);
-	e = insert(r, did, n, in_file);
+	e = insert(r, did, n);
 	e->doc_ok = true;
 	e->state = ATFH_ID_OK;
 	e->fetched = (double)fetched;
@@ -742,6 +975,43 @@ static char *read_file(const char *path, size_t *len, bool *mapped)
 	return buf;
 }
 
+/* Lines of the disk cache to index (a did:plc's, written by this module):
+ * key, offset, fetch time, host number. */
+struct pending {
+	struct atfh_idkey k;
+	size_t off;
+	uint32_t fetched, host;
+};
+#define PENDING 16
+
+/* Index the lines V[0..N) in their order (a later line of a DID wins).
+ * Returns 0. */
+static size_t index_lines(struct atfh_resolver *r, const struct pending *v, size_t n)
+{
+	struct atfh_resolver_priv *p = r->p;
+	for (size_t i = 0; i < n; i++) {
+		struct atfh_idslot *s = atfh_idindex_get(&p->ix, &v[i].k);
+		if (s && !IS_LINE(s->ref)) { /* an older line's entry */
+			remove_entry(r, (struct atfh_identity *)s->ref);
+			s = NULL;
+		}
+		if (!s) {
+			s = atfh_idindex_put(&p->ix, &v[i].k);
+			r->n++;
+		}
+		s->ref = LINE_REF(v[i].off);
+		s->host = v[i].host;
+		s->fetched = v[i].fetched;
+		if (p->lines_n == p->lines_cap) {
+			p->lines_cap = p->lines_cap ? p->lines_cap * 2 : 1024;
+			p->lines = atfh_xrealloc(p->lines, p->lines_cap * sizeof *p->lines);
+		}
+		p->lines[p->lines_n++] = v[i].off;
+		evict(r);
+	}
+	return 0;
+}
+
 /* Read the disk cache: true when it should be written back in the
  * current format. */
 static bool load_cache(struct atfh_resolver *r, const char *path)
@@ -756,28 +1026,58 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 	r->p->file_mapped = mapped;
 	if (mapped)
 		madvise(buf, len, MADV_SEQUENTIAL);
-	grow_table(r, len / 256); /* about a line per 500 bytes */
+	struct atfh_resolver_priv *p = r->p;
+	atfh_idindex_free(&p->ix);
+	atfh_idindex_init(&p->ix, len / 512); /* about a line per 600 bytes */
 	double now = wall_now(), ttl = (double)r->cfg.ttl_ms / 1000;
 	struct cline *c = atfh_xmalloc(sizeof *c);
+	struct pending pend[PENDING];
+	size_t np = 0;
 	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl < end ? nl + 1 : end) {
 		struct atfh_idcache_head h;
 		if (atfh_idcache_head(line, (size_t)(end - line), &h) == 0) {
 			nl = line + h.line_len; /* its end known without reading it */
-			if (!resolvable(h.did, h.did_len)) {
+			/* the heads of the lines ahead, guessed at this one's
+			 * length (the next one's is known: both) */
+			__builtin_prefetch(nl + 1);
+			__builtin_prefetch(nl + 65);
+			if (h.line_len * 5 < (size_t)(end - line)) {
+				__builtin_prefetch(line + h.line_len * 4);
+				__builtin_prefetch(line + h.line_len * 4 + 64);
+				__builtin_prefetch(line + h.line_len * 4 + 128);
+			}
+			struct atfh_idkey k;
+			atfh_idkey_of(h.did, h.did_len, &k);
+			/* an exact key is a did:plc, resolvable */
+			if (!atfh_idkey_exact(&k) && !resolvable(h.did, h.did_len)) {
 				bad++;
 				continue;
 			}
 			/* as written here: split, parsed when needed */
 			if ((double)h.fetched + ttl <= now)
 				continue; /* too old */
-			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, true, h.fetched);
+			if (atfh_idkey_exact(&k) && h.fetched >= 0 && h.fetched < UINT32_MAX) {
+				/* indexed as a line, made an entry when needed; its
+				 * slot prefetched, indexed a few lines later */
+				if (np == PENDING)
+					np = index_lines(r, pend, np);
+				atfh_idindex_prefetch(&p->ix, &k);
+				pend[np++] = (struct pending){
+					k, (size_t)(line - buf), (uint32_t)h.fetched,
+					atfh_idindex_host(&p->ix, h.host, h.host_len) & HOST_ID };
+				continue;
+			}
+			np = index_lines(r, pend, np); /* in file order */
+			struct atfh_identity *e = cached_entry(r, h.did, h.did_len, h.fetched);
 			e->line = line;
 			e->line_len = h.line_len;
 			e->host = h.host;
 			e->host_len = h.host_len;
+			index_sync(r, e);
 			evict(r);
 			continue;
 		}
+		np = index_lines(r, pend, np);
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (!nl)
 			nl = end;
@@ -795,15 +1095,17 @@ static bool load_cache(struct atfh_resolver *r, const char *path)
 			old++;
 		if ((double)c->fetched + ttl <= now)
 			continue; /* too old */
-		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, false, c->fetched);
+		struct atfh_identity *e = cached_entry(r, c->did, c->did_len, c->fetched);
 		cline_fill(e, c); /* its document parsed when first used */
 		if (c->pds && c->pds->type == ATFH_J_STR && !memchr(c->pds->p, '\\', c->pds->n) &&
 		    c->pds->n < sizeof e->doc->pds_host) {
 			e->host = c->pds->p;
 			e->host_len = c->pds->n;
 		}
+		index_sync(r, e);
 		evict(r);
 	}
+	index_lines(r, pend, np);
 	free(c);
 	if (bad)
 		atfh_err("%s: %zu unreadable line%s ignored", path, bad, bad == 1 ? "" : "s");
@@ -830,7 +1132,16 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 {
 	struct atfh_out w = { 0 }, t = { 0 };
 	w.fd = t.fd = -1;
-	/* oldest first, so that reading it back leaves the LRU order as it is */
+	/* oldest first, so that reading it back leaves the LRU order as it is:
+	 * the lines never made into entries, then the entries */
+	for (size_t i = r->p->lines_head; i < r->p->lines_n; i++) {
+		size_t off = r->p->lines[i];
+		struct atfh_idcache_head h;
+		if (line_slot(r, off) && !atfh_idcache_head(r->p->file + off, r->p->file_len - off, &h)) {
+			atfh_out_put(&w, r->p->file + off, h.line_len);
+			atfh_out_c(&w, '\n');
+		}
+	}
 	for (struct atfh_identity *e = r->p->lru_tail; e; e = e->lprev) {
 		if (!e->doc_ok || e->state != ATFH_ID_OK)
 			continue;
@@ -840,7 +1151,8 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 			continue;
 		}
 		const char *why;
-		if (!e->raw || (!e->host && parse_doc(r, e, e->raw, e->raw_len, &why)))
+		if (!e->raw || ((!e->host || (e->hv == ATFH_HV_OK && !e->doc)) &&
+				parse_doc(r, e, e->raw, e->raw_len, &why)))
 			continue;
 		/* the part from the document on first: its length goes before */
 		t.len = 0;
@@ -852,6 +1164,14 @@ static int save_cache(struct atfh_resolver *r, const char *path)
 		if (e->profile) {
 			atfh_out_lit(&t, ",\"profile\":");
 			atfh_out_put(&t, e->profile, strlen(e->profile));
+		}
+		if (e->hv != ATFH_HV_UNKNOWN) {
+			const char *h = atfh_identity_handle(e);
+			atfh_out_lit(&t, ",\"handle\":");
+			if (h)
+				atfh_json_str(&t, h, strlen(h));
+			else
+				atfh_out_lit(&t, "null");
 		}
 		atfh_out_c(&t, '}');
 		atfh_out_lit(&w, "{\"v\":2,\"did\":");
@@ -899,11 +1219,30 @@ int atfh_resolver_init(struct atfh_resolver *r, const struct atfh_identity_cfg *
 		atfh_err("--appview: '%s' is not an http(s) URL", cfg->appview);
 		return -1;
 	}
+	if (cfg->handle_resolver) {
+		size_t hn = strlen(cfg->handle_resolver);
+		while (hn && cfg->handle_resolver[hn - 1] == '/')
+			hn--;
+		if (hn >= sizeof r->p->hres || atfh_url_host(cfg->handle_resolver, (char[256]){ 0 }, 256)) {
+			atfh_err("--handle-resolver: '%s' is not an http(s) URL", cfg->handle_resolver);
+			return -1;
+		}
+		memcpy(r->p->hres, cfg->handle_resolver, hn);
+		r->p->hres[hn] = '\0';
+		r->cfg.handle_resolver = r->p->hres;
+	} else if (cfg->want_metadata) {
+		const char *why;
+		if (!(r->p->dns = atfh_dnstxt_new(cfg->dns_servers, cfg->timeout_ms, &why))) {
+			atfh_err("%s%s%s: %s", cfg->dns_servers ? "--dns-server: '" : "DNS",
+				 cfg->dns_servers ? cfg->dns_servers : "", cfg->dns_servers ? "'" : "", why);
+			return -1;
+		}
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r->p->multi = curl_multi_init();
 	if (!r->p->multi)
 		atfh_die_oom();
-	grow_table(r, 0);
+	atfh_idindex_init(&r->p->ix, 0);
 	if (cfg->cache_file) {
 		bool upgrade = load_cache(r, cfg->cache_file);
 		/* what was read needs no writing back, unless in an old format */
@@ -920,6 +1259,9 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		return 0;
 	if (r->cfg.cache_file && p->dirty)
 		rc = save_cache(r, r->cfg.cache_file);
+	p->closing = true; /* DNS queries still pending end without effect */
+	atfh_dnstxt_free(p->dns);
+	p->dns = NULL;
 	/* requests still in flight (a run cut short) */
 	CURL **handles = curl_multi_get_handles(p->multi);
 	for (size_t i = 0; handles && handles[i]; i++) {
@@ -929,12 +1271,14 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		curl_easy_cleanup(handles[i]);
 		if (q) {
 			atfh_out_free(&q->body);
+			curl_slist_free_all(q->pin);
 			free(q);
 		}
 	}
 	curl_free(handles);
 	for (struct req *q = p->wait_head, *next; q; q = next) {
 		next = q->next;
+		curl_slist_free_all(q->pin);
 		free(q);
 	}
 	for (struct atfh_identity *e = p->lru_head, *next; e; e = next) {
@@ -942,15 +1286,12 @@ int atfh_resolver_finish(struct atfh_resolver *r)
 		entry_free(e);
 	}
 	curl_multi_cleanup(p->multi);
-	for (struct slab *b = p->slabs, *next; b; b = next) {
-		next = b->next;
-		free(b);
-	}
+	atfh_idindex_free(&p->ix);
+	free(p->lines);
 	if (p->file_mapped)
 		munmap(p->file, p->file_len);
 	else
 		free(p->file);
-	free(p->tab);
 	free(p);
 	r->p = NULL;
 	return rc;
@@ -966,10 +1307,47 @@ static void ensure_parsed(struct atfh_resolver *r, struct atfh_identity *e)
 		return;
 	if ((!e->line || unsplit(e) == 0) && parse_doc(r, e, e->raw, e->raw_len, &why) == 0) {
 		e->doc_parsed = true;
+		index_sync(r, e);
 		return;
 	}
 	r->c.misses++;
 	fetch(r, e);
+}
+
+uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_idkey k;
+	if (r->cfg.need_doc)
+		return 0;
+	atfh_idkey_of(did, n, &k);
+	if (!atfh_idkey_exact(&k))
+		return 0;
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &k);
+	if (!s || !(s->host & HOST_ID))
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	/* fetched is rounded down, the coarse clock (a few ms behind) given
+	 * 10 ms more: never fresh when the slow path's TTL says expired */
+	if ((uint64_t)s->fetched * 1000 + r->cfg.ttl_ms <=
+	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 10)
+		return 0;
+	if (!(s->host & HOST_USED))
+		s->host |= HOST_USED;
+	r->c.hits++;
+	return s->host & HOST_ID;
+}
+
+void atfh_resolver_prefetch(const struct atfh_resolver *r, const char *did, size_t n)
+{
+	struct atfh_idkey k;
+	atfh_idkey_of(did, n, &k);
+	atfh_idindex_prefetch(&r->p->ix, &k);
+}
+
+const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n)
+{
+	return atfh_idindex_host_name(&r->p->ix, id, n);
 }
 
 struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *did, size_t n)
@@ -1003,16 +1381,24 @@ struct atfh_identity *atfh_resolver_lookup(struct atfh_resolver *r, const char *
 		}
 		double age = wall_now() - e->fetched, ttl = (double)r->cfg.ttl_ms / 1000;
 		if (age < (e->state == ATFH_ID_OK ? ttl : (ttl < FAIL_TTL ? ttl : FAIL_TTL))) {
-			r->c.hits++;
 			ensure_parsed(r, e);
-			return e;
+			/* metadata needs the handle's verdict: fetched again
+			 * without one, or an invalid one grown old (indigo) */
+			if (!r->cfg.want_metadata || e->state != ATFH_ID_OK ||
+			    (e->hv != ATFH_HV_UNKNOWN &&
+			     (e->hv != ATFH_HV_INVALID || age < HANDLE_INVALID_TTL))) {
+				r->c.hits++;
+				return e;
+			}
+			if (e->state == ATFH_ID_PENDING) /* ensure_parsed fetches it */
+				return e;
 		}
 		r->c.misses++;
 		fetch(r, e);
 		return e;
 	}
 	r->c.misses++;
-	e = insert(r, did, n, false);
+	e = insert(r, did, n);
 	fetch(r, e);
 	evict(r);
 	return e;
@@ -1022,7 +1408,7 @@ void atfh_resolver_drop(struct atfh_resolver *r, const char *did, size_t n, int6
 {
 	if (n > ATFH_DID_MAX)
 		return;
-	struct atfh_identity *e = *slot(r, did, n);
+	struct atfh_identity *e = find(r, did, n);
 	if (!e)
 		return;
 	double at = at_us > 0 ? (double)at_us / 1e6 : 0;
@@ -1053,6 +1439,7 @@ static void drive(struct atfh_resolver *r)
 {
 	struct atfh_resolver_priv *p = r->p;
 	int still;
+	atfh_dnstxt_step(p->dns); /* answers that arrived (they may queue requests) */
 	for (;;) {
 		curl_multi_perform(p->multi, &still);
 		CURLMsg *m;
@@ -1086,8 +1473,23 @@ size_t atfh_resolver_poll(struct atfh_resolver *r, int timeout_ms)
 	if (!p->accounts_inflight)
 		return 0;
 	drive(r);
-	if (timeout_ms > 0 && p->running) {
-		curl_multi_poll(p->multi, NULL, 0, timeout_ms, NULL);
+	if (timeout_ms > 0 && (p->running || atfh_dnstxt_pending(p->dns))) {
+		/* curl's sockets and c-ares's, waited on together */
+		struct pollfd pf[ATFH_DNSTXT_FDS];
+		struct curl_waitfd wf[ATFH_DNSTXT_FDS];
+		int t = timeout_ms, nf = atfh_dnstxt_fds(p->dns, pf, &t);
+		for (int i = 0; i < nf; i++) {
+			wf[i].fd = pf[i].fd;
+			wf[i].events = (short)(((pf[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+					       ((pf[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
+			wf[i].revents = 0;
+		}
+		curl_multi_poll(p->multi, wf, (unsigned)nf, t, NULL);
+		for (int i = 0; i < nf; i++)
+			pf[i].revents = (short)(((wf[i].revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+						((wf[i].revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+		if (p->dns)
+			atfh_dnstxt_process(p->dns, pf, nf);
 		drive(r);
 	}
 	return p->accounts_inflight;
@@ -1127,6 +1529,12 @@ void atfh_resolver_metrics(const struct atfh_resolver *r, struct atfh_metrics_bu
 		    (unsigned long long)r->c.sig_checked);
 	atfh_metric(m, "counter", "signatures_failed_total", "Commit signatures that failed.", "%llu",
 		    (unsigned long long)r->c.sig_failed);
+	atfh_metric(m, "counter", "identity_handle_requests_total",
+		    "DNS queries and HTTP requests resolving declared handles.", "%llu",
+		    (unsigned long long)r->c.handle_requests);
+	atfh_metric(m, "counter", "identity_handles_invalid_total",
+		    "Declared handles that did not resolve back to their DID (handle.invalid).",
+		    "%llu", (unsigned long long)r->c.handle_invalid);
 	atfh_metric(m, "counter", "identity_unresolved_events_total",
 		    "Events of accounts that could not be resolved.", "%llu",
 		    (unsigned long long)r->c.unresolved);

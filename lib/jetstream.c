@@ -374,6 +374,20 @@ bool atfh_js_v1_compress(const char *url)
 	return false;
 }
 
+bool atfh_js_url_has(const char *url, const char *name)
+{
+	size_t k = strlen(name);
+	const char *q = strchr(url, '?');
+	while (q) {
+		q++;
+		size_t n = strcspn(q, "&#");
+		if (n > k && strncmp(q, name, k) == 0 && q[k] == '=')
+			return true;
+		q = q[n] == '&' ? q + n : NULL;
+	}
+	return false;
+}
+
 /* ---- v2 frames --------------------------------------------------------------- */
 
 static void vput(struct atfh_js_v2 *v, const char *p, size_t n)

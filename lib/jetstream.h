@@ -82,6 +82,8 @@ bool atfh_js_xrpc_error(const char *p, size_t n, char *name, size_t namen, char 
 			size_t msgn);
 /* Does URL's query ask for v1's compress=true? */
 bool atfh_js_v1_compress(const char *url);
+/* Does URL's query have the parameter NAME (NAME=...)? */
+bool atfh_js_url_has(const char *url, const char *name);
 /* The path of the v2 stream (lexicon network.bsky.jetstream.subscribeEvents). */
 #define ATFH_JS_V2_PATH "/xrpc/network.bsky.jetstream.subscribeEvents"
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int atfh_kafka_set(rd_kafka_conf_t *conf, const char *prop, const char *value)
 {
@@ -101,6 +102,46 @@ int atfh_kafka_load_file(rd_kafka_conf_t *conf, const char *path)
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+static const char *const producer_defaults[][3] = {
+	/* property, atfh's value, librdkafka's value */
+	{ "enable.idempotence", "true", "false" },
+	{ "acks", "all", "all" },
+	{ "linger.ms", "20", "5" },
+	{ "batch.num.messages", "10000", "10000" },
+	{ "batch.size", "1000000", "1000000" },
+	{ "queue.buffering.max.messages", "100000", "100000" },
+	{ "queue.buffering.max.kbytes", "1048576", "1048576" },
+	{ "message.copy.max.bytes", "0", "65535" },
+};
+
+int atfh_kafka_producer_defaults(rd_kafka_conf_t *conf)
+{
+	for (size_t i = 0; i < sizeof producer_defaults / sizeof *producer_defaults; i++)
+		if (atfh_kafka_set(conf, producer_defaults[i][0], producer_defaults[i][1]))
+			return -1;
+	return 0;
+}
+
+int atfh_kafka_producer_final(rd_kafka_conf_t *conf)
+{
+	char proto[64], copy[32];
+	size_t pn = sizeof proto, cn = sizeof copy;
+	if (rd_kafka_conf_get(conf, "security.protocol", proto, &pn) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_get(conf, "message.copy.max.bytes", copy, &cn) != RD_KAFKA_CONF_OK)
+		return 0;
+	if ((!strcasecmp(proto, "ssl") || !strcasecmp(proto, "sasl_ssl")) && !strcmp(copy, "0"))
+		return atfh_kafka_set(conf, "message.copy.max.bytes", "65535");
+	return 0;
+}
+
+void atfh_kafka_consumer_reset(rd_kafka_conf_t *conf)
+{
+	char errstr[512];
+	for (size_t i = 0; i < sizeof producer_defaults / sizeof *producer_defaults; i++)
+		rd_kafka_conf_set(conf, producer_defaults[i][0], producer_defaults[i][2], errstr,
+				  sizeof errstr);
 }
 
 int atfh_kafka_sasl(rd_kafka_conf_t *conf, const char *user, const char *pass)
@@ -471,8 +512,7 @@ int atfh_consume_run(const struct atfh_consume *c, rd_kafka_conf_t *conf)
 	if (c->exit_eof)
 		atfh_kafka_set(conf, "enable.partition.eof", "true");
 	/* producer-only defaults the caller set do not apply here */
-	rd_kafka_conf_set(conf, "enable.idempotence", "false", errstr, sizeof errstr);
-	rd_kafka_conf_set(conf, "acks", "1", errstr, sizeof errstr);
+	atfh_kafka_consumer_reset(conf);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
 	if (!rk) {
 		atfh_err("kafka: %s", errstr);

@@ -23,6 +23,28 @@ int atfh_kafka_set_kv(rd_kafka_conf_t *conf, const char *kv);
  * -1 after reporting (with the line number). */
 int atfh_kafka_load_file(rd_kafka_conf_t *conf, const char *path);
 
+/* atfh's producer defaults, set on CONF before the user's -X and -F so
+ * that those override them (man/atfh-emit.1 lists them):
+ *   enable.idempotence=true, acks=all    delivery (never lose, never dup)
+ *   linger.ms=20, batch.num.messages=10000, batch.size=1000000,
+ *   queue.buffering.max.messages=100000,
+ *   queue.buffering.max.kbytes=1048576   batches and the queue's bounds
+ *   message.copy.max.bytes=0             values are not copied again into
+ *                                        the request buffers (sent by
+ *                                        reference; see the TLS note at
+ *                                        atfh_kafka_producer_final)
+ * 0, or -1 after reporting. */
+int atfh_kafka_producer_defaults(rd_kafka_conf_t *conf);
+/* After -X/-F and the connection settings: over TLS (security.protocol ssl
+ * or sasl_ssl) librdkafka writes each buffer segment as its own TLS
+ * record, so values passed by reference would make one record (and one
+ * write) per message: message.copy.max.bytes goes back to librdkafka's
+ * 65535 unless it was set to something other than atfh's 0. */
+int atfh_kafka_producer_final(rd_kafka_conf_t *conf);
+/* The producer-only properties set (by defaults or the user) back to
+ * librdkafka's own values, for a consumer built from the same settings. */
+void atfh_kafka_consumer_reset(rd_kafka_conf_t *conf);
+
 /* SASL credentials: PLAIN over TLS (security.protocol SASL_SSL,
  * sasl.mechanisms PLAIN) unless CONF already chose a protocol or mechanism
  * (-X, -F), then USER and PASS.  0, or -1 after reporting. */

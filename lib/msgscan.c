@@ -220,7 +220,11 @@ int atfh_msg_scan_commit(struct atfh_msg *m)
 			m->ops_len = (size_t)(p - m->ops_cbor);
 			break;
 		case K_REV: ok = ascii_text(&p, end, &m->rev); break;
-		case K_REPO: ok = ascii_text(&p, end, &m->did); break;
+		case K_REPO:
+			ok = ascii_text(&p, end, &m->did);
+			if (ok && m->on_did)
+				m->on_did(m->on_did_ctx, m->did.p, m->did.n);
+			break;
 		case K_TIME: ok = ascii_text(&p, end, &m->time); break;
 		case K_TOOBIG: ok = boolean(&p, end, &m->too_big); break;
 		case K_REBASE: ok = boolean(&p, end, &m->rebase); break;

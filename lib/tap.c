@@ -198,8 +198,7 @@ static int read_list(struct atfh_tap *t, struct atfh_strv *out, bool strict)
 	bad_line_seen = false;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct atfh_tap_file *fl = &t->files[i];
-		fl->have_st = stat(fl->path, &fl->st) == 0;
-		fl->stat_errno = fl->have_st ? 0 : errno;
+		atfh_filestamp_take(&fl->stamp, fl->path);
 		if (rc == 0 && atfh_didlist_load(&all, fl->path, strict ? strict_line : warn_line,
 						 t) < 0) {
 			atfh_err("%s: %s", fl->path, strerror(errno));
@@ -226,21 +225,9 @@ static int read_list(struct atfh_tap *t, struct atfh_strv *out, bool strict)
 
 static bool files_changed(struct atfh_tap *t)
 {
-	for (size_t i = 0; i < t->nfiles; i++) {
-		const struct atfh_tap_file *o = &t->files[i];
-		struct stat st;
-		if (strcmp(o->path, "-") == 0)
-			continue;
-		if (stat(o->path, &st) < 0) {
-			if (o->have_st || o->stat_errno != errno)
-				return true;
-			continue;
-		}
-		if (!o->have_st || st.st_mtim.tv_sec != o->st.st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != o->st.st_mtim.tv_nsec || st.st_size != o->st.st_size ||
-		    st.st_ino != o->st.st_ino)
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (strcmp(t->files[i].path, "-") && atfh_filestamp_changed(&t->files[i].stamp, t->files[i].path))
 			return true;
-	}
 	return false;
 }
 

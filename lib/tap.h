@@ -17,13 +17,13 @@
 #ifndef ATFH_TAP_H
 #define ATFH_TAP_H
 
+#include "filewatch.h"
 #include "firehose.h"
 #include "out.h"
 #include "sink.h"
 #include "tapevent.h"
 #include "util.h"
 #include <signal.h>
-#include <sys/stat.h>
 
 /* Ids seen: two generations of open-addressing tables; when the newer one
  * is full the older is forgotten. */
@@ -35,9 +35,7 @@ struct atfh_tap_ids {
 /* A --did-file as last seen (re-read when this changes). */
 struct atfh_tap_file {
 	const char *path;
-	struct stat st;
-	bool have_st;
-	int stat_errno;
+	struct atfh_filestamp stamp;
 };
 
 struct atfh_tap {

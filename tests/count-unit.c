@@ -317,6 +317,14 @@ static void test_evpath(void)
 	eval_is(line, "did.x", "MISSING");
 	eval_is(line, "commit[0]", "MISSING");
 	eval_is(line, "identity.handle", "MISSING");
+	/* member names compared without undoing escapes when they cannot hold
+	 * any: a name as long as the wanted one matches only byte for byte and
+	 * without escapes (the escaped \n is a newline, not the path's
+	 * backslash and n), a longer one may be escaped */
+	eval_is("{\"k\\n\":2,\"k\\\\n\":1}", "[\"k\\\\n\"]", "1");
+	eval_is("{\"k\\n\":2,\"k\\\\n\":1}", "[\"k\\\\n\"].x", "MISSING");
+	eval_is("{\"\\u0064id\":\"x\",\"di\":1}", "did", "\"x\"");
+	eval_is("{\"di\\\"\":1,\"did\":2}", "did", "2");
 
 	struct atfh_out o = { .fd = -1 };
 	const char *js = "{ \"a\" : [ 1 , \"x\\u0000\\u001f\\u00e9\\ud83d\\ude00\\/\" ] }";

@@ -24,6 +24,8 @@ enum {
 	OPT_VERIFY_SIG,
 	OPT_EVENT_METADATA,
 	OPT_APPVIEW,
+	OPT_HANDLE_RESOLVER,
+	OPT_DNS_SERVER,
 };
 
 static const char *const block_modes[] = { "bytes", "expand", NULL };
@@ -51,6 +53,10 @@ static const struct atfh_option options[] = {
 	  "atkafka, osprey: fill eventMetadata from the account's DID document" },
 	{ OPT_APPVIEW, "appview", "URL", ATFH_ARG_STRING, NULL,
 	  "--event-metadata: the profile from this AppView (getProfile)" },
+	{ OPT_HANDLE_RESOLVER, "handle-resolver", "URL", ATFH_ARG_STRING, NULL,
+	  "--event-metadata: check handles with resolveHandle there, not DNS/HTTPS" },
+	{ OPT_DNS_SERVER, "dns-server", "ADDR:PORT", ATFH_ARG_STRING, NULL,
+	  "--event-metadata: DNS server(s) for handle TXT records (comma list)" },
 	ATFH_OPTS_IDENTITY,
 	ATFH_OPTS_OUTPUT_FILE,
 	ATFH_OPTS_THREADS,
@@ -100,6 +106,12 @@ static int on_option(int id, const char *arg, void *ctx)
 		return 0;
 	case OPT_APPVIEW:
 		d->id.cfg.appview = arg;
+		return 0;
+	case OPT_HANDLE_RESOLVER:
+		d->id.cfg.handle_resolver = arg;
+		return 0;
+	case OPT_DNS_SERVER:
+		d->id.cfg.dns_servers = arg;
 		return 0;
 	case 'f':
 		if ((r = atfh_format_lookup(arg)) < 0) {
@@ -225,35 +237,11 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	}
 	if (!d->id.on)
 		return write_line(d, p, n, err);
-	struct atfh_jobj o;
-	const struct atfh_jval *v;
-	const char *did = NULL;
-	size_t dn = 0;
-	if (atfh_jobj_parse(&o, p, n, err))
+	const char *did;
+	size_t dn;
+	if (atfh_idcheck_line_did(&d->id, p, n, &did, &dn, err))
 		return ATFH_REC_BAD;
-	if ((v = atfh_jobj_get(&o, "did")) && v->type == ATFH_J_STR && v->n &&
-	    !memchr(v->p, '\\', v->n) && (v = atfh_jobj_get(&o, "kind")) && v->type == ATFH_J_STR &&
-	    (ATFH_STR_IS(atfh_jval_str(v), "commit") || ATFH_STR_IS(atfh_jval_str(v), "identity") ||
-	     ATFH_STR_IS(atfh_jval_str(v), "account"))) {
-		v = atfh_jobj_get(&o, "did");
-		did = v->p;
-		dn = v->n;
-		if (ATFH_STR_IS(atfh_jval_str(atfh_jobj_get(&o, "kind")), "identity"))
-			atfh_resolver_drop(&d->id.r, did, dn, 0);
-	}
 	return atfh_idq_submit(&d->id.q, p, n, true, did, dn, err);
-}
-
-static int idle(struct atfh_loop *l)
-{
-	struct decode *d = l->ctx;
-	return atfh_idq_idle(&d->id.q);
-}
-
-static void at_end(struct atfh_loop *l)
-{
-	struct decode *d = l->ctx;
-	atfh_idq_drain(&d->id.q, true);
 }
 
 /* A worker of -T: the same options, a parser and an output of its own. */
@@ -291,12 +279,12 @@ int main(int argc, char **argv)
 		atfh_usage_error("--event-metadata goes with -f atkafka or -f osprey");
 	if (d.id.cfg.appview && !d.id.metadata)
 		atfh_usage_error("--appview goes with --event-metadata");
+	if ((d.id.cfg.handle_resolver || d.id.cfg.dns_servers) && !d.id.metadata)
+		atfh_usage_error("--handle-resolver and --dns-server go with --event-metadata");
+	if (d.id.cfg.handle_resolver && d.id.cfg.dns_servers)
+		atfh_usage_error("--handle-resolver and --dns-server exclude each other");
 	if (atfh_idcheck_start(&d.id, &d.loop, settle, &d))
 		return ATFH_EXIT_FAIL;
-	if (d.id.on) {
-		d.loop.on_idle = idle;
-		d.loop.on_end = at_end;
-	}
 	d.meta.fd = -1;
 	struct atfh_outfile of;
 	if (atfh_outfile_open(&of, &d.out, d.output))

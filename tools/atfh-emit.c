@@ -288,16 +288,25 @@ static int tpl_parse(struct tpl *t, const char *s)
 	}
 }
 
+/* V as text (a string unescaped), appended to the scratch buffer; a
+ * missing or null value appends nothing.  Whether there was one. */
+static bool put_val(struct emit *e, const struct atfh_evval *v)
+{
+	if (v->type == ATFH_EV_MISSING || v->type == ATFH_EV_NULL)
+		return false;
+	atfh_evval_text(&e->scratch, v);
+	return true;
+}
+
 /* Append the value of P for the current event as text; missing → "" */
 static int put_path(struct emit *e, struct field *p, bool *found, const char **err)
 {
 	struct atfh_evval v;
 	if (field_eval(p, &e->ev, &v, err))
 		return -1;
+	bool f = put_val(e, &v);
 	if (found)
-		*found = v.type != ATFH_EV_MISSING && v.type != ATFH_EV_NULL;
-	if (v.type != ATFH_EV_MISSING && v.type != ATFH_EV_NULL)
-		atfh_evval_text(&e->scratch, &v);
+		*found = f;
 	return 0;
 }
 
@@ -317,16 +326,23 @@ static void cursor_update(struct emit *e)
 }
 
 /* The current event (e->ev) with value P/N: key, topic, headers (-H, the
- * automatic ones, then the NX of X), send. */
+ * automatic ones, then the NX of X), send.  Each field is looked up once,
+ * in the fields the one validating scan of the line recorded (lib/evpath):
+ * the line is not parsed again. */
 static int send_event(struct emit *e, const void *val, size_t n,
 		      const struct atfh_kafka_hdr *x, size_t nx, const char **err)
 {
 	struct atfh_out *s = &e->scratch;
 	s->len = 0;
-	int64_t seq = INT64_MIN;
+	/* scratch layout: seq key \0 [topic \0] kind collection; each value
+	 * is copied in as soon as it is found (a later lookup on a frame may
+	 * render its JSON again, and move what an earlier one pointed to) */
+	size_t off[5], len[5];
+	bool has[5], found;
 	struct atfh_evval v;
 	if (field_eval(&e->seqpath, &e->ev, &v, err))
 		return ATFH_REC_BAD;
+	int64_t seq = INT64_MIN;
 	if (v.type == ATFH_EV_NUM) {
 		char num[32];
 		if (v.s.n < sizeof num) {
@@ -343,9 +359,9 @@ static int send_event(struct emit *e, const void *val, size_t n,
 		e->skipped_old++;
 		return ATFH_REC_OK;
 	}
-	/* scratch layout: key \0 topic \0 seq \0 kind \0 collection \0 */
-	size_t off[5], len[5];
-	bool found;
+	off[2] = 0;
+	has[2] = put_val(e, &v);
+	len[2] = s->len;
 	off[0] = s->len;
 	if (!e->nokey && put_path(e, &e->keypath, &found, err))
 		return ATFH_REC_BAD;
@@ -361,30 +377,26 @@ static int send_event(struct emit *e, const void *val, size_t n,
 				atfh_out_lit(s, "none");
 		}
 		atfh_out_put(s, e->tpl.lit[e->tpl.n], strlen(e->tpl.lit[e->tpl.n]));
-	} else
-		atfh_out_put(s, e->topic, strlen(e->topic));
-	len[1] = s->len - off[1];
-	atfh_out_c(s, 0);
-	struct field *hp[3] = { &e->seqpath, &e->kindpath, &e->colpath };
-	static const char *const hn[3] = { "seq", "kind", "collection" };
-	bool has[3];
-	for (int i = 0; i < 3; i++) {
-		off[2 + i] = s->len;
-		if (put_path(e, hp[i], &has[i], err))
-			return ATFH_REC_BAD;
-		len[2 + i] = s->len - off[2 + i];
 		atfh_out_c(s, 0);
 	}
+	struct field *hp[2] = { &e->kindpath, &e->colpath };
+	for (int i = 3; i < 5; i++) {
+		off[i] = s->len;
+		if (put_path(e, hp[i - 3], &has[i], err))
+			return ATFH_REC_BAD;
+		len[i] = s->len - off[i];
+	}
 	/* pointers only now: the buffer may have moved while growing */
+	static const char *const hn[5] = { NULL, NULL, "seq", "kind", "collection" };
 	size_t nh = e->nhdr;
-	for (int i = 0; i < 3; i++)
+	for (int i = 2; i < 5; i++)
 		if (has[i])
-			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[2 + i], len[2 + i] };
+			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[i], len[i] };
 	for (size_t i = 0; i < nx; i++)
 		e->hdr[nh++] = x[i];
-	int r = atfh_producer_send(&e->prod, s->buf + off[1], e->partition,
-				   e->nokey || !len[0] ? NULL : s->buf + off[0], len[0], val, n,
-				   e->hdr, nh, seq);
+	int r = atfh_producer_send(&e->prod, e->templated ? s->buf + off[1] : e->topic,
+				   e->partition, e->nokey || !len[0] ? NULL : s->buf + off[0], len[0],
+				   val, n, e->hdr, nh, seq);
 	if (r) {
 		if (r < 0)
 			e->loop.io_failed = true;
@@ -580,13 +592,8 @@ static int consume_main(struct emit *e, rd_kafka_conf_t *conf)
 
 static int produce_main(struct emit *e, char **files, size_t nfiles)
 {
-	/* delivery defaults (before -X, so -X may change them, which is why
-	 * they are set on a fresh conf that the user's settings are merged
-	 * into … librdkafka has no merge, so check what is unset) */
-	char cur[64];
-	size_t cn = sizeof cur;
-	if (rd_kafka_conf_get(e->conf, "linger.ms", cur, &cn) == RD_KAFKA_CONF_OK && !strcmp(cur, "5"))
-		atfh_kafka_set(e->conf, "linger.ms", "20");
+	if (atfh_kafka_producer_final(e->conf))
+		return ATFH_EXIT_FAIL;
 	if (e->flush_timeout_ms == 0)
 		e->flush_timeout_ms = 30000;
 
@@ -668,9 +675,9 @@ int main(int argc, char **argv)
 	e.partition = RD_KAFKA_PARTITION_UA;
 	e.conf = rd_kafka_conf_new();
 	atfh_kafka_log_to_stderr(e.conf);
-	/* atfh's delivery defaults; -X/-F come after and may override */
-	atfh_kafka_set(e.conf, "enable.idempotence", "true");
-	atfh_kafka_set(e.conf, "acks", "all");
+	/* atfh's delivery and throughput defaults; -X/-F come after and
+	 * may override them */
+	atfh_kafka_producer_defaults(e.conf);
 	atfh_kafka_set(e.conf, "log_level", "3");
 	int first = atfh_cli_parse(&program, argc, argv, on_option, &e);
 	settings_from_env(&e);

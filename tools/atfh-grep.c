@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "didset.h"
+#include "filewatch.h"
 #include "idcheck.h"
 #include "jsonscan.h"
 #include "loop.h"
@@ -126,9 +127,7 @@ struct grep {
  * errno; a reload is attempted only when this changes (or on SIGHUP), so a
  * file that vanished is reported once, not once a second. */
 struct did_src {
-	struct stat st;
-	bool have_st;
-	int stat_errno;
+	struct atfh_filestamp stamp;
 };
 
 static volatile sig_atomic_t hup;
@@ -288,9 +287,8 @@ static int build_set(struct grep *g, struct atfh_didset *set)
 		atfh_didset_add(set, g->did_args.v[i], strlen(g->did_args.v[i]));
 	for (size_t i = 0; i < g->did_files.n; i++) {
 		struct did_src *src = &g->did_src[i];
-		src->have_st = stat(g->did_files.v[i], &src->st) == 0;
-		src->stat_errno = src->have_st ? 0 : errno;
-		if (!src->have_st || (!failed && atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0)) {
+		atfh_filestamp_take(&src->stamp, g->did_files.v[i]);
+		if (!src->stamp.have || (!failed && atfh_didset_load(set, g->did_files.v[i], warn_line, g) < 0)) {
 			atfh_err("%s: %s", g->did_files.v[i], strerror(errno));
 			failed = true;
 		}
@@ -302,19 +300,9 @@ static int build_set(struct grep *g, struct atfh_didset *set)
 
 static bool files_changed(struct grep *g)
 {
-	for (size_t i = 0; i < g->did_files.n; i++) {
-		struct stat st;
-		const struct did_src *o = &g->did_src[i];
-		if (stat(g->did_files.v[i], &st) < 0) {
-			if (o->have_st || o->stat_errno != errno)
-				return true; /* gone (or differently so): reload reports it */
-			continue;
-		}
-		if (!o->have_st || st.st_mtim.tv_sec != o->st.st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != o->st.st_mtim.tv_nsec || st.st_size != o->st.st_size ||
-		    st.st_ino != o->st.st_ino)
-			return true;
-	}
+	for (size_t i = 0; i < g->did_files.n; i++)
+		if (atfh_filestamp_changed(&g->did_src[i].stamp, g->did_files.v[i]))
+			return true; /* gone (or differently so): reload reports it */
 	return false;
 }
 
@@ -464,6 +452,12 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	size_t dn = 0;
 	const char *did = atfh_idcheck_did(&g->id, &g->msg, &dn);
 	if (did) {
+		/* --pds with the account cached: no queue, no entry */
+		int v = atfh_idcheck_fast(&g->id, did, dn);
+		if (v == ATFH_IDC_PASS)
+			return select_frame(g, p, n, err);
+		if (v == ATFH_IDC_DROP)
+			return ATFH_REC_OK;
 		/* an account not cached yet: resolve it only for a record the
 		 * other selectors keep */
 		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
@@ -490,16 +484,19 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 		l->io_failed = true;
 		return ATFH_REC_STOP;
 	}
-	struct atfh_jobj o;
-	const struct atfh_jval *v;
-	const char *did = NULL;
-	size_t dn = 0;
-	if (atfh_jobj_parse(&o, p, n, err))
+	const char *did;
+	size_t dn;
+	if (atfh_idcheck_line_did(&g->id, p, n, &did, &dn, err))
 		return ATFH_REC_BAD;
-	if ((v = atfh_jobj_get(&o, "did")) && v->type == ATFH_J_STR && v->n &&
-	    !memchr(v->p, '\\', v->n)) {
-		did = v->p;
-		dn = v->n;
+	if (did) {
+		/* --pds with the account cached: no queue, no entry */
+		int f = atfh_idcheck_fast(&g->id, did, dn);
+		if (f == ATFH_IDC_PASS)
+			return write_line(g, p, n, err);
+		if (f == ATFH_IDC_DROP)
+			return ATFH_REC_OK;
+		/* an account not cached yet: resolve it only for a record the
+		 * other selectors keep */
 		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
 		if (!e || e->state == ATFH_ID_PENDING) {
 			int r = atfh_select_line(&g->sel, p, n, err);
@@ -508,18 +505,6 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 		}
 	}
 	return atfh_idq_submit(&g->id.q, p, n, true, did, dn, err);
-}
-
-static int idle(struct atfh_loop *l)
-{
-	struct grep *g = l->ctx;
-	return atfh_idq_idle(&g->id.q);
-}
-
-static void at_end(struct atfh_loop *l)
-{
-	struct grep *g = l->ctx;
-	atfh_idq_drain(&g->id.q, true);
 }
 
 /* ---- threads (-T) ------------------------------------------------------- */
@@ -632,15 +617,12 @@ int main(int argc, char **argv)
 
 	if (atfh_idcheck_start(&g.id, &g.loop, settle, &g))
 		return ATFH_EXIT_FAIL;
-	if (g.id.on) {
-		g.loop.on_idle = idle;
-		g.loop.on_end = at_end;
-	}
 	struct atfh_outfile of;
 	if (atfh_outfile_open(&of, &g.out, g.output))
 		return ATFH_EXIT_FAIL;
 	atfh_msg_init(&g.msg);
 	g.msg.lazy_ops = true; /* the DID, kind and time need no ops */
+	atfh_idcheck_prefetch_hook(&g.id, &g.msg);
 	g.loop.out = &g.out;
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;

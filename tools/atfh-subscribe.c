@@ -12,6 +12,7 @@
 #include "cursor.h"
 #include "didset.h"
 #include "fhstats.h"
+#include "filewatch.h"
 #include "firehose.h"
 #include "replay.h"
 #include "sink.h"
@@ -36,6 +37,7 @@ enum {
 	OPT_JETSTREAM,
 	OPT_JETSTREAM_API,
 	OPT_KIND,
+	OPT_COMPRESS,
 	OPT_COLLECTION,
 	OPT_DID,
 	OPT_DID_FILE,
@@ -69,6 +71,8 @@ static const struct atfh_option options[] = {
 	  "Jetstream: v1 (/subscribe) or v2 (subscribeEvents); default: by path" },
 	{ OPT_KIND, "kind", "KIND", ATFH_ARG_STRING, NULL,
 	  "Jetstream v2: only commit, identity, account or sync (repeatable)" },
+	{ OPT_COMPRESS, "compress", NULL, ATFH_ARG_NONE, NULL,
+	  "Jetstream v2: zstd-compressed frames, with the server's dictionary" },
 	{ OPT_TAP, "tap", "URL", ATFH_ARG_STRING, NULL,
 	  "read a Tap's events (ws://host:2480) as NDJSON, acking each when durable" },
 	{ OPT_TAP_PASSWORD, "tap-password", "PASS", ATFH_ARG_STRING, NULL,
@@ -143,12 +147,12 @@ struct sub {
 	const char *relay, *labels, *jetstream, *replay;
 	int api;                     /* --jetstream-api: 1, 2, or 0 by the path */
 	unsigned kinds;              /* --kind: ATFH_JS_KIND_* bits */
+	bool compress;               /* --compress */
 	const char *tap, *tap_password;
 	bool no_ack;
 	struct atfh_strv did_args, did_files; /* --did, --did-file as given */
 	uint64_t max_message_size;   /* Jetstream's maxMessageSizeBytes, 0 none */
-	struct stat *did_st;         /* each did file as last read (Jetstream reloads) */
-	int *did_errno;
+	struct atfh_filestamp *did_stamp; /* each did file as last read (Jetstream reloads) */
 	struct atfh_tap tapc;
 	bool has_cursor;
 	int64_t cursor;
@@ -256,6 +260,9 @@ static int on_option(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		s->kinds |= atfh_js_kind(arg);
+		return 0;
+	case OPT_COMPRESS:
+		s->compress = true;
 		return 0;
 	case OPT_REPLAY:
 		s->replay = arg;
@@ -367,27 +374,17 @@ static int on_option(int id, const char *arg, void *ctx)
 
 /* ---- live filter changes (Jetstream) -------------------------------------------- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 static struct sub *the_sub;
 
 /* Has a did file changed since last looked at (or vanished, or come back)? */
 static bool did_files_changed(struct sub *s)
 {
 	bool changed = false;
-	for (size_t i = 0; i < s->did_files.n; i++) {
-		struct stat st;
-		int e = stat(s->did_files.v[i], &st) < 0 ? errno : 0;
-		if (e != s->did_errno[i] || (!e && !same_file(&st, &s->did_st[i])))
+	for (size_t i = 0; i < s->did_files.n; i++)
+		if (atfh_filestamp_changed(&s->did_stamp[i], s->did_files.v[i])) {
 			changed = true;
-		s->did_errno[i] = e;
-		if (!e)
-			s->did_st[i] = st;
-	}
+			atfh_filestamp_take(&s->did_stamp[i], s->did_files.v[i]);
+		}
 	return changed;
 }
 
@@ -444,8 +441,7 @@ static void watch_did_files(struct sub *s)
 	for (size_t i = 0; i < s->did_files.n; i++)
 		if (strcmp(s->did_files.v[i], "-") == 0)
 			return; /* standard input is read once */
-	s->did_st = atfh_xcalloc(s->did_files.n, sizeof *s->did_st);
-	s->did_errno = atfh_xcalloc(s->did_files.n, sizeof *s->did_errno);
+	s->did_stamp = atfh_xcalloc(s->did_files.n, sizeof *s->did_stamp);
 	did_files_changed(s);
 	the_sub = s;
 	s->fh.refilter = refilter;
@@ -483,8 +479,8 @@ static void usage_checks(struct sub *s)
 	else if (!s->jetstream && (s->collections.n || s->dids.n || s->max_message_size))
 		atfh_usage_error("--collection, --did, --did-file and --max-message-size filter a "
 				 "Jetstream: they need --jetstream");
-	if (!s->jetstream && (s->api || s->kinds))
-		atfh_usage_error("--jetstream-api and --kind need --jetstream");
+	if (!s->jetstream && (s->api || s->kinds || s->compress))
+		atfh_usage_error("--jetstream-api, --kind and --compress need --jetstream");
 	if (s->resume_from && s->sink.cursor_file)
 		atfh_usage_error("--resume-from and --cursor-file exclude each other "
 				 "(--resume-from reads a file a later stage keeps)");
@@ -591,6 +587,14 @@ int main(int argc, char **argv)
 		if (v2 && s.kinds && s.collections.n && !(s.kinds & ATFH_JS_KIND_COMMIT))
 			atfh_usage_error("--collection filters commits, but --kind leaves them out");
 		f->js.kinds = s.kinds;
+		if (s.compress && !v2)
+			atfh_usage_error("--compress needs Jetstream's v2 stream (--jetstream-api v2): "
+					 "v1's compression uses a zstd dictionary the server does "
+					 "not serve");
+		if (atfh_js_url_has(f->url, "zstdDictionary"))
+			atfh_usage_error("%s: give --compress instead of zstdDictionary in the URL "
+					 "(atfh-subscribe fetches the dictionary itself)", s.jetstream);
+		f->js_compress = s.compress;
 	}
 	if (f->source == ATFH_FH_JETSTREAM && atfh_js_v1_compress(f->url))
 		atfh_usage_error("%s: Jetstream's v1 compress=true (Socket-Encoding: zstd) needs a "
@@ -670,8 +674,7 @@ int main(int argc, char **argv)
 	atfh_strv_free(&s.dids);
 	atfh_strv_free(&s.did_args);
 	atfh_strv_free(&s.did_files);
-	free(s.did_st);
-	free(s.did_errno);
+	free(s.did_stamp);
 	atfh_tap_free(&s.tapc);
 	curl_global_cleanup();
 	return status;

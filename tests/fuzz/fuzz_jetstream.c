@@ -9,12 +9,88 @@
  *        prefix of domain segments ending in ".*";
  *   'n'  the last number of a message;
  *   'v'  a v2 frame (xrpc.v1.json): an event becomes a v1 line that reads
- *        back with a cursor; info and error names come out printable.
+ *        back with a cursor; info and error names come out printable;
+ *   'z'  a compressed v2 message (lib/jszstd.c): two bytes (big-endian)
+ *        give the length of a zstd dictionary, which follows, then the
+ *        message.  A dictionary taken has an ID; a message decompresses
+ *        to at most the limit, NUL-terminated, within an allocation bound,
+ *        and its text goes on to the v2 frame reader; the message as text,
+ *        compressed with the dictionary by libzstd, decompresses back to
+ *        the same bytes.
  */
 #include "fuzz.h"
 #include "jetstream.h"
+#include "jszstd.h"
 
 #include <string.h>
+#include <zstd.h>
+
+#define Z_MAX 65536
+
+static void zstd_case(const uint8_t *p, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t dl = (size_t)p[0] << 8 | p[1];
+	if (dl > n - 2)
+		dl = n - 2;
+	const uint8_t *d = p + 2, *m = d + dl;
+	size_t mn = n - 2 - dl;
+	struct atfh_jsz z;
+	atfh_jsz_init(&z);
+	fuzz_alloc_start();
+	if (atfh_jsz_load(&z, d, dl)) {
+		if (!z.err[0] || z.id || z.ddict) {
+			fprintf(stderr, "a refused dictionary without a reason, or kept\n");
+			abort();
+		}
+		atfh_jsz_free(&z);
+		return;
+	}
+	if (!z.id) {
+		fprintf(stderr, "a dictionary taken without an ID\n");
+		abort();
+	}
+	if (atfh_jsz_decompress(&z, m, mn, Z_MAX) == 0) {
+		if (z.len > Z_MAX || z.out[z.len] != '\0') {
+			fprintf(stderr, "decompressed %zu bytes past the limit or unterminated\n", z.len);
+			abort();
+		}
+		struct atfh_js_v2 v = { 0 };
+		const char *err = NULL;
+		if (atfh_js_v2_frame((const char *)z.out, z.len, &v, &err) && !err)
+			abort();
+		atfh_js_v2_free(&v);
+	} else if (!z.err[0] || z.len) {
+		fprintf(stderr, "a refused message without a reason, or with output\n");
+		abort();
+	}
+	fuzz_alloc_check(n, 16, 2u << 20);
+	/* the round trip: libzstd compresses with the dictionary, we decompress */
+	if (mn <= Z_MAX) {
+		ZSTD_CDict *cd = ZSTD_createCDict(d, dl, 3);
+		size_t cap = ZSTD_compressBound(mn);
+		uint8_t *c = malloc(cap ? cap : 1);
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+		size_t cn = cd && cc ? ZSTD_compress_usingCDict(cc, c, cap, m, mn, cd) : 0;
+		if (cd && cc && !ZSTD_isError(cn)) {
+			if (atfh_jsz_decompress(&z, c, cn, Z_MAX) || z.len != mn ||
+			    (mn && memcmp(z.out, m, mn))) {
+				fprintf(stderr, "libzstd's frame with the dictionary did not come back: %s\n",
+					z.err);
+				abort();
+			}
+			if (mn && atfh_jsz_decompress(&z, c, cn, mn - 1) == 0) {
+				fprintf(stderr, "%zu bytes decompressed under a limit of %zu\n", z.len, mn - 1);
+				abort();
+			}
+		}
+		ZSTD_freeCCtx(cc);
+		ZSTD_freeCDict(cd);
+		free(c);
+	}
+	atfh_jsz_free(&z);
+}
 
 static void printable(const char *s, size_t cap)
 {
@@ -123,6 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		atfh_js_v2_free(&v);
 		break;
 	}
+	case 'z':
+		zstd_case(data + 1, size - 1);
+		break;
 	case 'n': {
 		int64_t v;
 		if (atfh_js_last_number(buf, &v) && v < 0)

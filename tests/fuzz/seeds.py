@@ -239,3 +239,81 @@ for f in [P + b'commit","seq":12345,"did":"did:plc:a","time":"2024-09-09T19:46:0
     put("jetstream", b"v" + f)
 for m in [b"the oldest seq is 5000", b"99999999999999999999999", b"no digits", b"1 2 3"]:
     put("jetstream", b"n" + m)
+# 'z': compressed v2 messages: a dictionary trained here on v2 frames (its
+# length in two bytes, then it), then a message compressed with it, with
+# none, cut short, damaged, followed by junk, or with another dictionary
+import tempfile
+def zseeds():
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for i in range(300):
+            f = os.path.join(tmp, "s%d" % i)
+            with open(f, "wb") as fh:
+                fh.write(P + b'commit","seq":%d,"did":"did:plc:a%d","time":"2024-09-09T19:46:%02d.329308Z","rev":"3l3qo2vutsw2b","operation":"create","collection":"app.bsky.feed.%s","rkey":"3l%d","cid":"bafyrei","record":{"$type":"app.bsky.feed.like","text":"post %d"}}}' % (5000 + i, i % 7, i % 60, [b"post", b"like", b"repost"][i % 3], i, i))
+            names.append(f)
+        dicts = []
+        for ident in (77, 78):
+            d = os.path.join(tmp, "d%d" % ident)
+            r = subprocess.run(["zstd", "--train", "-q", "--maxdict=2048", "--dictID=%d" % ident, "-o", d] + names,
+                               capture_output=True)
+            if r.returncode != 0 or not os.path.exists(d):
+                return []
+            dicts.append(open(d, "rb").read())
+        frames = [open(names[i], "rb").read() for i in (3, 150)]
+        frames.append(b'{"$type":"error","error":"ConsumerTooSlow","message":"reading below the floor rate"}')
+        def comp(text, *args):
+            return subprocess.run(["zstd", "-qc", "--no-check"] + list(args), input=text,
+                                  capture_output=True, check=True).stdout
+        dpath = os.path.join(tmp, "d77")
+        dpath2 = os.path.join(tmp, "d78")
+        d = dicts[0]
+        head = len(d).to_bytes(2, "big") + d
+        out = []
+        for fr in frames:
+            z = comp(fr, "-D", dpath)
+            out += [head + z, head + z[:-4], head + z + b"junk", head + z + z,
+                    head + z[:len(z) // 2] + bytes([z[len(z) // 2] ^ 0x55]) + z[len(z) // 2 + 1:]]
+        out.append(head + comp(frames[0]))                       # no dictionary
+        out.append(head + comp(frames[0], "-D", dpath2))         # another dictionary
+        out.append(head + comp(frames[0], "--check", "-D", dpath))
+        out.append(head + comp(b"x" * 70000, "-D", dpath))      # over the limit
+        out.append(head + b'{"$type":"message"}')                 # not zstd
+        out.append(head + b"\x50\x2a\x4d\x18\x04\x00\x00\x00abcd")  # a skippable frame
+        out.append(b"\x00\x20<html>no dictionary here</html>\n" + comp(frames[0], "-D", dpath))
+        out.append(len(d).to_bytes(2, "big") + d[:8] + b"\x00" * (len(d) - 8) + comp(frames[0], "-D", dpath))
+        out.append(len(d).to_bytes(2, "big") + d[:4] + b"\0\0\0\0" + d[8:] + comp(frames[0], "-D", dpath))
+        return out
+for z in zseeds():
+    put("jetstream", b"z" + z)
+# handle: 'd' DNS answers to TXT queries of _atproto.HANDLE (several
+# records, a record of several strings, NXDOMAIN, truncated, a compression
+# loop), 'w' well-known bodies, 'x' resolveHandle answers, handles
+def dns_answer(name, records, rcode=0, qtype=16, cut=None, loop=False):
+    q = b"".join(bytes([len(l)]) + l for l in name.split(b".")) + b"\0"
+    hdr = bytes([0x12, 0x34, 0x81, 0x80 | rcode, 0, 1, 0, len(records), 0, 0, 0, 0])
+    body = q + qtype.to_bytes(2, "big") + b"\0\1"
+    for strings in records:
+        rd = b"".join(bytes([len(s)]) + s for s in strings)
+        owner = b"\xc0\x0c" if not loop else b"\xc0\x1c"
+        body += owner + qtype.to_bytes(2, "big") + b"\0\1" + b"\0\0\1\x2c" + len(rd).to_bytes(2, "big") + rd
+    m = hdr + body
+    return m[:cut] if cut else m
+plc = b"did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+hname = b"_atproto.alice.example.com"
+for a in [dns_answer(hname, [[b"did=" + plc]]),
+          dns_answer(hname, [[b"v=spf1 -all"], [b"did=", plc], [b"did=did:plc:other"]]),
+          dns_answer(hname, [[b"did=not a did"]]), dns_answer(hname, []),
+          dns_answer(hname, [], rcode=3), dns_answer(hname, [[b"did=" + plc]], cut=40),
+          dns_answer(hname, [[b"did=" + plc]], loop=True), dns_answer(hname, [[b"x" * 255] * 3]),
+          dns_answer(hname, [[b"did=" + plc]], qtype=1), dns_answer(hname, [[b""]])]:
+    put("handle", b"d" + a)
+for body in [plc, b"  " + plc + b"\r\n", b"did:web:example.com\n", b"<html>not found</html>",
+             b"did:plc:" + b"a" * 3000, b"", b"did=" + plc]:
+    put("handle", b"w" + body)
+for body in [b'{"did":"' + plc + b'"}', b'{"error":"InvalidRequest","message":"Unable to resolve handle"}',
+             b'{"did":"did:plc:\\u0065wvi7nxzyoun6zhxrhs64oiz"}', b'{"did":1}', b'[]', b'{"did":"x"', b'']:
+    put("handle", b"x" + body)
+for h in [b"alice.example.com", b"Alice.Bsky.Social", b"a.test", b"xn--ls8h.test", b"-a.com", b"a-.com",
+          b"a..com", b"a.1com", b"localhost", b"a" * 64 + b".com", (b"a" * 63 + b".") * 4 + b"com",
+          b"handle.invalid", b"a.b_c.com", b"john.local"]:
+    put("handle", b"h" + h)

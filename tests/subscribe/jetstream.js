@@ -6,7 +6,8 @@
 //   node jetstream.js --events N [--log FILE] [--dump FILE] [--legacy 1]
 //        [--drop-every K] [--drops M] [--drop-after K] [--interval MS]
 //        [--v2 1] [--floor SEQ] [--too-slow K] [--dict FILE]
-//        [--retire-first 1] [--samples DIR] [--max-collections K] [--max-dids K]
+//        [--retire-first K] [--dict-answer 404|garbage] [--corrupt I]
+//        [--samples DIR] [--max-collections K] [--max-dids K]
 //
 // It holds N synthetic events: commits of one to three ops (the ops of a
 // commit share one time_us, and now and then two commits share one too),
@@ -29,10 +30,17 @@
 // {"$type":"message","payload":{...}}; --too-slow K: the first connection
 // gets a ConsumerTooSlow error frame after K events; a client data frame
 // closes with 1008.  Pre-upgrade errors are XRPC JSON envelopes.
-// GET /xrpc/network.bsky.jetstream.getZstdDictionary serves --dict; with
-// --retire-first 1 the first subscription using its ID is refused with
-// UnknownZstdDictionary.  --samples DIR writes every v2 frame as a file
-// (for zstd --train) and exits.
+// GET /xrpc/network.bsky.jetstream.getZstdDictionary serves --dict (raw
+// bytes; ?id= another ID: 404 DictionaryNotFound), or with --dict-answer a
+// 404 DictionaryNotFound or 200 with bytes that are no dictionary.  With
+// ?zstdDictionary=ID every frame (message and error alike) is one zstd
+// frame with the dictionary, sent as a binary message; --corrupt I sends
+// event I's cut short.  --dict-old FILE is a dictionary the server has
+// retired (retrained): a subscription with its ID is refused with
+// UnknownZstdDictionary naming the current one; --retire-first K: the
+// first K fetches still get it (it was current when fetched: 1, the
+// client's re-fetch gets the current one; 2, it gets the old one again).
+// --samples DIR writes every v2 frame as a file (for zstd --train) and exits.
 //
 // --drop-every K: each of the first --drops M connections (default 1) is
 // cut after K events (--drop-after K: the same, M = 1).  --interval MS:
@@ -124,12 +132,31 @@ if (args.dict) {
   dict = fs.readFileSync(args.dict);
   dictId = dict.readUInt32LE(4);
 }
-let retired = args['retire-first'] === '1';
+let retired = Number(args['retire-first'] || 0);
+const old = args['dict-old'] ? fs.readFileSync(args['dict-old']) : null;
+const corrupt = Number(args.corrupt ?? -1);
+// every frame compressed at start, by one zstd run over a directory
 const zcache = new Map();
-function compress(text, i) {
-  if (!zcache.has(i)) zcache.set(i, execFileSync('zstd', ['-q', '-c', '-D', args.dict, '--no-check'], { input: text }));
-  return zcache.get(i);
+const TOO_SLOW = JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reading below the floor rate' });
+if (dict) {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'jsz-'));
+  const texts = events.map((e) => v2Frame(e));
+  texts.push(TOO_SLOW);
+  texts.forEach((t, i) => fs.writeFileSync(path.join(dir, `f${i}`), t));
+  fs.mkdirSync(path.join(dir, 'z'));
+  // every other frame without its size in the header, as a streaming
+  // encoder writes it
+  for (const odd of [0, 1]) {
+    execFileSync('zstd', ['-q', '-f', '-D', args.dict, '--no-check', ...(odd ? ['--no-content-size'] : []),
+      '--output-dir-flat', path.join(dir, 'z'),
+      ...texts.map((t, i) => path.join(dir, `f${i}`)).filter((f, i) => i % 2 === odd)]);
+  }
+  texts.forEach((t, i) => zcache.set(i, fs.readFileSync(path.join(dir, 'z', `f${i}.zst`))));
+  zcache.set(-1, zcache.get(texts.length - 1));
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (corrupt >= 0) zcache.set(corrupt, zcache.get(corrupt).subarray(0, zcache.get(corrupt).length - 5));
 }
+const compress = (text, i) => zcache.get(i);
 
 // the validation of bluesky-social/jetstream (atmos.ParseNSID, ParseDID)
 const NSID = /^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+(\.[a-zA-Z]([a-zA-Z0-9]{0,62})?)$/;
@@ -162,9 +189,18 @@ let attempt = 0;
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   if (V2 && url.pathname === '/xrpc/network.bsky.jetstream.getZstdDictionary' && dict) {
-    log({ getZstdDictionary: url.search });
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
-    res.end(dict);
+    const id = url.searchParams.get('id');
+    if (args['dict-answer'] === '404' || (id !== null && Number(id) !== dictId)) { // retired IDs 404 too
+      log({ getZstdDictionary: url.search, served: 404 });
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'DictionaryNotFound', message: `no dictionary with id ${id ?? 0}; current dictionary id is ${dictId}` }));
+      return;
+    }
+    const serveOld = old && retired > 0 && id === null;
+    if (serveOld) retired--;
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Zstd-Dictionary-Id': String((serveOld ? old : dict).readUInt32LE(4)) });
+    log({ getZstdDictionary: url.search, served: serveOld ? 'old' : 'current' });
+    res.end(args['dict-answer'] === 'garbage' ? Buffer.from('<html>no dictionary here</html>\n') : serveOld ? old : dict);
     return;
   }
   // a refused upgrade's body, as a client that asks again without
@@ -197,7 +233,7 @@ function validate(req, conn) {
   };
   let why = null;
   let filter = null;
-  const known = new Set(V2 ? ['collections', 'dids', 'kinds', 'cursor', 'maxMessageSizeBytes', 'zstdDictionary']
+  const known = new Set(V2 ? ['collections', 'dids', 'kinds', 'cursor', 'maxMessageSizeBytes', 'zstdDictionary', 'compress']
     : ['wantedCollections', 'wantedDids', 'cursor', 'requireHello', 'compress', 'maxMessageSizeBytes']);
   const unknown = [...p.keys()].filter((k) => !known.has(k));
   const want = V2 ? '/xrpc/network.bsky.jetstream.subscribeEvents' : '/subscribe';
@@ -208,8 +244,10 @@ function validate(req, conn) {
   else if (V2 && entry.kinds.some((k) => !['commit', 'identity', 'account', 'sync'].includes(k))) why = { error: 'InvalidRequest', message: 'unknown kind' };
   else if (V2 && entry.kinds.length && entry.wantedCollections.length && !entry.kinds.includes('commit')) why = { error: 'InvalidRequest', message: 'collections set while kinds excludes commit' };
   else if (V2 && entry.cursor !== null && Number(entry.cursor) < 1e15 && Number(entry.cursor) < floor) why = { error: 'CursorTooOld', message: `cursor ${entry.cursor} is below the retention floor; the oldest seq is ${floor}` };
-  else if (V2 && entry.zstdDictionary !== null && (Number(entry.zstdDictionary) !== dictId || retired)) {
-    why = { error: 'UnknownZstdDictionary', message: `unknown zstd dictionary ${entry.zstdDictionary}; the current one is ${dictId}` };
+  else if (V2 && (p.has('compress') || String(req.headers['socket-encoding'] || '').includes('zstd'))) why = { error: 'InvalidRequest', message: 'compress=true / Socket-Encoding: zstd is the /subscribe (v1) opt-in; this endpoint uses zstdDictionary=<id> with the dictionary from getZstdDictionary' };
+  else if (V2 && entry.zstdDictionary !== null && !/^[1-9]\d*$/.test(entry.zstdDictionary)) why = { error: 'InvalidRequest', message: 'zstdDictionary must be a positive integer zstd dictionary ID' };
+  else if (V2 && entry.zstdDictionary !== null && Number(entry.zstdDictionary) !== dictId) {
+    why = { error: 'UnknownZstdDictionary', message: `unknown zstd dictionary id ${entry.zstdDictionary}; current dictionary id is ${dictId} (fetch it via getZstdDictionary and reconnect)` };
   } else {
     try {
       filter = parseFilter(entry.wantedCollections, entry.wantedDids);
@@ -226,7 +264,6 @@ server.on('upgrade', (req, socket, head) => {
   const { entry, why, filter: f0 } = validate(req, conn);
   let filter = f0;
   if (why) {
-    if (why.error === 'UnknownZstdDictionary') retired = false;
     log({ ...entry, refused: why });
     refuse(socket, V2 ? why : why.message);
     return;
@@ -262,8 +299,7 @@ server.on('upgrade', (req, socket, head) => {
             return;
           }
           if (conn === 0 && sent === tooSlow) {
-            const err = JSON.stringify({ $type: 'error', error: 'ConsumerTooSlow', message: 'reading below the floor rate' });
-            ws.send(entry.zstdDictionary ? compress(err, -1) : err);
+            ws.send(entry.zstdDictionary ? compress(TOO_SLOW, -1) : TOO_SLOW);
             ws.close(1008, 'ConsumerTooSlow');
             return;
           }
