@@ -279,8 +279,10 @@ int main(int argc, char **argv)
 		atfh_usage_error("--event-metadata goes with -f atkafka or -f osprey");
 	if (d.id.cfg.appview && !d.id.metadata)
 		atfh_usage_error("--appview goes with --event-metadata");
-	if ((d.id.cfg.handle_resolver || d.id.cfg.dns_servers) && !d.id.metadata)
-		atfh_usage_error("--handle-resolver and --dns-server go with --event-metadata");
+	if (d.id.cfg.handle_resolver && !d.id.metadata)
+		atfh_usage_error("--handle-resolver goes with --event-metadata");
+	if (d.id.cfg.dns_servers && !d.id.metadata)
+		atfh_usage_error("--dns-server goes with --event-metadata");
 	if (d.id.cfg.handle_resolver && d.id.cfg.dns_servers)
 		atfh_usage_error("--handle-resolver and --dns-server exclude each other");
 	if (atfh_idcheck_start(&d.id, &d.loop, settle, &d))
