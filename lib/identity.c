@@ -524,14 +524,23 @@ static void handle_verdict(struct atfh_resolver *r, struct atfh_identity *e, int
 	}
 }
 
+/* A DNS answer for DQ (ARG) came: its resolver and entry, and whether
+ * to go on (not while the resolver is closing down). */
+static bool dnsq_done(void *arg, struct atfh_resolver **r, struct atfh_identity **e)
+{
+	struct dnsq *dq = arg;
+	*r = dq->r;
+	*e = dq->e;
+	free(dq);
+	return !(*r)->p->closing;
+}
+
 static void on_handle_addr(void *arg, const char *addr, const char *why)
 {
 	(void)why;
-	struct dnsq *dq = arg;
-	struct atfh_resolver *r = dq->r;
-	struct atfh_identity *e = dq->e;
-	free(dq);
-	if (r->p->closing)
+	struct atfh_resolver *r;
+	struct atfh_identity *e;
+	if (!dnsq_done(arg, &r, &e))
 		return;
 	if (addr)
 		queue_req_pin(r, e, REQ_HANDLE_WK, addr);
@@ -544,11 +553,9 @@ static void on_handle_txt(void *arg, enum atfh_dns_status st, const unsigned cha
 			  size_t alen, const char *why)
 {
 	(void)why;
-	struct dnsq *dq = arg;
-	struct atfh_resolver *r = dq->r;
-	struct atfh_identity *e = dq->e;
-	free(dq);
-	if (r->p->closing)
+	struct atfh_resolver *r;
+	struct atfh_identity *e;
+	if (!dnsq_done(arg, &r, &e))
 		return;
 	char did[ATFH_DID_MAX + 1];
 	int res = st == ATFH_DNS_OK ? atfh_handle_txt_did(abuf, alen, did) : ATFH_HR_NOTFOUND;
