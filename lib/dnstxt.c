@@ -26,6 +26,16 @@ struct query {
 	void *arg;
 };
 
+/* A query of D for ARG, counted as pending until its callback ran. */
+static struct query *new_query(struct atfh_dnstxt *d, void *arg)
+{
+	struct query *q = atfh_xcalloc(1, sizeof *q);
+	q->d = d;
+	q->arg = arg;
+	d->pending++;
+	return q;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	(void)timeouts;
@@ -74,11 +84,8 @@ struct atfh_dnstxt *atfh_dnstxt_new(const char *servers, uint64_t timeout_ms, co
 
 void atfh_dnstxt_query(struct atfh_dnstxt *d, const char *name, atfh_dnstxt_cb cb, void *arg)
 {
-	struct query *q = atfh_xcalloc(1, sizeof *q);
-	q->d = d;
+	struct query *q = new_query(d, arg);
 	q->cb = cb;
-	q->arg = arg;
-	d->pending++;
 	ares_query(d->ch, name, CLASS_IN, TYPE_TXT, on_answer, q);
 }
 
@@ -112,11 +119,8 @@ static void on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *r
 
 void atfh_dnstxt_addr(struct atfh_dnstxt *d, const char *host, atfh_dnsaddr_cb cb, void *arg)
 {
-	struct query *q = atfh_xcalloc(1, sizeof *q);
-	q->d = d;
+	struct query *q = new_query(d, arg);
 	q->acb = cb;
-	q->arg = arg;
-	d->pending++;
 	struct ares_addrinfo_hints hints = { 0 };
 	hints.ai_family = AF_UNSPEC;
 	ares_getaddrinfo(d->ch, host, NULL, &hints, on_addr, q);
