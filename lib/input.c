@@ -107,6 +107,11 @@ int atfh_input_next_file(struct atfh_input *in)
 	}
 	in->is_reg = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
 	in->size = in->is_reg ? st.st_size : -1;
+	in->base = 0;
+	if (in->is_reg) {
+		off_t at = lseek(in->fd, 0, SEEK_CUR);
+		in->base = at > 0 ? at : 0;
+	}
 	if (!in->is_reg && fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close_current(in);
 		return fail(in, true, "is a directory");
@@ -597,7 +602,7 @@ int atfh_input_line(struct atfh_input *in, const char **p, size_t *n)
 }
 
 /* The newlines in P: sixteen bytes at a time with SSE2. */
-static uint64_t count_newlines(const uint8_t *p, size_t n)
+uint64_t atfh_input_count_newlines(const uint8_t *p, size_t n)
 {
 	uint64_t k = 0;
 	size_t i = 0;
@@ -646,7 +651,7 @@ int atfh_input_lines_block(struct atfh_input *in, const uint8_t **p, size_t *n, 
 			return 2;
 	}
 	/* the physical lines in it, as atfh_input_line counts them */
-	uint64_t lines = count_newlines(b, len);
+	uint64_t lines = atfh_input_count_newlines(b, len);
 	if (len && b[len - 1] != '\n')
 		lines++; /* the last one, at the end of the input */
 	*p = b;
@@ -684,6 +689,22 @@ int atfh_input_frames_block(struct atfh_input *in, const uint8_t **p, size_t *n,
 	consume(in, pos);
 	in->index += count;
 	return 1;
+}
+
+int atfh_input_reposition(struct atfh_input *in, uint64_t off, uint64_t index)
+{
+	if (!in->is_reg || in->zstd)
+		return fail(in, true, "cannot reposition a pipe or a zstd stream");
+	if (lseek(in->fd, in->base + (off_t)off, SEEK_SET) < 0)
+		return fail(in, true, "seek: %s", strerror(errno));
+	/* what was read counts as read up to OFF, as if read in order */
+	in->raw_total = in->raw_total - in->raw_read + off;
+	in->raw_read = off;
+	in->start = in->end = 0;
+	in->eof = false;
+	in->offset = in->next_offset = off;
+	in->index = index;
+	return 0;
 }
 
 uint8_t *atfh_input_swap_buf(struct atfh_input *in, uint8_t *buf, size_t cap, size_t *old_cap)

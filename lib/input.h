@@ -36,6 +36,8 @@ struct atfh_input {
 	bool ztrunc;       /* the zstd stream ended mid-frame: not yet reported */
 	bool to_lines;     /* NDJSON follows frames: read lines from here on */
 	off_t size;        /* of a regular file, else -1 */
+	off_t base;        /* a regular file's position at offset 0 (stdin
+			    * may start anywhere in its file) */
 	uint64_t raw_read; /* bytes read from the current file (compressed) */
 	uint64_t raw_total;/* over all files */
 
@@ -107,6 +109,13 @@ uint8_t *atfh_input_swap_buf(struct atfh_input *in, uint8_t *buf, size_t cap, si
  * but counted as a line; 1 a line; -1 a line longer than MAX. */
 int atfh_input_split_line(const uint8_t *b, size_t n, size_t *pos, size_t max,
 			  const uint8_t **line, size_t *len);
+/* Plain regular files only (not zstd): go on reading at OFF (a record's
+ * start) as record INDEX, what is buffered dropped; threads that read
+ * their own parts of the file (pread(2) at base + offset) hand the reader
+ * back the position they reached.  0, or -1 with err set. */
+int atfh_input_reposition(struct atfh_input *in, uint64_t off, uint64_t index);
+/* The newlines in P (N bytes). */
+uint64_t atfh_input_count_newlines(const uint8_t *p, size_t n);
 /* Size of all regular input files, -1 if any is not one (no progress). */
 int64_t atfh_input_total_size(char *const *files, size_t nfiles);
 

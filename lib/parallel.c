@@ -13,10 +13,12 @@
 #include "loop.h"
 #include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct rec {
@@ -56,6 +58,20 @@ struct chunk {
 	size_t tlen, tcap;
 	uint64_t events;
 	bool stop, io_failed, done;
+	/* a part of a plain file its worker reads itself (atfh_par_file):
+	 * the records that start in [lo, hi), from where the chunk before
+	 * ended (the chain) */
+	bool part;
+	int fd;
+	off_t base;          /* the file's position at input offset 0 */
+	uint64_t lo, hi, seq;
+	uint64_t dbase;      /* input offset of data[0] */
+	bool at_eof;         /* a read met the end of the file */
+	uint64_t s_off;      /* its first record (from the chain) */
+	uint64_t end_off;    /* past its last record */
+	bool rest;           /* left to the reader from rest_off on */
+	uint64_t rest_off, rest_index;
+	bool cancelled;      /* a reader's stop before it: nothing done */
 };
 
 struct worker {
@@ -76,6 +92,17 @@ struct atfh_par {
 	bool quit, halted;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
+	/* parts of a file: where part number chain_next starts (offset and
+	 * record index), set by the part before it once it has found its
+	 * records, or by the reader */
+	pthread_cond_t chain;
+	uint64_t chain_next, chain_off, chain_index;
+	bool chain_cancel;
+	/* threads asleep on each condition: a change nobody waits for costs
+	 * no futex call (each is a system call, dear in a VM) */
+	unsigned idle_workers, chain_waiters;
+	bool reader_waits;
+	bool parts_cancelled; /* the reader went back to reading in order */
 };
 
 unsigned atfh_par_default_threads(void)
@@ -170,6 +197,144 @@ static void run_block(struct worker *wk, struct chunk *c)
 	c->block_records = records;
 }
 
+/* ---- parts of a plain file, each read by its worker -------------------- */
+
+#define PART_AHEAD (64u << 10) /* read past hi at once: the last record */
+
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Bytes of the file in C's buffer up to input offset UPTO at least (fewer
+ * at the end of the file, or after a read error: the reader meets it
+ * again and reports it).  Returns the offset the buffer reaches. */
+static uint64_t part_fill(struct chunk *c, uint64_t upto)
+{
+	while (c->dbase + c->dlen < upto && !c->at_eof) {
+		size_t need = (size_t)(upto - c->dbase);
+		if (c->dcap < need)
+			atfh_grow_array((void **)&c->data, &c->dcap, need, 1);
+		ssize_t r = pread(c->fd, c->data + c->dlen, need - c->dlen,
+				  c->base + (off_t)(c->dbase + c->dlen));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			c->at_eof = true;
+			break;
+		}
+		c->dlen += (size_t)r;
+	}
+	return c->dbase + c->dlen;
+}
+
+static void publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t index, bool cancel)
+{
+	pthread_mutex_lock(&p->mu);
+	p->chain_next = next;
+	p->chain_off = off;
+	p->chain_index = index;
+	p->chain_cancel = cancel;
+	if (p->chain_waiters)
+		pthread_cond_broadcast(&p->chain);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Part C: read it (the first bytes before its start is known, so that
+ * the reads of the workers overlap), find its whole records from the
+ * chain's start, hand the chain on, then run them as a block.  What is
+ * not plain (a length out of bounds, a record cut by the end of the file,
+ * a line too long to buffer) is left to the reader from there on
+ * (c->rest), which reads it as one thread does and reports it. */
+static void run_part(struct worker *wk, struct chunk *c)
+{
+	struct atfh_par *p = wk->par;
+	c->dbase = c->lo;
+	c->dlen = 0;
+	c->at_eof = false;
+	part_fill(c, c->hi + PART_AHEAD);
+	pthread_mutex_lock(&p->mu);
+	while (p->chain_next != c->seq) {
+		p->chain_waiters++;
+		pthread_cond_wait(&p->chain, &p->mu);
+		p->chain_waiters--;
+	}
+	uint64_t pos = p->chain_off, index = p->chain_index;
+	bool cancel = p->chain_cancel;
+	pthread_mutex_unlock(&p->mu);
+	c->s_off = pos;
+	if (cancel) {
+		c->cancelled = true;
+		publish(p, c->seq + 1, pos, index, true);
+		return;
+	}
+	if (pos < c->dbase || pos > c->dbase + c->dlen) { /* a record ran far past lo */
+		c->dbase = pos;
+		c->dlen = 0;
+		c->at_eof = false;
+	}
+	uint64_t start = pos, n = 0;
+	if (!c->lines) {
+		while (pos < c->hi) {
+			if (part_fill(c, pos + 4) < pos + 4) {
+				if (part_fill(c, pos + 1) > pos)
+					c->rest = true; /* a length prefix cut short */
+				break;
+			}
+			uint32_t len = be32(c->data + (pos - c->dbase));
+			if (len < 4 || len > c->max_frame ||
+			    part_fill(c, pos + 4 + len) < pos + 4 + len) {
+				c->rest = true;
+				break;
+			}
+			pos += 4 + (uint64_t)len;
+			n++;
+		}
+	} else if (pos < c->hi) {
+		/* to the newline that ends the line holding byte hi - 1 */
+		uint64_t from = c->hi - 1, reach = part_fill(c, c->hi + PART_AHEAD);
+		const uint8_t *nl = NULL;
+		for (;;) {
+			if (from < reach)
+				nl = memchr(c->data + (from - c->dbase), '\n', (size_t)(reach - from));
+			if (nl || c->at_eof)
+				break;
+			if (reach - c->hi > c->max_frame + 2) {
+				/* a line longer than any allowed: the reader's */
+				const uint8_t *b = c->data + (start - c->dbase);
+				const uint8_t *last = memrchr(b, '\n', (size_t)(c->hi - 1 - start));
+				pos = last ? start + (uint64_t)(last - b) + 1 : start;
+				c->rest = true;
+				break;
+			}
+			from = reach;
+			reach = part_fill(c, reach + (reach - c->dbase));
+		}
+		if (!c->rest)
+			pos = nl ? c->dbase + (uint64_t)(nl - c->data) + 1 : reach;
+		const uint8_t *b = c->data + (start - c->dbase);
+		n = atfh_input_count_newlines(b, (size_t)(pos - start));
+		if (pos > start && b[pos - start - 1] != '\n')
+			n++; /* the last line, at the end of the file */
+	}
+	c->end_off = pos;
+	if (c->rest) {
+		c->rest_off = pos;
+		c->rest_index = index + n;
+	} else {
+		publish(p, c->seq + 1, pos, index + n, false);
+	}
+	if (pos == start)
+		return;
+	atfh_grow_array((void **)&c->recs, &c->rcap, 1, sizeof *c->recs);
+	c->recs[0] = (struct rec){ (size_t)(start - c->dbase), (size_t)(pos - start), index, start };
+	c->nrec = 1;
+	if (c->lines)
+		run_block(wk, c);
+	else
+		run_frames(wk, c);
+}
+
 static void run_chunk(struct worker *wk, struct chunk *c)
 {
 	struct atfh_loop *w = wk->w;
@@ -178,11 +343,13 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 	w->in.is_reg = c->is_reg;
 	w->in_lines = c->lines;
 	uint64_t ev0 = w->stats.events;
-	if (c->block && c->lines)
+	if (c->part)
+		run_part(wk, c);
+	else if (c->block && c->lines)
 		run_block(wk, c);
 	else if (c->block)
 		run_frames(wk, c);
-	for (size_t i = 0; i < c->nrec && !c->block; i++) {
+	for (size_t i = 0; i < c->nrec && !c->block && !c->part; i++) {
 		const struct rec *r = &c->recs[i];
 		const char *err = NULL;
 		w->in.index = r->index;
@@ -217,8 +384,11 @@ static void *worker_main(void *arg)
 	struct atfh_par *p = wk->par;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->next_work == p->dispatched && !p->quit)
+		while (p->next_work == p->dispatched && !p->quit) {
+			p->idle_workers++;
 			pthread_cond_wait(&p->work, &p->mu);
+			p->idle_workers--;
+		}
 		if (p->next_work == p->dispatched)
 			break; /* quit, nothing left */
 		struct chunk *c = &p->ring[p->next_work++ % p->nring];
@@ -226,7 +396,8 @@ static void *worker_main(void *arg)
 		run_chunk(wk, c);
 		pthread_mutex_lock(&p->mu);
 		c->done = true;
-		pthread_cond_broadcast(&p->done);
+		if (p->reader_waits)
+			pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -247,6 +418,7 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
+	pthread_cond_init(&p->chain, NULL);
 	/* signals are the reading thread's: its reads and polls wake up */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -276,6 +448,78 @@ static bool out_gone(const struct atfh_loop *l)
 	return l->out && (l->out->broken_pipe || l->out->error);
 }
 
+/* The rest of part C, which its worker left at rest_off: read in order
+ * with the reader's own context, as one thread does, up to the first
+ * record that starts at hi or later; then the chain goes on from there.
+ * Anything that ends reading in parts (an I/O error, NDJSON after frames,
+ * a stop) cancels the parts after it: the reader goes on in order. */
+static void part_rest(struct atfh_par *p, struct chunk *c)
+{
+	struct atfh_loop *l = p->l;
+	struct atfh_input *in = &l->in;
+	bool cancel = true;
+	if (p->halted || atfh_input_reposition(in, c->rest_off, c->rest_index)) {
+		publish(p, c->seq + 1, c->rest_off, c->rest_index, true);
+		p->parts_cancelled = true;
+		return;
+	}
+	for (;;) {
+		if (in->next_offset >= c->hi) {
+			cancel = false;
+			break;
+		}
+		if (out_gone(l) || atfh_interrupted)
+			break;
+		uint64_t before = in->next_offset;
+		const uint8_t *rp;
+		size_t rn;
+		const char *err = NULL;
+		int r = c->lines ? atfh_input_line(in, (const char **)&rp, &rn)
+				 : atfh_input_frame(in, &rp, &rn);
+		l->stats.bytes += in->next_offset - before;
+		l->stats.raw_bytes = in->raw_total;
+		if (r == 0) {
+			cancel = false; /* the end of the file */
+			break;
+		}
+		if (r < 0) {
+			if (in->fatal) {
+				atfh_err("%s: %s", in->name, in->err);
+				l->io_failed = true;
+				break;
+			}
+			if (in->to_lines && l->on_line) {
+				/* NDJSON after frames: the reader's loop reads the
+				 * lines, counted from here */
+				in->to_lines = false;
+				atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
+				l->in_lines = true;
+				in->index = 0;
+				break;
+			}
+			if (!atfh_loop_malformed(l, in->err)) {
+				p->halted = true;
+				break;
+			}
+			continue;
+		}
+		l->stats.records++;
+		r = c->lines ? l->on_line(l, (const char *)rp, rn, &err) : l->on_frame(l, rp, rn, &err);
+		if (r == ATFH_REC_BAD && !atfh_loop_malformed(l, err)) {
+			p->halted = true;
+			break;
+		}
+		if (r == ATFH_REC_STOP) {
+			l->stopped = true;
+			p->halted = true;
+			break;
+		}
+	}
+	publish(p, c->seq + 1, in->next_offset, in->index, cancel);
+	if (cancel)
+		p->parts_cancelled = true;
+}
+
 /* Take chunk C back: its reports, output and counts, in input order. */
 static void emit_chunk(struct atfh_par *p, struct chunk *c)
 {
@@ -299,6 +543,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		l->in.offset = offset;
 		l->in_lines = lines;
 		l->stats.records += c->block_records;
+		if (c->part && !c->cancelled)
+			l->stats.bytes += c->end_off - c->s_off;
 		if (l->out && c->out_len && !out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;
@@ -311,9 +557,11 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		if (out_gone(l))
 			p->halted = true;
 	}
+	if (c->part && c->rest)
+		part_rest(p, c);
 	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
 	c->events = c->block_records = 0;
-	c->block = false;
+	c->block = c->part = c->rest = c->cancelled = false;
 	c->stop = c->io_failed = c->done = false;
 }
 
@@ -322,8 +570,11 @@ static void emit_one(struct atfh_par *p)
 {
 	struct chunk *c = &p->ring[p->emit % p->nring];
 	pthread_mutex_lock(&p->mu);
-	while (!c->done)
+	while (!c->done) {
+		p->reader_waits = true;
 		pthread_cond_wait(&p->done, &p->mu);
+		p->reader_waits = false;
+	}
 	pthread_mutex_unlock(&p->mu);
 	emit_chunk(p, c);
 	p->emit++;
@@ -354,7 +605,8 @@ static void dispatch(struct atfh_par *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->dispatched = ++p->fill;
-	pthread_cond_signal(&p->work);
+	if (p->idle_workers)
+		pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
 	emit_ready(p);
 	while (p->fill - p->emit >= p->nring)
@@ -418,6 +670,58 @@ size_t atfh_par_block_size(const struct atfh_par *p)
 	return p->chunk_recs < ATFH_PAR_CHUNK_RECS ? p->chunk_recs * 16 : ATFH_PAR_CHUNK;
 }
 
+int atfh_par_file(struct atfh_par *p)
+{
+	struct atfh_loop *l = p->l;
+	struct atfh_input *in = &l->in;
+	if (!in->is_reg || in->zstd || in->size < in->base)
+		return 1;
+	uint64_t size = (uint64_t)(in->size - in->base), lo = in->next_offset;
+	if (lo >= size)
+		return 1;
+	if (!atfh_par_drain(p))
+		return 0;
+	size_t step = atfh_par_block_size(p);
+	p->parts_cancelled = false;
+	publish(p, p->fill, lo, in->index, false);
+	while (lo < size && !p->parts_cancelled) {
+		if (l->between_chunks)
+			l->between_chunks(l);
+		struct chunk *c = &p->ring[p->fill % p->nring];
+		c->part = true;
+		c->lines = l->in_lines;
+		c->is_reg = true;
+		c->name = in->name;
+		c->max_frame = in->max_frame;
+		c->fd = in->fd;
+		c->base = in->base;
+		c->seq = p->fill;
+		c->lo = lo;
+		c->hi = size - lo > step ? lo + step : size;
+		c->start_off = lo;
+		c->nrec = 1; /* for dispatch: the worker finds its records */
+		lo = c->hi;
+		dispatch(p);
+		if (l->stopped || out_gone(l) || atfh_interrupted || p->halted)
+			break;
+	}
+	bool go_on = atfh_par_drain(p);
+	if (p->parts_cancelled) /* the reader is where it stopped */
+		return go_on && !in->fatal;
+	pthread_mutex_lock(&p->mu);
+	uint64_t off = p->chain_off, index = p->chain_index;
+	bool cancel = p->chain_cancel;
+	pthread_mutex_unlock(&p->mu);
+	if (cancel || !go_on)
+		return 0;
+	if (atfh_input_reposition(in, off, index)) {
+		atfh_err("%s: %s", in->name, in->err);
+		l->io_failed = true;
+		return 0;
+	}
+	return 1;
+}
+
 bool atfh_par_drain(struct atfh_par *p)
 {
 	dispatch(p);
@@ -461,5 +765,6 @@ void atfh_par_free(struct atfh_par *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->chain);
 	free(p);
 }

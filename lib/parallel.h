@@ -1,8 +1,12 @@
 /*
  * parallel.h — the read loop in threads (-T N).  Owns the chunks, the
- * workers and the reorder: the reading thread (lib/loop) cuts the input at
- * record boundaries into chunks (records copied into them, lines a block
- * at a time), worker threads run the program's callbacks on whole chunks
+ * workers and the reorder: a plain file is cut into parts of about a block
+ * that the workers read themselves (pread(2), into their own caches), each
+ * part's records starting where the part before it ended (a chain the
+ * parts hand on as soon as they have found their records); other input is
+ * cut by the reading thread (lib/loop) at record boundaries into chunks
+ * (records copied into them, lines or frames a block at a time).  Worker
+ * threads run the program's callbacks on whole chunks
  * with contexts of their own, and the reading thread takes the chunks back
  * strictly in input order: their output is written, their malformed-record
  * reports are made (with file, frame and byte positions, through the loop's
@@ -39,6 +43,15 @@ void atfh_par_record(struct atfh_par *p, const uint8_t *rec, size_t n);
  * INDEX: a worker cuts it into records, with the reports and positions
  * atfh_input_line and atfh_input_frame give. */
 void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t index, bool lines);
+/* Read the rest of l->in's current file, a plain regular one, in parts
+ * of about a block each that the workers read themselves (pread(2)), so
+ * that reading is spread over the threads and each reads into its own
+ * cache; records are run and taken back in order as with blocks.  What a
+ * worker cannot cut plainly is read by the reader, in order, with its own
+ * context.  Returns 1 with l->in where the parts ended (the file's end as
+ * it was when they started, or a change of format): go on reading there;
+ * 0: the file is done with (a stop, an I/O error said). */
+int atfh_par_file(struct atfh_par *p);
 /* The bytes a block should hold at least. */
 size_t atfh_par_block_size(const struct atfh_par *p);
 /* Finish every chunk read so far and take them back in order.  Returns
