@@ -195,7 +195,7 @@ static void run_file(struct atfh_loop *l)
 		size_t n;
 		uint64_t before = in->next_offset;
 		r = 2;
-		if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg && !in->zstd) {
+		if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg) {
 			/* a plain file's lines or frames: cut by the workers */
 			uint64_t index = in->index;
 			size_t want = atfh_par_block_size(l->par);

@@ -79,6 +79,9 @@ struct worker {
 	struct atfh_loop *w;
 	pthread_t tid;
 	struct chunk *cur;   /* for notes from atfh_input_error */
+	uint8_t *buf;        /* what it reads parts into: the same memory
+			      * each time, so it is in this core's cache */
+	size_t cap;
 };
 
 struct atfh_par {
@@ -102,6 +105,7 @@ struct atfh_par {
 	 * no futex call (each is a system call, dear in a VM) */
 	unsigned idle_workers, chain_waiters;
 	bool reader_waits;
+	size_t wake_batch;   /* chunks done in a row that wake the reader */
 	bool parts_cancelled; /* the reader went back to reading in order */
 };
 
@@ -246,7 +250,25 @@ static void publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t in
  * not plain (a length out of bounds, a record cut by the end of the file,
  * a line too long to buffer) is left to the reader from there on
  * (c->rest), which reads it as one thread does and reports it. */
+static void run_part_records(struct worker *wk, struct chunk *c);
+
 static void run_part(struct worker *wk, struct chunk *c)
+{
+	/* the part's bytes are needed only while it runs: in the worker's
+	 * own buffer */
+	uint8_t *b = c->data;
+	size_t cap = c->dcap;
+	c->data = wk->buf;
+	c->dcap = wk->cap;
+	run_part_records(wk, c);
+	wk->buf = c->data;
+	wk->cap = c->dcap;
+	c->data = b;
+	c->dcap = cap;
+	c->dlen = 0;
+}
+
+static void run_part_records(struct worker *wk, struct chunk *c)
 {
 	struct atfh_par *p = wk->par;
 	c->dbase = c->lo;
@@ -378,6 +400,25 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 	}
 }
 
+/* Is it worth waking the reader (under p->mu)?  Chunks done at the head:
+ * as many as wake_batch, every one in flight, or one the reader must
+ * finish (a part's rest).  Each wake-up is a futex call and an
+ * interrupt for the core woken, so a reader with nothing else to do is
+ * woken for a batch, not for each chunk. */
+static bool head_ready(const struct atfh_par *p)
+{
+	size_t n = 0;
+	uint64_t s = p->emit;
+	for (; s < p->dispatched; s++, n++) {
+		const struct chunk *c = &p->ring[s % p->nring];
+		if (!c->done)
+			break;
+		if (c->part && c->rest)
+			return true;
+	}
+	return n && (n >= p->wake_batch || s == p->dispatched);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -396,7 +437,7 @@ static void *worker_main(void *arg)
 		run_chunk(wk, c);
 		pthread_mutex_lock(&p->mu);
 		c->done = true;
-		if (p->reader_waits)
+		if (p->reader_waits && head_ready(p))
 			pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -413,6 +454,7 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 	const char *e = getenv("ATFH_TEST_CHUNK_RECORDS");
 	p->chunk_recs = e && atoi(e) > 0 ? (size_t)atoi(e) : ATFH_PAR_CHUNK_RECS;
 	p->nring = (size_t)n * ATFH_PAR_INFLIGHT;
+	p->wake_batch = 1;
 	p->ring = atfh_xcalloc(p->nring, sizeof *p->ring);
 	p->workers = atfh_xcalloc(n, sizeof *p->workers);
 	pthread_mutex_init(&p->mu, NULL);
@@ -570,7 +612,8 @@ static void emit_one(struct atfh_par *p)
 {
 	struct chunk *c = &p->ring[p->emit % p->nring];
 	pthread_mutex_lock(&p->mu);
-	while (!c->done) {
+	/* a head already done is taken at once; else wait for a batch */
+	while (!c->done && !head_ready(p)) {
 		p->reader_waits = true;
 		pthread_cond_wait(&p->done, &p->mu);
 		p->reader_waits = false;
@@ -683,6 +726,7 @@ int atfh_par_file(struct atfh_par *p)
 		return 0;
 	size_t step = atfh_par_block_size(p);
 	p->parts_cancelled = false;
+	p->wake_batch = p->nring / 2; /* nothing waits on the output but the end */
 	publish(p, p->fill, lo, in->index, false);
 	while (lo < size && !p->parts_cancelled) {
 		if (l->between_chunks)
@@ -706,6 +750,7 @@ int atfh_par_file(struct atfh_par *p)
 			break;
 	}
 	bool go_on = atfh_par_drain(p);
+	p->wake_batch = 1;
 	if (p->parts_cancelled) /* the reader is where it stopped */
 		return go_on && !in->fatal;
 	pthread_mutex_lock(&p->mu);
@@ -749,6 +794,7 @@ void atfh_par_free(struct atfh_par *p)
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->nworkers; i++) {
 		pthread_join(p->workers[i].tid, NULL);
+		free(p->workers[i].buf);
 		if (p->l->worker_free)
 			p->l->worker_free(p->workers[i].w);
 	}
