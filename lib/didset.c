@@ -151,6 +151,12 @@ bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
 	return false;
 }
 
+void atfh_didset_prefetch(const struct atfh_didset *s, const char *did, size_t n)
+{
+	if (s->n)
+		__builtin_prefetch(s->bloom[(did_hash(did, n) >> 32) & s->bloom_mask]);
+}
+
 /* Add a valid DID whose hash is H; the table has room. */
 static void insert(struct atfh_didset *s, const char *did, size_t n, uint64_t h)
 {

@@ -34,6 +34,9 @@ bool atfh_did_valid(const char *s, size_t n);
 /* Add one DID; false if it is not valid. */
 bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n);
 bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n);
+/* Bring the filter bits atfh_didset_has will read for DID into the cache
+ * (a DID read early, looked up a little later). */
+void atfh_didset_prefetch(const struct atfh_didset *s, const char *did, size_t n);
 
 /* Load PATH into S (which must be empty).  Malformed lines are reported
  * through WARN (line number and text) and skipped.  0, or -1 with errno

@@ -24,6 +24,21 @@ void atfh_select_init(struct atfh_select *s)
 	atfh_evpath_parse(&s->p_text, "commit.record.text", err, sizeof err);
 }
 
+static void prefetch_did(void *ctx, const char *did, size_t n)
+{
+	const struct atfh_select *s = ctx;
+	if (s->dids)
+		atfh_didset_prefetch(s->dids, did, n);
+}
+
+void atfh_select_prefetch_hook(struct atfh_select *s, struct atfh_msg *m)
+{
+	if (s->dids && !m->on_did) {
+		m->on_did = prefetch_did;
+		m->on_did_ctx = s;
+	}
+}
+
 void atfh_select_free(struct atfh_select *s)
 {
 	if (s->text_md)

@@ -58,6 +58,9 @@ struct atfh_select {
 
 void atfh_select_init(struct atfh_select *s);
 void atfh_select_free(struct atfh_select *s);
+/* With a DID set: have M's parser prefetch its filter bits as soon as it
+ * reads a #commit's repo (M's on_did, when nothing else uses it). */
+void atfh_select_prefetch_hook(struct atfh_select *s, struct atfh_msg *m);
 /* Compile a --text pattern (PCRE2, UTF-8; CASELESS with ICASE).  0, or -1
  * with a message in ERR. */
 int atfh_select_text(struct atfh_select *s, const char *re, bool icase, char *err, size_t errlen);

@@ -539,6 +539,7 @@ static struct atfh_loop *worker_new(struct atfh_loop *l)
 	w->whole_frames = g->whole_frames;
 	atfh_msg_init(&w->msg);
 	w->msg.lazy_ops = true;
+	atfh_select_prefetch_hook(&w->sel, &w->msg);
 	atfh_out_init(&w->out, -1, "(worker)");
 	w->loop.out = &w->out;
 	w->loop.ctx = w;
@@ -623,6 +624,7 @@ int main(int argc, char **argv)
 	atfh_msg_init(&g.msg);
 	g.msg.lazy_ops = true; /* the DID, kind and time need no ops */
 	atfh_idcheck_prefetch_hook(&g.id, &g.msg);
+	atfh_select_prefetch_hook(&g.sel, &g.msg);
 	g.loop.out = &g.out;
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;
