@@ -142,6 +142,26 @@ static bool par_drain(struct atfh_loop *l)
 	return !l->par || atfh_par_drain(l->par);
 }
 
+enum atfh_read_fail atfh_loop_read_failed(struct atfh_loop *l)
+{
+	struct atfh_input *in = &l->in;
+	if (in->fatal) {
+		atfh_err("%s: %s", in->name, in->err);
+		l->io_failed = true;
+		return ATFH_READ_FATAL;
+	}
+	if (in->to_lines && l->on_line) {
+		/* NDJSON after frames: said once, then read as lines, counted
+		 * from there */
+		in->to_lines = false;
+		atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
+		l->in_lines = true;
+		in->index = 0;
+		return ATFH_READ_TO_LINES;
+	}
+	return atfh_loop_malformed(l, in->err) ? ATFH_READ_SKIPPED : ATFH_READ_STOP;
+}
+
 static void run_file(struct atfh_loop *l)
 {
 	struct atfh_input *in = &l->in;
@@ -195,7 +215,7 @@ static void run_file(struct atfh_loop *l)
 		size_t n;
 		uint64_t before = in->next_offset;
 		r = 2;
-		if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg) {
+		if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg && !in->zstd) {
 			/* a plain file's lines or frames: cut by the workers */
 			uint64_t index = in->index;
 			size_t want = atfh_par_block_size(l->par);
@@ -231,21 +251,8 @@ static void run_file(struct atfh_loop *l)
 			/* reports in input order: what is in flight goes first */
 			if (!par_drain(l))
 				return;
-			if (in->fatal) {
-				atfh_err("%s: %s", in->name, in->err);
-				l->io_failed = true;
-				return;
-			}
-			if (in->to_lines && l->on_line) {
-				/* NDJSON after frames: said once, then read as lines,
-				 * counted from there */
-				in->to_lines = false;
-				atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
-				l->in_lines = true;
-				in->index = 0;
-				continue;
-			}
-			if (!atfh_loop_malformed(l, in->err))
+			enum atfh_read_fail f = atfh_loop_read_failed(l);
+			if (f == ATFH_READ_FATAL || f == ATFH_READ_STOP)
 				return;
 			continue;
 		}

@@ -89,6 +89,13 @@ int atfh_loop_threads_option(struct atfh_loop *l, const char *arg);
 /* Report a malformed record at l->in's position, count it; false when
  * the run must stop (--strict). */
 bool atfh_loop_malformed(struct atfh_loop *l, const char *err);
+/* After atfh_input_frame or atfh_input_line returned -1, what l->in says:
+ * an I/O error, said (the file is done with); NDJSON after frames, said,
+ * and l->in_lines set (read lines from here); or a malformed record,
+ * reported and counted (go on, unless --strict or the error limit stops
+ * the run). */
+enum atfh_read_fail { ATFH_READ_FATAL, ATFH_READ_TO_LINES, ATFH_READ_SKIPPED, ATFH_READ_STOP };
+enum atfh_read_fail atfh_loop_read_failed(struct atfh_loop *l);
 /* With threads: finish every record read so far (output written, reports
  * made, in order) and merge the workers' results (worker_merge).  Does
  * nothing in one thread. */

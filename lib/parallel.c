@@ -525,25 +525,14 @@ static void part_rest(struct atfh_par *p, struct chunk *c)
 			break;
 		}
 		if (r < 0) {
-			if (in->fatal) {
-				atfh_err("%s: %s", in->name, in->err);
-				l->io_failed = true;
-				break;
-			}
-			if (in->to_lines && l->on_line) {
-				/* NDJSON after frames: the reader's loop reads the
-				 * lines, counted from here */
-				in->to_lines = false;
-				atfh_input_error(in, false, "%s (read as NDJSON from here)", in->err);
-				l->in_lines = true;
-				in->index = 0;
-				break;
-			}
-			if (!atfh_loop_malformed(l, in->err)) {
+			/* an I/O error or NDJSON after frames: the reader's
+			 * loop goes on in order from here */
+			enum atfh_read_fail f = atfh_loop_read_failed(l);
+			if (f == ATFH_READ_SKIPPED)
+				continue;
+			if (f == ATFH_READ_STOP)
 				p->halted = true;
-				break;
-			}
-			continue;
+			break;
 		}
 		l->stats.records++;
 		r = c->lines ? l->on_line(l, (const char *)rp, rn, &err) : l->on_frame(l, rp, rn, &err);
