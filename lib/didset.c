@@ -101,9 +101,9 @@ static void huge_pages(void *p, size_t bytes)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-static void grow(struct atfh_didset *s)
+/* Room for CAP slots (a power of two, more than there are). */
+static void resize(struct atfh_didset *s, size_t cap)
 {
-	size_t cap = s->cap ? s->cap * 2 : 1024;
 	uint64_t *hash = atfh_xcalloc(cap, sizeof *hash);
 	huge_pages(hash, cap * sizeof *hash);
 	uint32_t *off = atfh_xmalloc(cap * sizeof *off);
@@ -128,6 +128,11 @@ static void grow(struct atfh_didset *s)
 	s->hash = hash;
 	s->off = off;
 	s->cap = cap;
+}
+
+static void grow(struct atfh_didset *s)
+{
+	resize(s, s->cap ? s->cap * 2 : 1024);
 }
 
 static bool slot_is(const struct atfh_didset *s, size_t i, const char *did, size_t n)
@@ -354,9 +359,11 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 	}
 	/* size table and arena once from the file size (about 33 bytes a DID) */
 	if (st.st_size > 0) {
-		size_t guess = (size_t)st.st_size / 33 + 16;
-		while (s->cap < guess * 2)
-			grow(s);
+		size_t guess = (size_t)st.st_size / 33 + 16, cap = 1024;
+		while (cap < guess * 2)
+			cap *= 2;
+		if (cap > s->cap)
+			resize(s, cap); /* at once, not through every smaller size */
 		atfh_grow_array((void **)&s->arena, &s->arena_cap,
 				s->arena_len + (size_t)st.st_size + guess, 1);
 		huge_pages(s->arena, s->arena_cap);
