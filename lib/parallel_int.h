@@ -1,0 +1,117 @@
+/*
+ * parallel_int.h — lib/parallel's insides, shared by parallel.c (workers,
+ * the ring of chunks, the reorder) and parts.c (a plain file read in parts
+ * by the workers themselves).  Programs use parallel.h.
+ */
+#ifndef ATFH_PARALLEL_INT_H
+#define ATFH_PARALLEL_INT_H
+
+#include "parallel.h"
+#include "loop.h"
+
+#include <pthread.h>
+
+struct rec {
+	size_t off;          /* of its bytes from the chunk's base */
+	size_t n;
+	uint64_t index, offset;
+};
+
+/* A chunk is either records the reader cut, or one block of whole lines
+ * (atfh_input_lines_block) that its worker cuts into lines: the reader
+ * then only counts them, and a block is copied once, not line by line. */
+
+struct note {
+	bool malformed;      /* a record to report and count, else a line of text */
+	uint64_t index, offset;
+	size_t off, len;     /* its text in the chunk's notes */
+};
+
+struct chunk {
+	/* filled by the reader */
+	bool lines, is_reg;
+	const char *name;
+	uint8_t *data;       /* copies of the records, or the block */
+	size_t dlen, dcap;
+	struct rec *recs;
+	size_t nrec, rcap;
+	uint64_t start_off;  /* byte offset of the first record */
+	bool block;          /* recs[0] is a block of lines */
+	size_t max_frame;
+	uint64_t block_records; /* found in it by its worker */
+	/* results, filled by a worker */
+	char *out;
+	size_t out_len, out_cap;
+	struct note *notes;
+	size_t nnotes, ncap;
+	char *text;
+	size_t tlen, tcap;
+	uint64_t events;
+	bool stop, io_failed, done;
+	/* a part of a plain file its worker reads itself (atfh_par_file):
+	 * the records that start in [lo, hi), from where the chunk before
+	 * ended (the chain) */
+	bool part;
+	int fd;
+	off_t base;          /* the file's position at input offset 0 */
+	uint64_t lo, hi, seq;
+	uint64_t dbase;      /* input offset of data[0] */
+	bool at_eof;         /* a read met the end of the file */
+	uint64_t s_off;      /* its first record (from the chain) */
+	uint64_t end_off;    /* past its last record */
+	bool rest;           /* left to the reader from rest_off on */
+	uint64_t rest_off, rest_index;
+	bool cancelled;      /* a reader's stop before it: nothing done */
+};
+
+struct worker {
+	struct atfh_par *par;
+	struct atfh_loop *w;
+	pthread_t tid;
+	struct chunk *cur;   /* for notes from atfh_input_error */
+	uint8_t *buf;        /* what it reads parts into: the same memory
+			      * each time, so it is in this core's cache */
+	size_t cap;
+};
+
+struct atfh_par {
+	struct atfh_loop *l;
+	size_t chunk_recs;   /* records a chunk holds at most */
+	struct worker *workers;
+	unsigned nworkers;
+	struct chunk *ring;
+	size_t nring;
+	uint64_t fill, dispatched, next_work, emit;
+	bool quit, halted;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	/* parts of a file: where part number chain_next starts (offset and
+	 * record index), set by the part before it once it has found its
+	 * records, or by the reader */
+	pthread_cond_t chain;
+	uint64_t chain_next, chain_off, chain_index;
+	bool chain_cancel;
+	/* threads asleep on each condition: a change nobody waits for costs
+	 * no futex call (each is a system call, dear in a VM) */
+	unsigned idle_workers, chain_waiters;
+	bool reader_waits;
+	size_t wake_batch;   /* chunks done in a row that wake the reader */
+	bool parts_cancelled; /* the reader went back to reading in order */
+};
+
+/* parallel.c */
+/* A block of whole frames or lines (recs[0]): run them as one thread
+ * reads them, reports kept in the chunk. */
+void atfh_par_run_frames(struct worker *wk, struct chunk *c);
+void atfh_par_run_block(struct worker *wk, struct chunk *c);
+/* Hand the chunk being filled to the workers. */
+void atfh_par_dispatch(struct atfh_par *p);
+bool atfh_par_out_gone(const struct atfh_loop *l);
+
+/* parts.c */
+/* Part C, in its worker: read, cut at the chain's start, run. */
+void atfh_par_run_part(struct worker *wk, struct chunk *c);
+/* In the reader, as C is taken back: what its worker left to it. */
+void atfh_par_part_rest(struct atfh_par *p, struct chunk *c);
+
+#endif
