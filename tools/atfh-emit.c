@@ -621,7 +621,7 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 		return ATFH_EXIT_FAIL;
 	rd_kafka_conf_t *conf = e->conf;
 	e->conf = NULL;
-	if (atfh_producer_open(&e->prod, conf))
+	if (atfh_producer_open(&e->prod, conf, e->templated ? NULL : e->topic))
 		return ATFH_EXIT_FAIL;
 	atfh_ev_init(&e->ev);
 	atfh_msg_init(&e->msg);
