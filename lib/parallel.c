@@ -299,7 +299,12 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		l->in.offset = offset;
 		l->in_lines = lines;
 		l->stats.records += c->block_records;
-		if (l->out && c->out_len && !out_gone(l))
+		if (l->chunk_out) {
+			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
+				l->stopped = true;
+				p->halted = true;
+			}
+		} else if (l->out && c->out_len && !out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;
 		if (c->io_failed)
