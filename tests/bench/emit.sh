@@ -7,6 +7,8 @@
 #     atfh-emit -b B -t T FILE
 #       vs kcat -P -b B -t T -X enable.idempotence=true -X acks=all
 #               -K '\t' -l FILE.keyed           (the same did as key)
+#   produce, keyed, JSON checks and field look-ups in two worker threads:
+#     atfh-emit -T 2 -b B -t T FILE   vs the same kcat
 #   produce, unkeyed:   atfh-emit -k none  vs  kcat -P -l FILE
 #   consume:            atfh-emit -C -o beginning -e  vs  kcat -C -o beginning -e
 #
@@ -89,6 +91,7 @@ best() {
 	kcat -P -b "$B" -t p -l "$in" 2>/dev/null
 	best kcat-P-keyed - kcat -P -b "$B" -t p $P -K '\t' -l "$kin"
 	best atfh-emit kcat-P-keyed "$emit" -b "$B" -t p "$in"
+	best atfh-emit-T2 kcat-P-keyed "$emit" -T 2 -b "$B" -t p "$in"
 	best kcat-P-keyed-atfh-conf kcat-P-keyed kcat -P -b "$B" -t p $P $ATFH_CONF -K '\t' -l "$kin"
 	best kcat-P - kcat -P -b "$B" -t p $P -l "$in"
 	best atfh-emit-k-none kcat-P "$emit" -b "$B" -t p -k none "$in"
