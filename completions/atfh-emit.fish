@@ -27,6 +27,7 @@ complete -c atfh-emit -s e -l exit -d 'consume: exit when every partition is at 
 complete -c atfh-emit -s c -l count -d 'consume: exit after N messages' -x
 complete -c atfh-emit -l strict -d 'stop at the first malformed record (exit 3)'
 complete -c atfh-emit -l max-frame -d 'largest record accepted (default 16M)' -x
+complete -c atfh-emit -s T -l threads -d 'check events and look their fields up in N threads (default 1)' -x
 complete -c atfh-emit -l stats -d 'print counters to stderr at the end'
 complete -c atfh-emit -l stats-interval -d 'print counters to stderr every DUR while running' -x
 complete -c atfh-emit -l metrics -d 'keep Prometheus counters in FILE' -r -F

@@ -318,7 +318,56 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		atfh_err("kafka: %s", reason);
 }
 
-int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf)
+/* ---- topic handles ------------------------------------------------------------ */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The handle of topic NAME, made on first use; NULL after reporting. */
+static rd_kafka_topic_t *topic_get(struct atfh_producer *p, const char *name)
+{
+	if (p->last_rkt && !strcmp(name, p->last_name))
+		return p->last_rkt;
+	if (2 * (p->ntopics + 1) > p->topics_cap) {
+		size_t nc = p->topics_cap ? 2 * p->topics_cap : 16;
+		struct atfh_kafka_topic *nt = atfh_xcalloc(nc, sizeof *nt);
+		for (size_t i = 0; i < p->topics_cap; i++) {
+			if (!p->topics[i].name)
+				continue;
+			size_t j = (size_t)name_hash(p->topics[i].name) & (nc - 1);
+			while (nt[j].name)
+				j = (j + 1) & (nc - 1);
+			nt[j] = p->topics[i];
+		}
+		free(p->topics);
+		p->topics = nt;
+		p->topics_cap = nc;
+	}
+	size_t j = (size_t)name_hash(name) & (p->topics_cap - 1);
+	while (p->topics[j].name && strcmp(p->topics[j].name, name))
+		j = (j + 1) & (p->topics_cap - 1);
+	struct atfh_kafka_topic *t = &p->topics[j];
+	if (!t->name) {
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
+		if (!rkt) {
+			atfh_err("kafka: %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+			return NULL;
+		}
+		t->name = atfh_xstrdup(name);
+		t->rkt = rkt;
+		p->ntopics++;
+	}
+	p->last_name = t->name;
+	p->last_rkt = t->rkt;
+	return t->rkt;
+}
+
+int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf, const char *topic)
 {
 	char errstr[512];
 	memset(p, 0, sizeof *p);
@@ -326,12 +375,33 @@ int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf)
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_opaque(conf, p);
+	/* the brokers are added only once the topic is known (kafka.h) */
+	char *brokers = NULL;
+	size_t bn = 0;
+	if (topic && rd_kafka_conf_get(conf, "bootstrap.servers", NULL, &bn) == RD_KAFKA_CONF_OK &&
+	    bn > 1) {
+		brokers = atfh_xmalloc(bn);
+		if (rd_kafka_conf_get(conf, "bootstrap.servers", brokers, &bn) != RD_KAFKA_CONF_OK ||
+		    rd_kafka_conf_set(conf, "bootstrap.servers", NULL, errstr, sizeof errstr) !=
+			    RD_KAFKA_CONF_OK) {
+			free(brokers);
+			brokers = NULL;
+		}
+	}
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
 	if (!p->rk) {
 		atfh_err("kafka: %s", errstr);
+		free(brokers);
 		return -1;
 	}
-	return 0;
+	int rc = 0;
+	if (topic && !topic_get(p, topic))
+		rc = -1;
+	if (brokers) {
+		rd_kafka_brokers_add(p->rk, brokers);
+		free(brokers);
+	}
+	return rc;
 }
 
 uint64_t atfh_producer_inflight(const struct atfh_producer *p)
@@ -343,6 +413,9 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 		       const void *key, size_t keylen, const void *value, size_t len,
 		       const struct atfh_kafka_hdr *h, size_t nh, int64_t seq)
 {
+	rd_kafka_topic_t *rkt = topic_get(p, topic);
+	if (!rkt)
+		return -1;
 	rd_kafka_headers_t *hdrs = NULL;
 	if (nh) {
 		hdrs = rd_kafka_headers_new(nh);
@@ -354,7 +427,7 @@ int atfh_producer_send(struct atfh_producer *p, const char *topic, int32_t parti
 	void *o = (void *)(uintptr_t)msgno;
 	for (;;) {
 		rd_kafka_resp_err_t err = rd_kafka_producev(
-			p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+			p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)value, len),
 			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
@@ -410,8 +483,17 @@ void atfh_producer_close(struct atfh_producer *p)
 		/* undelivered messages are purged so their opaques are freed */
 		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_poll(p->rk, 0);
+		for (size_t i = 0; i < p->topics_cap; i++)
+			if (p->topics[i].name) {
+				rd_kafka_topic_destroy(p->topics[i].rkt);
+				free(p->topics[i].name);
+			}
 		rd_kafka_destroy(p->rk);
 	}
+	free(p->topics);
+	p->topics = NULL;
+	p->topics_cap = p->ntopics = 0;
+	p->last_rkt = NULL;
 	atfh_ackwin_free(&p->win);
 	p->rk = NULL;
 }

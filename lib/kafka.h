@@ -72,8 +72,19 @@ struct atfh_ackwin {
 	bool have_cand;
 };
 
+/* A topic's handle, kept for the producer's life: producing by handle
+ * spares librdkafka a lookup of the name (under its lock) per message. */
+struct atfh_kafka_topic {
+	char *name;
+	rd_kafka_topic_t *rkt;
+};
+
 struct atfh_producer {
 	rd_kafka_t *rk;
+	struct atfh_kafka_topic *topics; /* open addressing by name hash */
+	size_t ntopics, topics_cap;
+	const char *last_name;   /* the name the last send was given ... */
+	rd_kafka_topic_t *last_rkt; /* ... and its handle */
 	struct atfh_ackwin win;
 	uint64_t produced, delivered, failed, queue_waits;
 	uint64_t retried;        /* messages sent again (librdkafka's statistics) */
@@ -82,9 +93,13 @@ struct atfh_producer {
 	char last_error[256];
 };
 
-/* Create the producer from CONF (taken over, also on failure).  0, or -1
- * after reporting. */
-int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf);
+/* Create the producer from CONF (taken over, also on failure).  TOPIC, if
+ * not NULL, is the topic the messages will go to: its handle is made
+ * before the brokers are added, so the metadata request made on the first
+ * connection asks for it (a topic first named after that request waits
+ * for librdkafka's next topic scan, up to a second, with every message
+ * queued meanwhile).  0, or -1 after reporting. */
+int atfh_producer_open(struct atfh_producer *p, rd_kafka_conf_t *conf, const char *topic);
 /* Produce one message; waits while the queue is full.  SEQ is the event's
  * seq (INT64_MIN if none).  0; 1 when interrupted (SIGINT/SIGTERM) while
  * waiting, the message not sent; or -1 after reporting a permanent error. */

@@ -47,7 +47,8 @@ static void flush_before_block(void *arg)
 	struct atfh_loop *l = arg;
 	if (l->par)
 		atfh_par_drain(l->par);
-	atfh_out_flush(l->out);
+	if (l->out)
+		atfh_out_flush(l->out);
 }
 
 /* The input is quiet: timers still run, on time, and say how long the
@@ -281,13 +282,15 @@ static void run_file(struct atfh_loop *l)
 int atfh_loop_run(struct atfh_loop *l, char **files, size_t nfiles)
 {
 	atfh_input_init(&l->in, files, nfiles, l->max_frame);
-	if (l->out) {
-		l->in.before_block = flush_before_block;
-		l->in.before_block_arg = l;
-	}
 	unsigned threads = l->threads ? l->threads : atfh_par_default_threads();
 	if (threads > 1 && l->worker_new && !l->strict && !l->stats.interval_ms)
 		l->par = atfh_par_new(l, threads);
+	/* what was read is finished (written, or sent: chunk_out) before
+	 * waiting for more */
+	if (l->out || l->par) {
+		l->in.before_block = flush_before_block;
+		l->in.before_block_arg = l;
+	}
 	l->in.on_idle = idle_wait;
 	l->in.on_idle_arg = l;
 	int64_t total = atfh_input_total_size(files, nfiles);

@@ -70,6 +70,11 @@ struct atfh_loop {
 	/* called in the reading thread before each chunk: may drain (grep's
 	 * DID set reload swaps the set only with no chunk in flight) */
 	void (*between_chunks)(struct atfh_loop *l);
+	/* optional: a chunk's output (what its worker wrote to its `out`),
+	 * handed over in the reading thread in input order instead of being
+	 * written to `out` (atfh-emit produces its messages from it); false
+	 * stops the run as a callback's ATFH_REC_STOP does */
+	bool (*chunk_out)(struct atfh_loop *l, const char *p, size_t n);
 	bool serial_lines;      /* NDJSON input is read in one thread */
 	struct atfh_par *par;   /* the threads, while they run */
 };

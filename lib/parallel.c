@@ -269,7 +269,12 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		l->stats.records += c->block_records;
 		if (c->part && !c->cancelled)
 			l->stats.bytes += c->end_off - c->s_off;
-		if (l->out && c->out_len && !atfh_par_out_gone(l))
+		if (l->chunk_out) {
+			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
+				l->stopped = true;
+				p->halted = true;
+			}
+		} else if (l->out && c->out_len && !atfh_par_out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;
 		if (c->io_failed)

@@ -8,7 +8,8 @@
  * (records copied into them, lines or frames a block at a time).  Worker
  * threads run the program's callbacks on whole chunks
  * with contexts of their own, and the reading thread takes the chunks back
- * strictly in input order: their output is written, their malformed-record
+ * strictly in input order: their output is written (or handed to the
+ * program, l->chunk_out), their malformed-record
  * reports are made (with file, frame and byte positions, through the loop's
  * usual counting), their events counted, exactly as one thread would have.
  * At most ATFH_PAR_INFLIGHT chunks per worker are in flight, so memory is

@@ -11,6 +11,7 @@
 #include "kafka.h"
 #include "loop.h"
 #include "out.h"
+#include "parallel.h"
 #include "util.h"
 
 #include <errno.h>
@@ -79,6 +80,8 @@ static const struct atfh_option options[] = {
 	{ 'c', "count", "N", ATFH_ARG_NUMBER, NULL,
 	  "consume: exit after N messages" },
 	ATFH_OPTS_COMMON_INPUT,
+	{ ATFH_OPT_THREADS, "threads", "N", ATFH_ARG_NUMBER, NULL,
+	  "check events and look their fields up in N threads (default 1)" },
 	ATFH_OPTS_COMMON_STATS,
 	ATFH_OPTS_COMMON_END,
 };
@@ -251,7 +254,8 @@ static int field_parse(struct field *f, const char *src, const char *what)
 	return 0;
 }
 
-static int field_eval(struct field *f, struct atfh_ev *ev, struct atfh_evval *v, const char **err)
+static int field_eval(const struct field *f, struct atfh_ev *ev, struct atfh_evval *v,
+		      const char **err)
 {
 	v->type = ATFH_EV_MISSING;
 	for (size_t i = 0; i < f->n; i++) {
@@ -288,23 +292,24 @@ static int tpl_parse(struct tpl *t, const char *s)
 	}
 }
 
-/* V as text (a string unescaped), appended to the scratch buffer; a
- * missing or null value appends nothing.  Whether there was one. */
-static bool put_val(struct emit *e, const struct atfh_evval *v)
+/* V as text (a string unescaped), appended to S; a missing or null value
+ * appends nothing.  Whether there was one. */
+static bool put_val(struct atfh_out *s, const struct atfh_evval *v)
 {
 	if (v->type == ATFH_EV_MISSING || v->type == ATFH_EV_NULL)
 		return false;
-	atfh_evval_text(&e->scratch, v);
+	atfh_evval_text(s, v);
 	return true;
 }
 
-/* Append the value of P for the current event as text; missing → "" */
-static int put_path(struct emit *e, struct field *p, bool *found, const char **err)
+/* Append the value of P for EV to S as text; missing → "" */
+static int put_path(struct atfh_out *s, const struct field *p, struct atfh_ev *ev, bool *found,
+		    const char **err)
 {
 	struct atfh_evval v;
-	if (field_eval(p, &e->ev, &v, err))
+	if (field_eval(p, ev, &v, err))
 		return -1;
-	bool f = put_val(e, &v);
+	bool f = put_val(s, &v);
 	if (found)
 		*found = f;
 	return 0;
@@ -325,24 +330,33 @@ static void cursor_update(struct emit *e)
 	}
 }
 
-/* The current event (e->ev) with value P/N: key, topic, headers (-H, the
- * automatic ones, then the NX of X), send.  Each field is looked up once,
- * in the fields the one validating scan of the line recorded (lib/evpath):
- * the line is not parsed again. */
-static int send_event(struct emit *e, const void *val, size_t n,
-		      const struct atfh_kafka_hdr *x, size_t nx, const char **err)
+/* An event's message with its fields looked up: their text in a buffer,
+ * at off/len: key, topic (when templated; both \0-terminated), seq,
+ * kind, collection. */
+enum { F_KEY, F_TOPIC, F_SEQ, F_KIND, F_COL, F_N };
+struct prep {
+	int64_t seq;       /* INT64_MIN: none */
+	uint32_t off[F_N], len[F_N];
+	bool has[F_N];
+};
+
+/* The fields of EV (key, topic, headers) into S and M.  Each field is
+ * looked up once, in the fields the one validating scan of the line
+ * recorded (lib/evpath): the line is not parsed again.  ATFH_REC_OK,
+ * ATFH_REC_BAD, or ATFH_REC_STOP for an event at or below the cursor
+ * (not sent).  Only reads E: workers run it too. */
+static int prepare(const struct emit *e, struct atfh_ev *ev, struct atfh_out *s, struct prep *m,
+		   const char **err)
 {
-	struct atfh_out *s = &e->scratch;
 	s->len = 0;
-	/* scratch layout: seq key \0 [topic \0] kind collection; each value
-	 * is copied in as soon as it is found (a later lookup on a frame may
-	 * render its JSON again, and move what an earlier one pointed to) */
-	size_t off[5], len[5];
-	bool has[5], found;
+	/* each value is copied in as soon as it is found (a later lookup on
+	 * a frame may render its JSON again, and move what an earlier one
+	 * pointed to) */
+	bool found;
 	struct atfh_evval v;
-	if (field_eval(&e->seqpath, &e->ev, &v, err))
+	if (field_eval(&e->seqpath, ev, &v, err))
 		return ATFH_REC_BAD;
-	int64_t seq = INT64_MIN;
+	m->seq = INT64_MIN;
 	if (v.type == ATFH_EV_NUM) {
 		char num[32];
 		if (v.s.n < sizeof num) {
@@ -352,26 +366,24 @@ static int send_event(struct emit *e, const void *val, size_t n,
 			errno = 0;
 			long long x = strtoll(num, &end, 10);
 			if (!*end && !errno)
-				seq = x;
+				m->seq = x;
 		}
 	}
-	if (seq != INT64_MIN && e->have_cursor_in && seq <= e->cursor_in) {
-		e->skipped_old++;
-		return ATFH_REC_OK;
-	}
-	off[2] = 0;
-	has[2] = put_val(e, &v);
-	len[2] = s->len;
-	off[0] = s->len;
-	if (!e->nokey && put_path(e, &e->keypath, &found, err))
+	if (m->seq != INT64_MIN && e->have_cursor_in && m->seq <= e->cursor_in)
+		return ATFH_REC_STOP;
+	m->off[F_SEQ] = 0;
+	m->has[F_SEQ] = put_val(s, &v);
+	m->len[F_SEQ] = (uint32_t)s->len;
+	m->off[F_KEY] = (uint32_t)s->len;
+	if (!e->nokey && put_path(s, &e->keypath, ev, &found, err))
 		return ATFH_REC_BAD;
-	len[0] = s->len - off[0];
+	m->len[F_KEY] = (uint32_t)(s->len - m->off[F_KEY]);
 	atfh_out_c(s, 0);
-	off[1] = s->len;
+	m->off[F_TOPIC] = (uint32_t)s->len;
 	if (e->templated) {
 		for (size_t i = 0; i < e->tpl.n; i++) {
 			atfh_out_put(s, e->tpl.lit[i], strlen(e->tpl.lit[i]));
-			if (put_path(e, &e->tpl.path[i], &found, err))
+			if (put_path(s, &e->tpl.path[i], ev, &found, err))
 				return ATFH_REC_BAD;
 			if (!found)
 				atfh_out_lit(s, "none");
@@ -379,24 +391,32 @@ static int send_event(struct emit *e, const void *val, size_t n,
 		atfh_out_put(s, e->tpl.lit[e->tpl.n], strlen(e->tpl.lit[e->tpl.n]));
 		atfh_out_c(s, 0);
 	}
-	struct field *hp[2] = { &e->kindpath, &e->colpath };
-	for (int i = 3; i < 5; i++) {
-		off[i] = s->len;
-		if (put_path(e, hp[i - 3], &has[i], err))
+	const struct field *hp[2] = { &e->kindpath, &e->colpath };
+	for (int i = F_KIND; i <= F_COL; i++) {
+		m->off[i] = (uint32_t)s->len;
+		if (put_path(s, hp[i - F_KIND], ev, &m->has[i], err))
 			return ATFH_REC_BAD;
-		len[i] = s->len - off[i];
+		m->len[i] = (uint32_t)(s->len - m->off[i]);
 	}
-	/* pointers only now: the buffer may have moved while growing */
-	static const char *const hn[5] = { NULL, NULL, "seq", "kind", "collection" };
+	return ATFH_REC_OK;
+}
+
+/* Send the message M (its fields' text at S) with value P/N and headers:
+ * -H, the automatic ones, then the NX of X. */
+static int produce(struct emit *e, const struct prep *m, const char *s, const void *val,
+		   size_t n, const struct atfh_kafka_hdr *x, size_t nx)
+{
+	static const char *const hn[F_N] = { NULL, NULL, "seq", "kind", "collection" };
 	size_t nh = e->nhdr;
-	for (int i = 2; i < 5; i++)
-		if (has[i])
-			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s->buf + off[i], len[i] };
+	for (int i = F_SEQ; i <= F_COL; i++)
+		if (m->has[i])
+			e->hdr[nh++] = (struct atfh_kafka_hdr){ hn[i], s + m->off[i], m->len[i] };
 	for (size_t i = 0; i < nx; i++)
 		e->hdr[nh++] = x[i];
-	int r = atfh_producer_send(&e->prod, e->templated ? s->buf + off[1] : e->topic,
-				   e->partition, e->nokey || !len[0] ? NULL : s->buf + off[0], len[0],
-				   val, n, e->hdr, nh, seq);
+	int r = atfh_producer_send(&e->prod, e->templated ? s + m->off[F_TOPIC] : e->topic,
+				   e->partition,
+				   e->nokey || !m->len[F_KEY] ? NULL : s + m->off[F_KEY],
+				   m->len[F_KEY], val, n, e->hdr, nh, m->seq);
 	if (r) {
 		if (r < 0)
 			e->loop.io_failed = true;
@@ -404,6 +424,22 @@ static int send_event(struct emit *e, const void *val, size_t n,
 	}
 	e->loop.stats.events++;
 	return ATFH_REC_OK;
+}
+
+/* The current event (e->ev) with value P/N: key, topic, headers, send. */
+static int send_event(struct emit *e, const void *val, size_t n,
+		      const struct atfh_kafka_hdr *x, size_t nx, const char **err)
+{
+	struct prep m;
+	int r = prepare(e, &e->ev, &e->scratch, &m, err);
+	if (r == ATFH_REC_STOP) {
+		e->skipped_old++;
+		return ATFH_REC_OK;
+	}
+	if (r)
+		return r;
+	/* pointers only now: the buffer may have moved while growing */
+	return produce(e, &m, e->scratch.buf, val, n, x, nx);
 }
 
 /* --cloudevents: the jetstream event P/N as a CloudEvent (key, cursor and
@@ -471,6 +507,119 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	if (atfh_ev_frame_events(&e->msg) > 0)
 		atfh_ev_set_op(&e->ev, 0);
 	return send_event(e, p, n, NULL, 0, err);
+}
+
+/* ---- threads (-T) --------------------------------------------------------- */
+
+/* A worker checks its lines (or frames) and looks their fields up; its
+ * output is the messages, which the reading thread sends in input order
+ * (chunk_out): a record of struct wrec, the fields' text, the value. */
+struct worker {
+	struct atfh_loop loop;
+	const struct emit *e;
+	struct atfh_ev ev;
+	struct atfh_msg msg;
+	struct atfh_out scratch, out;
+	uint64_t skipped_old;
+};
+
+struct wrec {
+	struct prep m;
+	uint32_t slen, vlen;
+};
+
+static int worker_put(struct worker *w, const void *val, size_t n, const char **err)
+{
+	struct wrec r;
+	int rv = prepare(w->e, &w->ev, &w->scratch, &r.m, err);
+	if (rv == ATFH_REC_STOP) {
+		w->skipped_old++;
+		return ATFH_REC_OK;
+	}
+	if (rv)
+		return rv;
+	if (n > UINT32_MAX || w->scratch.len > UINT32_MAX) {
+		*err = "record too large";
+		return ATFH_REC_BAD;
+	}
+	r.slen = (uint32_t)w->scratch.len;
+	r.vlen = (uint32_t)n;
+	atfh_out_put(&w->out, &r, sizeof r);
+	atfh_out_put(&w->out, w->scratch.buf, w->scratch.len);
+	atfh_out_put(&w->out, val, n);
+	return ATFH_REC_OK;
+}
+
+static int worker_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct worker *w = l->ctx;
+	if (atfh_ev_set_line(&w->ev, p, n, err))
+		return ATFH_REC_BAD;
+	return worker_put(w, p, n, err);
+}
+
+static int worker_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct worker *w = l->ctx;
+	if (atfh_msg_parse(&w->msg, p, n)) {
+		*err = w->msg.err;
+		return ATFH_REC_BAD;
+	}
+	atfh_ev_set_frame(&w->ev, &w->msg);
+	if (atfh_ev_frame_events(&w->msg) > 0)
+		atfh_ev_set_op(&w->ev, 0);
+	return worker_put(w, p, n, err);
+}
+
+static struct atfh_loop *worker_new(struct atfh_loop *l)
+{
+	struct emit *e = l->ctx;
+	struct worker *w = atfh_xcalloc(1, sizeof *w);
+	atfh_loop_init(&w->loop, l->stats.prefix);
+	w->e = e;
+	atfh_ev_init(&w->ev);
+	atfh_msg_init(&w->msg);
+	atfh_out_init(&w->scratch, -1, "scratch");
+	atfh_out_init(&w->out, -1, "(worker)");
+	w->loop.out = &w->out;
+	w->loop.ctx = w;
+	w->loop.on_line = worker_line;
+	w->loop.on_frame = worker_frame;
+	return &w->loop;
+}
+
+static void worker_merge(struct atfh_loop *l, struct atfh_loop *wl)
+{
+	struct emit *e = l->ctx;
+	struct worker *w = wl->ctx;
+	e->skipped_old += w->skipped_old;
+	w->skipped_old = 0;
+}
+
+static void worker_free(struct atfh_loop *wl)
+{
+	struct worker *w = wl->ctx;
+	atfh_ev_free(&w->ev);
+	atfh_msg_free(&w->msg);
+	atfh_out_free(&w->scratch);
+	atfh_out_free(&w->out);
+	free(w);
+}
+
+/* A chunk's messages, in input order: sent. */
+static bool chunk_out(struct atfh_loop *l, const char *p, size_t n)
+{
+	struct emit *e = l->ctx;
+	size_t at = 0;
+	while (n - at >= sizeof(struct wrec)) {
+		struct wrec r;
+		memcpy(&r, p + at, sizeof r);
+		const char *s = p + at + sizeof r;
+		if (produce(e, &r.m, s, s + r.slen, r.vlen, NULL, 0) != ATFH_REC_OK)
+			return false;
+		at += sizeof r + r.slen + r.vlen;
+	}
+	return true;
 }
 
 #define TICK_SECONDS 0.25
@@ -621,7 +770,7 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 		return ATFH_EXIT_FAIL;
 	rd_kafka_conf_t *conf = e->conf;
 	e->conf = NULL;
-	if (atfh_producer_open(&e->prod, conf))
+	if (atfh_producer_open(&e->prod, conf, e->templated ? NULL : e->topic))
 		return ATFH_EXIT_FAIL;
 	atfh_ev_init(&e->ev);
 	atfh_msg_init(&e->msg);
@@ -635,6 +784,12 @@ static int produce_main(struct emit *e, char **files, size_t nfiles)
 	e->loop.ctx = e;
 	e->loop.on_line = on_line;
 	e->loop.on_frame = on_frame;
+	if (!e->ce_mode) { /* --cloudevents keeps state from line to line */
+		e->loop.worker_new = worker_new;
+		e->loop.worker_merge = worker_merge;
+		e->loop.worker_free = worker_free;
+		e->loop.chunk_out = chunk_out;
+	}
 	e->loop.stats.ctx = e;
 	e->loop.stats.print = emit_print;
 	e->loop.stats.metrics = emit_metrics;
@@ -672,6 +827,9 @@ int main(int argc, char **argv)
 	static struct emit e;
 	atfh_cli_signals();
 	atfh_loop_init(&e.loop, "atfh_emit");
+	/* one thread unless -T says otherwise: librdkafka's threads (one
+	 * per broker) want the other cores (atfh-emit(1), -T) */
+	e.loop.threads = 1;
 	e.partition = RD_KAFKA_PARTITION_UA;
 	e.conf = rd_kafka_conf_new();
 	atfh_kafka_log_to_stderr(e.conf);

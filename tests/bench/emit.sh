@@ -7,6 +7,8 @@
 #     atfh-emit -b B -t T FILE
 #       vs kcat -P -b B -t T -X enable.idempotence=true -X acks=all
 #               -K '\t' -l FILE.keyed           (the same did as key)
+#   produce, keyed, JSON checks and field look-ups in two worker threads:
+#     atfh-emit -T 2 -b B -t T FILE   vs the same kcat
 #   produce, unkeyed:   atfh-emit -k none  vs  kcat -P -l FILE
 #   consume:            atfh-emit -C -o beginning -e  vs  kcat -C -o beginning -e
 #
@@ -22,8 +24,8 @@
 #     kcat-P-keyed-atfh-conf gives kcat atfh-emit's settings, so the ratio
 #     can be read without them too.
 #
-# Best of BENCH_RUNS (3) by wall time; prints each command, a table and,
-# per row,
+# Best of BENCH_RUNS (3) by wall time; prints each command, a table (with
+# every run's wall time, so that a run that stalled shows) and, per row,
 #
 #   BENCH name=… events_per_s=… mb_per_s=… ratio=… rss_kb=… cpu_s=… cpu_ratio=…
 #
@@ -60,9 +62,9 @@ ATFH_CONF="-X linger.ms=20 -X message.copy.max.bytes=0"
 emit=$tools/atfh-emit
 
 # best NAME BASE CMD...: the best wall time of RUNS runs, its CPU time, the
-# largest RSS; one row "NAME BASE wall rss cpu"
+# largest RSS, every run's wall time; one row "NAME BASE wall rss cpu w1/w2/..."
 best() {
-	local name=$1 base=$2 t u s r bt= bc= rss=0
+	local name=$1 base=$2 t u s r bt= bc= rss=0 walls=
 	shift 2
 	local a shown=()
 	for a; do
@@ -75,19 +77,21 @@ best() {
 		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" </dev/null ||
 			{ echo "emit.sh: $name failed:" >&2; cat "$tmp/err" >&2; return 1; }
 		read -r t r u s <"$tmp/time"
+		walls=${walls:+$walls/}$t
 		[ "$r" -gt "$rss" ] && rss=$r
 		if [ -z "$bt" ] || awk -v a="$t" -v b="$bt" 'BEGIN { exit !(a < b) }'; then
 			bt=$t
 			bc=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
 		fi
 	done
-	echo "$name $base $bt $rss $bc"
+	echo "$name $base $bt $rss $bc $walls"
 }
 {
 	# the first producer into a fresh cluster pays for its start: warm up
 	kcat -P -b "$B" -t p -l "$in" 2>/dev/null
 	best kcat-P-keyed - kcat -P -b "$B" -t p $P -K '\t' -l "$kin"
 	best atfh-emit kcat-P-keyed "$emit" -b "$B" -t p "$in"
+	best atfh-emit-T2 kcat-P-keyed "$emit" -T 2 -b "$B" -t p "$in"
 	best kcat-P-keyed-atfh-conf kcat-P-keyed kcat -P -b "$B" -t p $P $ATFH_CONF -K '\t' -l "$kin"
 	best kcat-P - kcat -P -b "$B" -t p $P -l "$in"
 	best atfh-emit-k-none kcat-P "$emit" -b "$B" -t p -k none "$in"
@@ -100,18 +104,18 @@ sed 's/^/  /' "$tmp/cmds"
 # the mock cluster keeps a bounded log, so consumers read what it kept: count it
 kept=$(kcat -C -b "$B" -t c -o beginning -e -q 2>/dev/null | wc -l)
 awk -v n="$LINES" -v kept="$kept" -v mb="$mb" -v target="$TARGET" '
-	{ name[NR] = $1; base[NR] = $2; t[NR] = $3; rss[NR] = $4; cpu[NR] = $5; row[$1] = NR }
+	{ name[NR] = $1; base[NR] = $2; t[NR] = $3; rss[NR] = $4; cpu[NR] = $5; walls[NR] = $6; row[$1] = NR }
 	END {
-		printf "%-24s %-14s %9s %7s %6s %6s %6s %8s\n", "emit bench", "vs", "msgs/s", "MB/s",
-			"ratio", "cpu_s", "cpu_r", "rss_kb"
+		printf "%-24s %-14s %9s %7s %6s %6s %6s %8s  %s\n", "emit bench", "vs", "msgs/s", "MB/s",
+			"ratio", "cpu_s", "cpu_r", "rss_kb", "runs_s"
 		for (i = 1; i <= NR; i++) {
 			m = name[i] ~ /-C$/ ? kept : n
 			r = m / t[i]
 			b = base[i] == "-" ? i : row[base[i]]
 			br = (name[b] ~ /-C$/ ? kept : n) / t[b]
 			cr = cpu[i] > 0 ? cpu[b] / cpu[i] : 0
-			printf "%-24s %-14s %9.0f %7.1f %6.2f %6.2f %6.2f %8d\n", name[i], base[i], r,
-				mb * m / n / t[i], r / br, cpu[i], cr, rss[i]
+			printf "%-24s %-14s %9.0f %7.1f %6.2f %6.2f %6.2f %8d  %s\n", name[i], base[i], r,
+				mb * m / n / t[i], r / br, cpu[i], cr, rss[i], walls[i]
 			printf "BENCH name=emit-%s events_per_s=%.0f mb_per_s=%.1f ratio=%.2f rss_kb=%d cpu_s=%.2f cpu_ratio=%.2f\n",
 				name[i], r, mb * m / n / t[i], r / br, rss[i], cpu[i], cr > "/dev/stderr"
 			if (name[i] == "atfh-emit") pr = r / br
