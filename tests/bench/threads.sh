@@ -42,13 +42,15 @@ if [ ! -s "$nd" ] || [ "$full" -nt "$nd" ]; then
 fi
 
 # best CMD...: best wall time of RUNS in secs, least CPU time in cpu, peak
-# RSS in rss (KB), the last output in $tmp/out; the file is read first so
+# RSS in rss (KB), the last output in $tmp/out (or in $OUT when set: the
+# decode rows write to /dev/null, as their commands say, not gigabytes to
+# a file, which would time the file system); the file is read first so
 # the page cache holds it
 best() {
 	secs= cpu= rss=0
 	local r s m u y c
 	for ((r = 0; r < RUNS; r++)); do
-		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" ||
+		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"${OUT:-$tmp/out}" 2>"$tmp/err" ||
 			{ say "threads bench: failed: $* ($(head -n 1 "$tmp/err"))"; secs=-; return 1; }
 		read -r s m u y < <(tail -n 1 "$tmp/time")
 		c=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
@@ -110,8 +112,8 @@ done
 for f in "$full" "$full.zst"; do
 	[ -s "$f" ] || continue
 	cat "$f" >/dev/null
-	best "$tools/atfh-decode" -q -T 1 "$f"; s1=$secs c1=$cpu r1=$rss
-	best "$tools/atfh-decode" -q -T "$TH" "$f"; sN=$secs cN=$cpu rN=$rss
+	OUT=/dev/null best "$tools/atfh-decode" -q -T 1 "$f"; s1=$secs c1=$cpu r1=$rss
+	OUT=/dev/null best "$tools/atfh-decode" -q -T "$TH" "$f"; sN=$secs cN=$cpu rN=$rss
 	ratio "decode -T $TH vs -T 1 on $(basename "$f")" 1.8 "$s1" "$sN" \
 		"atfh-decode -q -T 1 $(basename "$f") >/dev/null" "atfh-decode -q -T $TH $(basename "$f") >/dev/null"
 	lines+=("    (CPU: -T 1 ${c1} s, -T $TH ${cN} s; peak RSS -T 1 ${r1} KB, -T $TH ${rN} KB)")
@@ -121,7 +123,7 @@ if [ "$COPIES" -gt 0 ]; then
 	/usr/bin/time -f '%e %M' -o "$tmp/time" bash -c 'for ((i = 0; i < $1; i++)); do cat "$2"; done |
 		"$3" -q -T "$4" >/dev/null' - "$COPIES" "$full" "$tools/atfh-decode" "$TH"
 	read -r ps pm < <(tail -n 1 "$tmp/time")
-	best "$tools/atfh-decode" -q -T "$TH" "$full"
+	OUT=/dev/null best "$tools/atfh-decode" -q -T "$TH" "$full"
 	lines+=("memory: atfh-decode -T $TH peak RSS $rss KB on $(basename "$full") ($(stat -c %s "$full") bytes),")
 	lines+=("        $pm KB (bash and cat included) on $COPIES copies through a pipe ($ps s):")
 	lines+=("        for i in 1..$COPIES; do cat $(basename "$full"); done | atfh-decode -q -T $TH >/dev/null")
