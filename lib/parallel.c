@@ -267,8 +267,11 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		l->in.offset = offset;
 		l->in_lines = lines;
 		l->stats.records += c->block_records;
-		if (c->part && !c->cancelled)
+		if (c->part && !c->cancelled) {
 			l->stats.bytes += c->end_off - c->s_off;
+			/* the file read up to its end, for the progress line */
+			l->stats.raw_bytes = l->in.raw_total - l->in.raw_read + c->end_off;
+		}
 		if (l->chunk_out) {
 			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
 				l->stopped = true;

@@ -266,6 +266,7 @@ int atfh_par_file(struct atfh_par *p)
 		atfh_par_dispatch(p);
 		if (l->stopped || atfh_par_out_gone(l) || atfh_interrupted || p->halted)
 			break;
+		atfh_stats_poll(&l->stats); /* the progress line */
 	}
 	bool go_on = atfh_par_drain(p);
 	p->wake_batch = 1;
