@@ -15,6 +15,19 @@ void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix)
 	l->max_frame = ATFH_MAX_FRAME_DEFAULT;
 }
 
+void atfh_loop_worker_init(struct atfh_loop *wl, const struct atfh_loop *l, void *ctx,
+			   struct atfh_out *out)
+{
+	atfh_loop_init(wl, l->stats.prefix);
+	wl->ctx = ctx;
+	wl->on_frame = l->on_frame;
+	wl->on_line = l->on_line;
+	if (out) {
+		atfh_out_init(out, -1, "(worker)");
+		wl->out = out;
+	}
+}
+
 int atfh_loop_option(struct atfh_loop *l, int id, const char *arg)
 {
 	struct atfh_common_opts c = { &l->strict, &l->quiet, &l->max_frame, &l->stats };

@@ -80,6 +80,12 @@ struct atfh_loop {
 };
 
 void atfh_loop_init(struct atfh_loop *l, const char *metrics_prefix);
+/* In a program's worker_new: WL, a worker's loop like L (its stats
+ * prefix, its callbacks), with context CTX and, when OUT is given, its
+ * output into OUT (memory only: the reading thread writes it, in input
+ * order). */
+void atfh_loop_worker_init(struct atfh_loop *wl, const struct atfh_loop *l, void *ctx,
+			   struct atfh_out *out);
 /* Handle the shared input/stats options; 1 if ID was one of them, 0 if
  * not, -1 on a bad value (reported). */
 int atfh_loop_option(struct atfh_loop *l, int id, const char *arg);

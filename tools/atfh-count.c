@@ -381,14 +381,11 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 static struct atfh_loop *worker_new(struct atfh_loop *l)
 {
 	struct count *c = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
-	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_loop_worker_init(&w->loop, l, w, NULL);
 	atfh_tally_start_like(&w->t, &c->t);
 	w->need_render = c->need_render;
 	atfh_msg_init(&w->msg);
 	atfh_ev_init(&w->ev);
-	w->loop.ctx = w;
-	w->loop.on_frame = on_frame;
-	w->loop.on_line = on_line;
 	return &w->loop;
 }
 

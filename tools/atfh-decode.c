@@ -248,14 +248,9 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 static struct atfh_loop *worker_new(struct atfh_loop *l)
 {
 	struct decode *d = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
-	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_loop_worker_init(&w->loop, l, w, &w->out);
 	w->fmt = d->fmt;
 	atfh_msg_init(&w->msg);
-	atfh_out_init(&w->out, -1, "(worker)");
-	w->loop.out = &w->out;
-	w->loop.ctx = w;
-	w->loop.on_frame = on_frame;
-	w->loop.on_line = on_line;
 	return &w->loop;
 }
 

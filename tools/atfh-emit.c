@@ -470,6 +470,15 @@ static int send_ce(struct emit *e, const char *p, size_t n, const char **err)
 	return send_event(e, b->data, b->data_len, x, b->nh, err);
 }
 
+/* A frame M as the event EV whose fields are looked up: a commit's first
+ * op (one message a frame). */
+static void ev_of_frame(struct atfh_ev *ev, struct atfh_msg *m)
+{
+	atfh_ev_set_frame(ev, m);
+	if (atfh_ev_frame_events(m) > 0)
+		atfh_ev_set_op(ev, 0);
+}
+
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
 {
 	struct emit *e = l->ctx;
@@ -503,9 +512,7 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 		}
 		return ATFH_REC_OK;
 	}
-	atfh_ev_set_frame(&e->ev, &e->msg);
-	if (atfh_ev_frame_events(&e->msg) > 0)
-		atfh_ev_set_op(&e->ev, 0);
+	ev_of_frame(&e->ev, &e->msg);
 	return send_event(e, p, n, NULL, 0, err);
 }
 
@@ -565,9 +572,7 @@ static int worker_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const c
 		*err = w->msg.err;
 		return ATFH_REC_BAD;
 	}
-	atfh_ev_set_frame(&w->ev, &w->msg);
-	if (atfh_ev_frame_events(&w->msg) > 0)
-		atfh_ev_set_op(&w->ev, 0);
+	ev_of_frame(&w->ev, &w->msg);
 	return worker_put(w, p, n, err);
 }
 
@@ -575,14 +580,12 @@ static struct atfh_loop *worker_new(struct atfh_loop *l)
 {
 	struct emit *e = l->ctx;
 	struct worker *w = atfh_xcalloc(1, sizeof *w);
-	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_loop_worker_init(&w->loop, l, w, &w->out);
 	w->e = e;
 	atfh_ev_init(&w->ev);
 	atfh_msg_init(&w->msg);
 	atfh_out_init(&w->scratch, -1, "scratch");
-	atfh_out_init(&w->out, -1, "(worker)");
-	w->loop.out = &w->out;
-	w->loop.ctx = w;
+	/* they look fields up and write messages; the reader sends them */
 	w->loop.on_line = worker_line;
 	w->loop.on_frame = worker_frame;
 	return &w->loop;

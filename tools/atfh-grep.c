@@ -515,7 +515,7 @@ static struct atfh_loop *worker_new(struct atfh_loop *l)
 {
 	struct grep *g = l->ctx, *w = atfh_xcalloc(1, sizeof *w);
 	char err[256];
-	atfh_loop_init(&w->loop, l->stats.prefix);
+	atfh_loop_worker_init(&w->loop, l, w, &w->out);
 	atfh_select_init(&w->sel);
 	struct atfh_select *s = &w->sel, *m = &g->sel;
 	s->dids = m->dids;
@@ -540,11 +540,6 @@ static struct atfh_loop *worker_new(struct atfh_loop *l)
 	atfh_msg_init(&w->msg);
 	w->msg.lazy_ops = true;
 	atfh_select_prefetch_hook(&w->sel, &w->msg);
-	atfh_out_init(&w->out, -1, "(worker)");
-	w->loop.out = &w->out;
-	w->loop.ctx = w;
-	w->loop.on_frame = on_frame;
-	w->loop.on_line = on_line;
 	return &w->loop;
 }
 

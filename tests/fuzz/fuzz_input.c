@@ -139,12 +139,7 @@ static struct atfh_loop *rec_worker(struct atfh_loop *l)
 	struct rec_ctx *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
-	atfh_loop_init(&w->loop, l->stats.prefix);
-	atfh_out_init(&w->out, -1, "(worker)");
-	w->loop.out = &w->out;
-	w->loop.ctx = w;
-	w->loop.on_frame = on_frame;
-	w->loop.on_line = on_line;
+	atfh_loop_worker_init(&w->loop, l, w, &w->out);
 	return &w->loop;
 }
 
