@@ -13,7 +13,6 @@
 #include "loop.h"
 #include "util.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
