@@ -109,7 +109,8 @@ int atfh_cbe_map_entries(struct atfh_cbenc *e, struct atfh_cbor *c, size_t *base
 			return -1;
 		e->v[e->n++] = (struct atfh_cbe_entry){ k.p, v, k.n, (size_t)(c->p - v), i };
 	}
-	qsort(e->v + *base, n, sizeof *e->v, entry_cmp);
+	if (n > 1) /* an empty map may have no array yet: no NULL + 0 */
+		qsort(e->v + *base, n, sizeof *e->v, entry_cmp);
 	return 0;
 }
 
