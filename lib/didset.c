@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -20,8 +22,7 @@ void atfh_didset_init(struct atfh_didset *s)
 
 void atfh_didset_free(struct atfh_didset *s)
 {
-	free(s->hash);
-	free(s->off);
+	free(s->slot);
 	free(s->arena);
 	free(s->bloom);
 	memset(s, 0, sizeof *s);
@@ -60,8 +61,7 @@ bool atfh_did_valid(const char *s, size_t n)
 
 static uint64_t did_hash(const char *did, size_t n)
 {
-	uint64_t h = XXH3_64bits(did, n);
-	return h ? h : 1;
+	return XXH3_64bits(did, n);
 }
 
 /* The blocked ("split block") Bloom filter of Parquet and Impala: the
@@ -88,6 +88,80 @@ static bool bloom_maybe(const struct atfh_didset *s, uint64_t h)
 	return miss == 0;
 }
 
+/* A slot's key.  Nearly every DID is did:plc: with 24 base32 characters:
+ * those are kept whole in the slot, 5 bits a character, so a million of
+ * them need no arena (whose pages, like every fresh page, the kernel must
+ * clear: that was half of loading).  Any other DID is its hash beside the
+ * offset of its text in the arena. */
+enum { KEY_EMPTY = 0, KEY_PLC = 1, KEY_TEXT = 2 };
+#define KIND_SHIFT 60
+#define LOW60 ((UINT64_C(1) << KIND_SHIFT) - 1)
+#define PLC_PREFIX "did:plc:"
+#define PLC_LEN 32 /* did:plc: and 24 characters */
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+/* A base32 character's 5-bit value plus one; 0 for any other byte. */
+static const uint8_t b32_val[256] = {
+	['a'] = 1, ['b'] = 2, ['c'] = 3, ['d'] = 4, ['e'] = 5, ['f'] = 6, ['g'] = 7, ['h'] = 8,
+	['i'] = 9, ['j'] = 10, ['k'] = 11, ['l'] = 12, ['m'] = 13, ['n'] = 14, ['o'] = 15, ['p'] = 16,
+	['q'] = 17, ['r'] = 18, ['s'] = 19, ['t'] = 20, ['u'] = 21, ['v'] = 22, ['w'] = 23, ['x'] = 24,
+	['y'] = 25, ['z'] = 26, ['2'] = 27, ['3'] = 28, ['4'] = 29, ['5'] = 30, ['6'] = 31, ['7'] = 32,
+};
+
+/* Twelve base32 characters into 60 bits; false if one is not base32. */
+static bool pack12(const char *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned ok = 1;
+	for (int i = 0; i < 12; i++) {
+		unsigned d = b32_val[(unsigned char)p[i]];
+		ok &= d != 0;
+		x = x << 5 | ((d - 1) & 31);
+	}
+	*v = x;
+	return ok;
+}
+
+static struct atfh_didslot key_of(const char *did, size_t n, uint64_t h)
+{
+	uint64_t a, b;
+	if (n == PLC_LEN && memcmp(did, PLC_PREFIX, 8) == 0 && pack12(did + 8, &a) &&
+	    pack12(did + 20, &b))
+		return (struct atfh_didslot){ (uint64_t)KEY_PLC << KIND_SHIFT | a, b };
+	return (struct atfh_didslot){ (uint64_t)KEY_TEXT << KIND_SHIFT | (h & LOW60), 0 };
+}
+
+/* The DID of a did:plc: slot, written to OUT (PLC_LEN bytes). */
+static void unpack_plc(const struct atfh_didslot *k, char *out)
+{
+	memcpy(out, PLC_PREFIX, 8);
+	for (int i = 0; i < 12; i++) {
+		out[8 + 11 - i] = b32[(k->a >> (5 * i)) & 31];
+		out[20 + 11 - i] = b32[(k->b >> (5 * i)) & 31];
+	}
+}
+
+static const char *text_of(const struct atfh_didset *s, const struct atfh_didslot *k, size_t *n)
+{
+	const char *e = s->arena + k->b;
+	*n = (size_t)(uint8_t)e[0] | (size_t)(uint8_t)e[1] << 8;
+	return e + 2;
+}
+
+/* The slot a hash starts probing at: the high bits scaled to the table
+ * (whose size need not be a power of two, so that it can be 1.6 slots a
+ * DID rather than 2 to 4). */
+static size_t home(const struct atfh_didset *s, uint64_t h)
+{
+	return (size_t)(((unsigned __int128)h * s->cap) >> 64);
+}
+
+static size_t next_slot(const struct atfh_didset *s, size_t i)
+{
+	return i + 1 == s->cap ? 0 : i + 1;
+}
+
 /* A million-DID table is tens of MB of random access: huge pages spare
  * a TLB miss on nearly every probe and most of the page faults of
  * filling it (a hint; ignored where unsupported). */
@@ -101,45 +175,59 @@ static void huge_pages(void *p, size_t bytes)
 		madvise((void *)a, e - a, MADV_HUGEPAGE);
 }
 
-/* Room for CAP slots (a power of two, more than there are). */
-static void resize(struct atfh_didset *s, size_t cap)
+static bool slot_is(const struct atfh_didset *s, const struct atfh_didslot *k,
+		    const struct atfh_didslot *want, const char *did, size_t n)
 {
-	uint64_t *hash = atfh_xcalloc(cap, sizeof *hash);
-	huge_pages(hash, cap * sizeof *hash);
-	uint32_t *off = atfh_xmalloc(cap * sizeof *off);
-	huge_pages(off, cap * sizeof *off);
-	/* at most cap/2 DIDs: 16 to 32 filter bits each */
-	size_t blocks = cap / 32;
-	free(s->bloom);
+	if (k->a != want->a || (k->a >> KIND_SHIFT == KEY_PLC && k->b != want->b))
+		return false;
+	if (k->a >> KIND_SHIFT == KEY_PLC)
+		return true;
+	size_t len;
+	const char *t = text_of(s, k, &len);
+	return len == n && memcmp(t, did, n) == 0;
+}
+
+/* The hash of a slot's DID (for a table being rebuilt). */
+static uint64_t slot_hash(const struct atfh_didset *s, const struct atfh_didslot *k)
+{
+	size_t n;
+	const char *t;
+	char plc[PLC_LEN];
+	if (k->a >> KIND_SHIFT == KEY_PLC) {
+		unpack_plc(k, plc);
+		t = plc;
+		n = PLC_LEN;
+	} else {
+		t = text_of(s, k, &n);
+	}
+	return did_hash(t, n);
+}
+
+/* Room for at least WANT DIDs: 1.6 slots each, 16 to 32 filter bits. */
+static void resize(struct atfh_didset *s, size_t want)
+{
+	struct atfh_didset old = *s;
+	size_t cap = want + want / 2 + want / 8 + 16, blocks = 64;
+	while (blocks * 16 < want)
+		blocks *= 2;
+	s->slot = atfh_xcalloc(cap, sizeof *s->slot);
+	huge_pages(s->slot, cap * sizeof *s->slot);
+	s->cap = cap;
 	s->bloom = atfh_xcalloc(blocks, sizeof *s->bloom);
 	s->bloom_mask = blocks - 1;
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->hash[i])
+	s->room = want;
+	for (size_t i = 0; i < old.cap; i++) {
+		if (!old.slot[i].a)
 			continue;
-		size_t j = (size_t)s->hash[i] & (cap - 1);
-		while (hash[j])
-			j = (j + 1) & (cap - 1);
-		hash[j] = s->hash[i];
-		off[j] = s->off[i];
-		bloom_add(s, s->hash[i]);
+		uint64_t h = slot_hash(&old, &old.slot[i]);
+		size_t j = home(s, h);
+		while (s->slot[j].a)
+			j = next_slot(s, j);
+		s->slot[j] = old.slot[i];
+		bloom_add(s, h);
 	}
-	free(s->hash);
-	free(s->off);
-	s->hash = hash;
-	s->off = off;
-	s->cap = cap;
-}
-
-static void grow(struct atfh_didset *s)
-{
-	resize(s, s->cap ? s->cap * 2 : 1024);
-}
-
-static bool slot_is(const struct atfh_didset *s, size_t i, const char *did, size_t n)
-{
-	const char *e = s->arena + s->off[i];
-	size_t len = (size_t)(uint8_t)e[0] | (size_t)(uint8_t)e[1] << 8;
-	return len == n && memcmp(e + 2, did, n) == 0;
+	free(old.slot);
+	free(old.bloom);
 }
 
 bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
@@ -149,9 +237,9 @@ bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n)
 	uint64_t h = did_hash(did, n);
 	if (!bloom_maybe(s, h))
 		return false;
-	size_t mask = s->cap - 1;
-	for (size_t i = (size_t)h & mask; s->hash[i]; i = (i + 1) & mask)
-		if (s->hash[i] == h && slot_is(s, i, did, n))
+	struct atfh_didslot want = key_of(did, n, h);
+	for (size_t i = home(s, h); s->slot[i].a; i = next_slot(s, i))
+		if (slot_is(s, &s->slot[i], &want, did, n))
 			return true;
 	return false;
 }
@@ -162,69 +250,44 @@ void atfh_didset_prefetch(const struct atfh_didset *s, const char *did, size_t n
 		__builtin_prefetch(s->bloom[(did_hash(did, n) >> 32) & s->bloom_mask]);
 }
 
-/* Add a valid DID whose hash is H; the table has room. */
-static void insert(struct atfh_didset *s, const char *did, size_t n, uint64_t h)
+/* Add a valid DID whose hash is H and key WANT; the table has room. */
+static void insert(struct atfh_didset *s, const char *did, size_t n, uint64_t h,
+		   struct atfh_didslot want)
 {
 	/* one probe sequence finds either the DID or the slot it goes in */
-	size_t mask = s->cap - 1, i = (size_t)h & mask;
-	for (; s->hash[i]; i = (i + 1) & mask)
-		if (s->hash[i] == h && slot_is(s, i, did, n))
+	size_t i = home(s, h);
+	for (; s->slot[i].a; i = next_slot(s, i))
+		if (slot_is(s, &s->slot[i], &want, did, n))
 			return;
-	if (s->arena_len + n + 2 > UINT32_MAX)
-		atfh_die_oom(); /* 4 GB of DIDs: far beyond any real list */
-	atfh_grow_array((void **)&s->arena, &s->arena_cap, s->arena_len + n + 2, 1);
-	s->hash[i] = h;
-	s->off[i] = (uint32_t)s->arena_len;
-	s->arena[s->arena_len++] = (char)(n & 0xff);
-	s->arena[s->arena_len++] = (char)(n >> 8);
-	memcpy(s->arena + s->arena_len, did, n);
-	s->arena_len += n;
+	if (want.a >> KIND_SHIFT == KEY_TEXT) {
+		if (s->arena_len + n + 2 > UINT32_MAX)
+			atfh_die_oom(); /* 4 GB of DIDs: far beyond any real list */
+		atfh_grow_array((void **)&s->arena, &s->arena_cap, s->arena_len + n + 2, 1);
+		want.b = s->arena_len;
+		s->arena[s->arena_len++] = (char)(n & 0xff);
+		s->arena[s->arena_len++] = (char)(n >> 8);
+		memcpy(s->arena + s->arena_len, did, n);
+		s->arena_len += n;
+	}
+	s->slot[i] = want;
 	s->n++;
 	bloom_add(s, h);
+}
+
+static void make_room(struct atfh_didset *s, size_t more)
+{
+	if (s->n + more > s->room)
+		resize(s, s->room * 2 > s->n + more ? s->room * 2 : s->n + more);
 }
 
 bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
 {
 	if (!atfh_did_valid(did, n))
 		return false;
-	if ((s->n + 1) * 2 > s->cap)
-		grow(s);
-	insert(s, did, n, did_hash(did, n));
-	return true;
-}
-
-/* Loading inserts in batches: hash a batch, prefetch its slots, then
- * insert, so the cache misses of a million random slots overlap instead
- * of coming one at a time. */
-enum { BATCH = 16 };
-
-struct batch {
-	struct { const char *p; size_t n; uint64_t h; } v[BATCH];
-	size_t n;
-};
-
-static void batch_flush(struct atfh_didset *s, struct batch *b)
-{
-	if ((s->n + b->n) * 2 > s->cap)
-		grow(s);
-	for (size_t i = 0; i < b->n; i++)
-		insert(s, b->v[i].p, b->v[i].n, b->v[i].h);
-	b->n = 0;
-}
-
-static void batch_add(struct atfh_didset *s, struct batch *b, const char *did, size_t n)
-{
+	make_room(s, 1);
 	uint64_t h = did_hash(did, n);
-	if (s->cap) {
-		__builtin_prefetch(&s->hash[h & (s->cap - 1)], 1);
-		__builtin_prefetch(&s->off[h & (s->cap - 1)], 1);
-		__builtin_prefetch(&s->bloom[(h >> 32) & s->bloom_mask], 1);
-	}
-	b->v[b->n].p = did;
-	b->v[b->n].n = n;
-	b->v[b->n].h = h;
-	if (++b->n == BATCH)
-		batch_flush(s, b);
+	insert(s, did, n, h, key_of(did, n, h));
+	return true;
 }
 
 /* A DID file is read in chunks, so a million DIDs never sit in memory
@@ -326,21 +389,106 @@ static int read_dids(int fd, const struct did_reader *rd)
 	return 0;
 }
 
+/* Loading a big file takes two threads: one reads it and parses its lines
+ * (checks, hashes and packs each DID), the other inserts them, each about
+ * half the work; they hand each other batches of parsed DIDs, few enough
+ * to stay in the cache.  A small file is loaded by the caller alone. */
+enum { LOAD_BATCH = 4096, LOAD_RING = 4, LOAD_THREADED = 1 << 20 };
+
+struct parsed {
+	uint64_t h;
+	struct atfh_didslot k;
+	size_t text, n; /* a DID kept as text: its bytes in the batch's text */
+};
+
+struct load_batch {
+	struct parsed v[LOAD_BATCH];
+	size_t n;
+	char *text;
+	size_t tlen, tcap;
+};
+
 struct set_loader {
 	struct atfh_didset *s;
-	struct batch b;
+	struct load_batch *ring; /* LOAD_RING batches; one when alone */
+	size_t nring;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t filled, taken; /* batches */
+	bool done, waiting;
+	int fd, rc, err;
+	struct did_reader rd;
 };
+
+/* Insert batch B (in the inserting thread), prefetching a few DIDs ahead
+ * so that the cache misses of a million random slots overlap. */
+static void insert_batch(struct atfh_didset *s, const struct load_batch *b)
+{
+	enum { AHEAD = 8 };
+	make_room(s, b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		if (i + AHEAD < b->n) {
+			uint64_t h = b->v[i + AHEAD].h;
+			__builtin_prefetch(&s->slot[home(s, h)], 1);
+			__builtin_prefetch(&s->bloom[(h >> 32) & s->bloom_mask], 1);
+		}
+		const struct parsed *d = &b->v[i];
+		/* a did:plc: key is the whole DID: no text */
+		const char *t = d->k.a >> KIND_SHIFT == KEY_TEXT ? b->text + d->text : NULL;
+		insert(s, t, d->n, d->h, d->k);
+	}
+}
+
+static void hand_on(struct set_loader *l, bool done)
+{
+	if (l->nring == 1) {
+		insert_batch(l->s, &l->ring[0]);
+		l->ring[0].n = l->ring[0].tlen = 0;
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	l->filled++;
+	l->done = done;
+	if (l->waiting)
+		pthread_cond_broadcast(&l->cv);
+	/* the next batch to fill must have been inserted */
+	while (!done && l->filled - l->taken >= l->nring) {
+		l->waiting = true;
+		pthread_cond_wait(&l->cv, &l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
 
 static void set_put(void *arg, const char *did, size_t n)
 {
 	struct set_loader *l = arg;
-	batch_add(l->s, &l->b, did, n);
+	struct load_batch *b = &l->ring[l->filled % l->nring];
+	struct parsed *d = &b->v[b->n++];
+	d->h = did_hash(did, n);
+	d->k = key_of(did, n, d->h);
+	d->n = n;
+	d->text = b->tlen;
+	if (d->k.a >> KIND_SHIFT == KEY_TEXT) { /* rare: kept until inserted */
+		atfh_grow_array((void **)&b->text, &b->tcap, b->tlen + n, 1);
+		memcpy(b->text + b->tlen, did, n);
+		b->tlen += n;
+	}
+	if (b->n == LOAD_BATCH)
+		hand_on(l, false);
 }
 
 static void set_end_chunk(void *arg)
 {
-	struct set_loader *l = arg; /* its DIDs point into the chunk */
-	batch_flush(l->s, &l->b);
+	(void)arg; /* what a batch needs of a DID it holds */
+}
+
+static void *parse_main(void *arg)
+{
+	struct set_loader *l = arg;
+	l->rc = read_dids(l->fd, &l->rd);
+	l->err = errno;
+	hand_on(l, true);
+	return NULL;
 }
 
 int atfh_didset_load(struct atfh_didset *s, const char *path,
@@ -357,24 +505,58 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 		errno = e;
 		return -1;
 	}
-	/* size table and arena once from the file size (about 33 bytes a DID) */
-	if (st.st_size > 0) {
-		size_t guess = (size_t)st.st_size / 33 + 16, cap = 1024;
-		while (cap < guess * 2)
-			cap *= 2;
-		if (cap > s->cap)
-			resize(s, cap); /* at once, not through every smaller size */
-		atfh_grow_array((void **)&s->arena, &s->arena_cap,
-				s->arena_len + (size_t)st.st_size + guess, 1);
-		huge_pages(s->arena, s->arena_cap);
+	/* size the table once from the file size (about 33 bytes a DID),
+	 * not through every smaller size */
+	if (st.st_size > 0 && (uint64_t)st.st_size / 33 + 16 > s->room - s->n)
+		resize(s, s->n + (size_t)st.st_size / 33 + 16);
+	struct set_loader l = { .s = s, .fd = fd };
+	l.rd = (struct did_reader){ set_put, set_end_chunk, &l, path, warn, ctx };
+	pthread_t tid;
+	bool threaded = S_ISREG(st.st_mode) && st.st_size >= LOAD_THREADED;
+	l.nring = threaded ? LOAD_RING : 1;
+	l.ring = atfh_xcalloc(l.nring, sizeof *l.ring);
+	if (threaded) {
+		pthread_mutex_init(&l.mu, NULL);
+		pthread_cond_init(&l.cv, NULL);
+		sigset_t all, old;
+		sigfillset(&all); /* signals stay the caller's */
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		threaded = pthread_create(&tid, NULL, parse_main, &l) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!threaded)
+			l.nring = 1;
 	}
-	struct set_loader l = { .s = s, .b = { .n = 0 } };
-	struct did_reader rd = { set_put, set_end_chunk, &l, path, warn, ctx };
-	int rc = read_dids(fd, &rd);
-	int e = errno;
+	if (!threaded) {
+		parse_main(&l);
+	} else {
+		pthread_mutex_lock(&l.mu);
+		for (;;) {
+			while (l.taken == l.filled && !l.done) {
+				l.waiting = true;
+				pthread_cond_wait(&l.cv, &l.mu);
+			}
+			if (l.taken == l.filled)
+				break;
+			pthread_mutex_unlock(&l.mu);
+			struct load_batch *b = &l.ring[l.taken % l.nring];
+			insert_batch(s, b);
+			b->n = b->tlen = 0;
+			pthread_mutex_lock(&l.mu);
+			l.taken++;
+			if (l.waiting)
+				pthread_cond_broadcast(&l.cv);
+		}
+		pthread_mutex_unlock(&l.mu);
+		pthread_join(tid, NULL);
+		pthread_mutex_destroy(&l.mu);
+		pthread_cond_destroy(&l.cv);
+	}
+	for (size_t i = 0; i < l.nring; i++)
+		free(l.ring[i].text);
+	free(l.ring);
 	close(fd);
-	errno = e;
-	return rc;
+	errno = l.err;
+	return l.rc;
 }
 
 static void list_put(void *arg, const char *did, size_t n)

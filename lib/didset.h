@@ -4,8 +4,10 @@
  * to ATFH_DIDFILE_LINE_MAX, a longer one reported and skipped whole), read
  * into a list in file order or into a set for membership tests on the hot
  * path.  The set is added to one by one or from a file: a flat
- * open-addressing table of xxh3 hashes beside a string arena, so a million
- * DIDs take ~60 MB.  In front of the table sits a blocked Bloom filter of
+ * open-addressing table of 16-byte keys (a did:plc: DID packed whole, any
+ * other its xxh3 hash and the offset of its text in an arena), so a
+ * million did:plc: DIDs take ~28 MB.  A big file is loaded by two threads,
+ * one parsing its lines while the other inserts them.  In front of the table sits a blocked Bloom filter of
  * 16 bits a DID (2 MB for a million, cache-resident): a filter keeps ~1% of
  * events, so nearly every lookup is a DID not in the set, and those are
  * answered there without touching the table.
@@ -16,10 +18,14 @@
 #include "atfh.h"
 #include "util.h"
 
+struct atfh_didslot {
+	uint64_t a, b;   /* a == 0: an empty slot (see didset.c) */
+};
+
 struct atfh_didset {
-	uint64_t *hash;  /* 0 = empty slot (real hashes are forced non-zero) */
-	uint32_t *off;   /* offset of the DID's length byte in arena */
+	struct atfh_didslot *slot;
 	size_t cap, n;
+	size_t room;     /* DIDs the table is sized for (cap / 1.6) */
 	uint32_t (*bloom)[8]; /* blocks of 256 bits, 8 set per DID */
 	size_t bloom_mask;    /* blocks - 1 */
 	char *arena;

@@ -391,7 +391,9 @@ static int read_commit(const uint8_t *p, size_t n, struct commit_fields *f, cons
 			}
 		}
 		if ((it.kind == ATFH_CB_ARRAY || it.kind == ATFH_CB_MAP) && it.count) {
-			if (depth > ATFH_MAX_DEPTH)
+			/* its items would be at this depth: as deep as
+			 * lib/cborenc's canonical check goes, no deeper */
+			if (depth + 1 >= ATFH_MAX_DEPTH)
 				return fail(why, "commit block nests too deeply");
 			uint64_t items = it.kind == ATFH_CB_MAP ? it.count * 2 : it.count;
 			if (it.count > (uint64_t)(c.end - c.p))

@@ -2,7 +2,8 @@
  * unit.c — TAP unit tests for libatfh modules that are easier to reach from
  * C than through a program: JSON escaping and UTF-8 validation, base64,
  * varints, CIDs, time parsing, the JSON scanner and the DAG-CBOR walker on
- * hand-written bytes, canonical DAG-CBOR writing; and the commit fast path against the general parser
+ * hand-written bytes, canonical DAG-CBOR writing, the DID set (did:plc: DIDs
+ * packed, others as text; the two-thread load of a big file); and the commit fast path against the general parser
  * on every frame of the bundled sample (real PDS output).
  */
 #include "atfh.h"
@@ -12,6 +13,7 @@
 #include "connstr.h"
 #include "kafka.h"
 #include "dagcbor.h"
+#include "didset.h"
 #include "event.h"
 #include "input.h"
 #include "jqhint.h"
@@ -586,6 +588,122 @@ static void test_ackwin(void)
 	atfh_ackwin_free(&v);
 }
 
+static size_t didset_warned;
+
+static void didset_warn(void *ctx, const char *path, size_t line, const char *why)
+{
+	(void)ctx, (void)path, (void)line, (void)why;
+	didset_warned++;
+}
+
+/* The did:plc: DID number I (24 base32 characters from I's bits). */
+static void plc_did(char *out, uint64_t i)
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	uint64_t x = i * UINT64_C(0x9e3779b97f4a7c15) ^ i;
+	memcpy(out, "did:plc:", 8);
+	for (int k = 0; k < 24; k++) {
+		out[8 + k] = b32[x & 31];
+		x = k == 11 ? x ^ (i * UINT64_C(0xc2b2ae3d27d4eb4f)) : x >> 5 | x << 59;
+	}
+	out[32] = 0;
+}
+
+static void test_didset(void)
+{
+	struct atfh_didset s;
+	atfh_didset_init(&s);
+	const char *plc = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+	ok(atfh_didset_add(&s, plc, strlen(plc)), "didset: add a did:plc");
+	ok(atfh_didset_has(&s, plc, strlen(plc)), "didset: a did:plc is found");
+	/* packed whole: every other character at every position is another DID */
+	bool none = true;
+	char v[40];
+	for (size_t i = 8; i < 32; i++)
+		for (const char *c = "abcdefghijklmnopqrstuvwxyz234567018ABZ._-:"; *c; c++) {
+			if (*c == plc[i])
+				continue;
+			memcpy(v, plc, 33);
+			v[i] = *c;
+			if (atfh_didset_has(&s, v, 32))
+				none = false;
+		}
+	ok(none, "didset: no DID one character from a did:plc is found");
+	ok(!atfh_didset_has(&s, plc, 31) && !atfh_didset_has(&s, "did:plc:ewvi7nxzyoun6zhxrhs64oiza", 33),
+	   "didset: nor one shorter or longer");
+	/* did:plc: not of the base32 form, and other methods: kept as text */
+	const char *text[] = { "did:plc:EWVI7NXZYOUN6ZHXRHS64OIZ", "did:plc:ewvi7nxzyoun6zhxrhs64oi8",
+			       "did:plc:short", "did:web:example.com", "did:web:example.con" };
+	for (size_t i = 0; i < 5; i++)
+		atfh_didset_add(&s, text[i], strlen(text[i]));
+	bool all = true;
+	for (size_t i = 0; i < 5; i++)
+		all = all && atfh_didset_has(&s, text[i], strlen(text[i]));
+	ok(all && s.n == 6, "didset: DIDs of other shapes are found");
+	ok(!atfh_didset_has(&s, "did:plc:ewvi7nxzyoun6zhxrhs64oi7", 32) &&
+	   !atfh_didset_has(&s, "did:web:example.org", 19), "didset: and others are not");
+	atfh_didset_add(&s, plc, strlen(plc));
+	ok(s.n == 6, "didset: a DID added twice is there once");
+	/* growth: added one by one past every size */
+	for (uint64_t i = 0; i < 50000; i++) {
+		plc_did(v, i);
+		atfh_didset_add(&s, v, 32);
+	}
+	all = true;
+	for (uint64_t i = 0; i < 50000; i++) {
+		plc_did(v, i);
+		all = all && atfh_didset_has(&s, v, 32);
+	}
+	ok(all && atfh_didset_has(&s, plc, strlen(plc)) && atfh_didset_has(&s, text[3], strlen(text[3])),
+	   "didset: 50000 added one by one are all found");
+	atfh_didset_free(&s);
+
+	/* a file big enough to be loaded by two threads: did:plc, did:web,
+	 * repeats, bad lines, and its last line without a newline */
+	char path[] = "/tmp/atfh-unit-dids.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		ok(false, "didset: a temporary file");
+		return;
+	}
+	enum { N = 60000 };
+	size_t bad = 0;
+	for (uint64_t i = 0; i < N; i++) {
+		plc_did(v, i);
+		fprintf(f, "%s\n", v);
+		if (i % 1000 == 0)
+			fprintf(f, "did:web:host%llu.example # a comment\n", (unsigned long long)i);
+		if (i % 5000 == 0)
+			fprintf(f, "not a did %llu\n", (unsigned long long)i), bad++;
+		if (i % 7 == 0)
+			fprintf(f, "%s\n", v); /* a repeat */
+	}
+	fprintf(f, "did:web:last.example");
+	fclose(f);
+	atfh_didset_init(&s);
+	didset_warned = 0;
+	int rc = atfh_didset_load(&s, path, didset_warn, NULL);
+	unlink(path);
+	ok(rc == 0 && didset_warned == bad, "didset: a 2 MB file loads, its bad lines reported");
+	all = true;
+	for (uint64_t i = 0; i < N; i++) {
+		plc_did(v, i);
+		all = all && atfh_didset_has(&s, v, 32);
+		if (i % 1000 == 0) {
+			char w[64];
+			int n = snprintf(w, sizeof w, "did:web:host%llu.example", (unsigned long long)i);
+			all = all && atfh_didset_has(&s, w, (size_t)n);
+		}
+	}
+	ok(all && atfh_didset_has(&s, "did:web:last.example", 20), "didset: every DID of the file is found");
+	ok(s.n == N + N / 1000 + 1, "didset: each once");
+	plc_did(v, N);
+	ok(!atfh_didset_has(&s, v, 32) && !atfh_didset_has(&s, "did:web:host1.example", 21),
+	   "didset: a DID not in the file is not found");
+	atfh_didset_free(&s);
+}
+
 int main(int argc, char **argv)
 {
 	test_seqwin();
@@ -601,6 +719,7 @@ int main(int argc, char **argv)
 	test_cbor();
 	test_cborenc();
 	test_jqhint();
+	test_didset();
 	if (argc > 1)
 		test_fast_path(argv[1]);
 	printf("1..%d\n", n_test);

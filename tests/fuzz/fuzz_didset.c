@@ -1,7 +1,8 @@
 /*
  * fuzz_didset.c — DID files: any bytes load (malformed lines reported, not
  * fatal), and every line the loader accepted is then found in the set,
- * while a DID never added is not; read as a list, the same file gives the
+ * while a DID never added is not, nor one a byte away from an accepted one
+ * unless that is accepted too (did:plc: DIDs are packed); read as a list, the same file gives the
  * same DIDs, repeats kept, in order, and nothing else: no piece of a long
  * line is ever read as a line of its own.  Lines reach past the reader's
  * 64 KiB start buffer and its ATFH_DIDFILE_LINE_MAX limit through a byte
@@ -94,6 +95,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < l.n; i++)
 		if (!atfh_didset_has(&s, l.v[i], strlen(l.v[i])))
 			abort();
+	/* and a DID one byte from one of them only if the list has it too
+	 * (did:plc: DIDs are kept packed: nothing may be lost in packing) */
+	for (size_t i = 0; i < l.n && i < 64; i++) {
+		size_t n = strlen(l.v[i]);
+		char *v = strdup(l.v[i]);
+		v[n - 1] = v[n - 1] == 'a' ? 'b' : 'a';
+		bool listed = false;
+		for (size_t j = 0; j < l.n && !listed; j++)
+			listed = strcmp(l.v[j], v) == 0;
+		if (atfh_didset_has(&s, v, n) != listed)
+			abort();
+		free(v);
+	}
 	atfh_strv_free(&l);
 	atfh_didset_free(&s);
 	free(file);
