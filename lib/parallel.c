@@ -110,6 +110,7 @@ void atfh_par_run_block(struct worker *wk, struct chunk *c)
 		}
 	}
 	c->block_records = records;
+	c->index_advance = index - r->index;
 }
 static void run_chunk(struct worker *wk, struct chunk *c)
 {
@@ -247,6 +248,13 @@ bool atfh_par_out_gone(const struct atfh_loop *l)
 static void emit_chunk(struct atfh_par *p, struct chunk *c)
 {
 	struct atfh_loop *l = p->l;
+	uint64_t base = 0;
+	if (c->rel_index) {
+		base = p->line_base;
+		p->line_base += c->index_advance;
+		if (c->rest)
+			c->rest_index += base;
+	}
 	if (!p->halted) {
 		uint64_t index = l->in.index, offset = l->in.offset;
 		bool lines = l->in_lines;
@@ -257,7 +265,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 				fputs(c->text + nt->off, stderr);
 				continue;
 			}
-			l->in.index = nt->index;
+			l->in.index = nt->index + base;
 			l->in.offset = nt->offset;
 			if (!atfh_loop_malformed(l, c->text + nt->off))
 				p->halted = true;
@@ -292,7 +300,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		atfh_par_part_rest(p, c);
 	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
 	c->events = c->block_records = 0;
-	c->block = c->part = c->rest = c->cancelled = false;
+	c->block = c->part = c->rest = c->cancelled = c->rel_index = false;
+	c->index_advance = 0;
 	c->stop = c->io_failed = c->done = false;
 }
 

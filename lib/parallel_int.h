@@ -59,6 +59,11 @@ struct chunk {
 	bool at_eof;         /* a read met the end of the file */
 	uint64_t s_off;      /* its first record (from the chain) */
 	uint64_t end_off;    /* past its last record */
+	bool rel_index;      /* lines: indices counted from 0 at s_off (the
+			      * reader adds the lines before it as it takes the
+			      * chunk back), so that no worker counts a part's
+			      * newlines before handing the chain on */
+	uint64_t index_advance; /* lines (blank ones too) it went through */
 	bool rest;           /* left to the reader from rest_off on */
 	uint64_t rest_off, rest_index;
 	bool cancelled;      /* a reader's stop before it: nothing done */
@@ -91,6 +96,7 @@ struct atfh_par {
 	pthread_cond_t chain;
 	uint64_t chain_next, chain_off, chain_index;
 	bool chain_cancel;
+	uint64_t line_base;  /* the index before the next part of lines taken back */
 	/* threads asleep on each condition: a change nobody waits for costs
 	 * no futex call (each is a system call, dear in a VM) */
 	unsigned idle_workers, chain_waiters;

@@ -150,10 +150,14 @@ static void run_part_records(struct worker *wk, struct chunk *c)
 		}
 		if (!c->rest)
 			pos = nl ? c->dbase + (uint64_t)(nl - c->data) + 1 : reach;
-		const uint8_t *b = c->data + (start - c->dbase);
-		n = atfh_input_count_newlines(b, (size_t)(pos - start));
-		if (pos > start && b[pos - start - 1] != '\n')
-			n++; /* the last line, at the end of the file */
+		/* the lines are counted as they run (c->rel_index), except
+		 * for a rest, whose index the reader needs */
+		index = 0;
+		c->rel_index = true;
+		if (c->rest) {
+			const uint8_t *b = c->data + (start - c->dbase);
+			n = atfh_input_count_newlines(b, (size_t)(pos - start));
+		}
 	}
 	c->end_off = pos;
 	if (c->rest) {
@@ -230,6 +234,7 @@ void atfh_par_part_rest(struct atfh_par *p, struct chunk *c)
 		}
 	}
 	publish(p, c->seq + 1, in->next_offset, in->index, cancel);
+	p->line_base = in->index; /* the next part's lines go on from here */
 	if (cancel)
 		p->parts_cancelled = true;
 }
@@ -249,6 +254,7 @@ int atfh_par_file(struct atfh_par *p)
 	p->parts_cancelled = false;
 	p->wake_batch = p->nring / 2; /* nothing waits on the output but the end */
 	publish(p, p->fill, lo, in->index, false);
+	p->line_base = in->index;
 	while (lo < size && !p->parts_cancelled) {
 		if (l->between_chunks)
 			l->between_chunks(l);
@@ -276,7 +282,7 @@ int atfh_par_file(struct atfh_par *p)
 	if (p->parts_cancelled) /* the reader is where it stopped */
 		return go_on && !in->fatal;
 	pthread_mutex_lock(&p->mu);
-	uint64_t off = p->chain_off, index = p->chain_index;
+	uint64_t off = p->chain_off, index = l->in_lines ? p->line_base : p->chain_index;
 	bool cancel = p->chain_cancel;
 	pthread_mutex_unlock(&p->mu);
 	if (cancel || !go_on)
