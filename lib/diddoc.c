@@ -161,7 +161,10 @@ int atfh_diddoc_parse_opt(struct atfh_diddoc *d, const char *json, size_t n,
 			atfh_out_lit(&w, ",\"publicKeyMultibase\":");
 			put_cstr(&w, buf);
 			atfh_out_c(&w, '}');
-			if (!d->key_type[0] && is_frag(id, did, dn, "atproto") &&
+			/* a key needs a type and a value (an empty type would
+			 * read as no key taken, and a later method would
+			 * replace the value alone) */
+			if (!d->key_type[0] && is_frag(id, did, dn, "atproto") && type[0] && buf[0] &&
 			    strlen(type) < sizeof d->key_type && strlen(buf) < sizeof d->key_mb) {
 				strcpy(d->key_type, type);
 				strcpy(d->key_mb, buf);
