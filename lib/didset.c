@@ -291,11 +291,10 @@ bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n)
 }
 
 /* A DID file is read in chunks, so a million DIDs never sit in memory
- * twice: each valid DID goes to put, pointing into the chunk, and
- * end_chunk runs before the chunk is reused. */
+ * twice: each valid DID goes to put, pointing into the chunk, which put
+ * copies what it keeps of (the chunk is reused). */
 struct did_reader {
 	void (*put)(void *arg, const char *did, size_t n);
-	void (*end_chunk)(void *arg);
 	void *arg;
 	const char *path;
 	void (*warn)(void *ctx, const char *path, size_t line, const char *why);
@@ -378,10 +377,8 @@ static int read_dids(int fd, const struct did_reader *rd)
 		if (r == 0) {
 			if (p < end) /* the last line, without a newline */
 				take_line(rd, ++line, p, end);
-			rd->end_chunk(rd->arg);
 			break;
 		}
-		rd->end_chunk(rd->arg); /* before the lines' bytes move */
 		have = (size_t)(end - p);
 		memmove(buf, p, have);
 	}
@@ -415,7 +412,7 @@ struct set_loader {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t filled, taken; /* batches */
-	bool done, waiting;
+	bool done;
 	int fd, rc, err;
 	struct did_reader rd;
 };
@@ -449,11 +446,9 @@ static void hand_on(struct set_loader *l, bool done)
 	pthread_mutex_lock(&l->mu);
 	l->filled++;
 	l->done = done;
-	if (l->waiting)
-		pthread_cond_broadcast(&l->cv);
+	pthread_cond_broadcast(&l->cv); /* no system call when none waits */
 	/* the next batch to fill must have been inserted */
 	while (!done && l->filled - l->taken >= l->nring) {
-		l->waiting = true;
 		pthread_cond_wait(&l->cv, &l->mu);
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -475,11 +470,6 @@ static void set_put(void *arg, const char *did, size_t n)
 	}
 	if (b->n == LOAD_BATCH)
 		hand_on(l, false);
-}
-
-static void set_end_chunk(void *arg)
-{
-	(void)arg; /* what a batch needs of a DID it holds */
 }
 
 static void *parse_main(void *arg)
@@ -510,7 +500,7 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 	if (st.st_size > 0 && (uint64_t)st.st_size / 33 + 16 > s->room - s->n)
 		resize(s, s->n + (size_t)st.st_size / 33 + 16);
 	struct set_loader l = { .s = s, .fd = fd };
-	l.rd = (struct did_reader){ set_put, set_end_chunk, &l, path, warn, ctx };
+	l.rd = (struct did_reader){ set_put, &l, path, warn, ctx };
 	pthread_t tid;
 	bool threaded = S_ISREG(st.st_mode) && st.st_size >= LOAD_THREADED;
 	l.nring = threaded ? LOAD_RING : 1;
@@ -532,7 +522,6 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 		pthread_mutex_lock(&l.mu);
 		for (;;) {
 			while (l.taken == l.filled && !l.done) {
-				l.waiting = true;
 				pthread_cond_wait(&l.cv, &l.mu);
 			}
 			if (l.taken == l.filled)
@@ -543,8 +532,7 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 			b->n = b->tlen = 0;
 			pthread_mutex_lock(&l.mu);
 			l.taken++;
-			if (l.waiting)
-				pthread_cond_broadcast(&l.cv);
+			pthread_cond_broadcast(&l.cv);
 		}
 		pthread_mutex_unlock(&l.mu);
 		pthread_join(tid, NULL);
@@ -564,11 +552,6 @@ static void list_put(void *arg, const char *did, size_t n)
 	atfh_strv_push(arg, did, n);
 }
 
-static void list_end_chunk(void *arg)
-{
-	(void)arg; /* the list holds copies */
-}
-
 int atfh_didlist_load(struct atfh_strv *l, const char *path,
 		      void (*warn)(void *ctx, const char *path, size_t line, const char *why),
 		      void *ctx)
@@ -577,7 +560,7 @@ int atfh_didlist_load(struct atfh_strv *l, const char *path,
 	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	struct did_reader rd = { list_put, list_end_chunk, l, path, warn, ctx };
+	struct did_reader rd = { list_put, l, path, warn, ctx };
 	int rc = read_dids(fd, &rd);
 	int e = errno;
 	if (!std)
