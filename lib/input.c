@@ -243,8 +243,11 @@ enum atfh_informat atfh_input_detect(struct atfh_input *in)
 	int r = want(in, 4);
 	if (r < 0)
 		return ATFH_IN_UNKNOWN;
+	/* a zstd frame, or a skippable frame first (pzstd writes one) */
+	const uint8_t *m = in->buf + in->start;
 	if (!in->zstd && in->end - in->start >= 4 &&
-	    memcmp(in->buf + in->start, zmagic, 4) == 0) {
+	    (memcmp(m, zmagic, 4) == 0 ||
+	     ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a && m[2] == 0x4d && m[3] == 0x18))) {
 		/* hand the bytes read so far to the decompressor */
 		size_t have = in->end - in->start;
 		if (!in->zd)
@@ -703,6 +706,32 @@ int atfh_input_reposition(struct atfh_input *in, uint64_t off, uint64_t index)
 	in->start = in->end = 0;
 	in->eof = false;
 	in->offset = in->next_offset = off;
+	in->index = index;
+	return 0;
+}
+
+int atfh_input_reposition_zstd(struct atfh_input *in, uint64_t zoff, uint64_t uoff,
+			       uint64_t off, uint64_t index)
+{
+	if (!in->is_reg || !in->zstd || off < uoff)
+		return fail(in, true, "cannot reposition a pipe or a zstd stream");
+	if (lseek(in->fd, in->base + (off_t)zoff, SEEK_SET) < 0)
+		return fail(in, true, "seek: %s", strerror(errno));
+	in->raw_total = in->raw_total - in->raw_read + zoff;
+	in->raw_read = zoff;
+	in->raw_pos = in->raw_end = 0;
+	in->start = in->end = 0;
+	in->eof = in->zstd_mid = in->ztrunc = false;
+	ZSTD_DCtx_reset(in->zd, ZSTD_reset_session_only);
+	in->next_offset = uoff;
+	/* from the frame's start to OFF: decoded once before, so all there */
+	while (in->next_offset < off) {
+		if (in->start == in->end && refill(in) <= 0)
+			return fail(in, true, "the file changed while it was read");
+		uint64_t k = in->end - in->start;
+		consume(in, (size_t)(k < off - in->next_offset ? k : off - in->next_offset));
+	}
+	in->offset = off;
 	in->index = index;
 	return 0;
 }

@@ -114,6 +114,11 @@ int atfh_input_split_line(const uint8_t *b, size_t n, size_t *pos, size_t max,
  * their own parts of the file (pread(2) at base + offset) hand the reader
  * back the position they reached.  0, or -1 with err set. */
 int atfh_input_reposition(struct atfh_input *in, uint64_t off, uint64_t index);
+/* The same in a regular zstd file: OFF in the decoded stream, which the
+ * zstd frame that starts at compressed offset ZOFF (decoded offset UOFF,
+ * at most OFF) reaches; decodes from there. */
+int atfh_input_reposition_zstd(struct atfh_input *in, uint64_t zoff, uint64_t uoff,
+			       uint64_t off, uint64_t index);
 /* The newlines in P (N bytes). */
 uint64_t atfh_input_count_newlines(const uint8_t *p, size_t n);
 /* Size of all regular input files, -1 if any is not one (no progress). */

@@ -220,8 +220,8 @@ static void run_file(struct atfh_loop *l)
 		break;
 	}
 	/* a plain file: in parts its workers read themselves */
-	if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg && !in->zstd &&
-	    !atfh_par_file(l->par))
+	if (l->par && !(l->in_lines && l->serial_lines) && in->is_reg &&
+	    !(in->zstd ? atfh_par_zfile(l->par) : atfh_par_file(l->par)))
 		return;
 	for (;;) {
 		int r;

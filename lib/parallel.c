@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 unsigned atfh_par_default_threads(void)
 {
@@ -120,7 +121,9 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 	w->in.is_reg = c->is_reg;
 	w->in_lines = c->lines;
 	uint64_t ev0 = w->stats.events;
-	if (c->part)
+	if (c->part && c->zstd)
+		atfh_par_run_zpart(wk, c);
+	else if (c->part)
 		atfh_par_run_part(wk, c);
 	else if (c->block && c->lines)
 		atfh_par_run_block(wk, c);
@@ -277,7 +280,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		if (c->part && !c->cancelled) {
 			l->stats.bytes += c->end_off - c->s_off;
 			/* the file read up to its end, for the progress line */
-			l->stats.raw_bytes = l->in.raw_total - l->in.raw_read + c->end_off;
+			l->stats.raw_bytes = l->in.raw_total - l->in.raw_read +
+					     (c->zstd ? c->hi : c->end_off);
 		}
 		if (l->chunk_out) {
 			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
@@ -301,6 +305,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 	c->nrec = c->dlen = c->nnotes = c->tlen = c->out_len = 0;
 	c->events = c->block_records = 0;
 	c->block = c->part = c->rest = c->cancelled = c->rel_index = false;
+	c->zstd = c->zlast = c->zbad = false;
 	c->index_advance = 0;
 	c->stop = c->io_failed = c->done = false;
 }
@@ -439,6 +444,8 @@ void atfh_par_free(struct atfh_par *p)
 	for (unsigned i = 0; i < p->nworkers; i++) {
 		pthread_join(p->workers[i].tid, NULL);
 		free(p->workers[i].buf);
+		free(p->workers[i].zbuf);
+		ZSTD_freeDCtx(p->workers[i].zd);
 		if (p->l->worker_free)
 			p->l->worker_free(p->workers[i].w);
 	}
@@ -452,6 +459,7 @@ void atfh_par_free(struct atfh_par *p)
 	}
 	free(p->ring);
 	free(p->workers);
+	free(p->carry);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);

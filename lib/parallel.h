@@ -53,6 +53,10 @@ void atfh_par_block(struct atfh_par *p, const uint8_t *b, size_t n, uint64_t ind
  * it was when they started, or a change of format): go on reading there;
  * 0: the file is done with (a stop, an I/O error said). */
 int atfh_par_file(struct atfh_par *p);
+/* The same for a regular zstd file of several frames, from its first
+ * record: each worker decompresses whole frames itself.  A file of one
+ * frame is left to the reader (returns 1 at once). */
+int atfh_par_zfile(struct atfh_par *p);
 /* The bytes a block should hold at least. */
 size_t atfh_par_block_size(const struct atfh_par *p);
 /* Finish every chunk read so far and take them back in order.  Returns

@@ -67,6 +67,12 @@ struct chunk {
 	bool rest;           /* left to the reader from rest_off on */
 	uint64_t rest_off, rest_index;
 	bool cancelled;      /* a reader's stop before it: nothing done */
+	/* a part of a zstd file (lib/zparts): the whole frames in [lo, hi)
+	 * of the compressed file, whose data reach uhi in the decoded
+	 * stream; a rest is read again from a frame that starts at or before
+	 * it, at compressed offset zorigin (decoded offset uorigin) */
+	bool zstd, zlast, zbad;
+	uint64_t uhi, zorigin, uorigin;
 };
 
 struct worker {
@@ -77,6 +83,9 @@ struct worker {
 	uint8_t *buf;        /* what it reads parts into: the same memory
 			      * each time, so it is in this core's cache */
 	size_t cap;
+	void *zd;            /* ZSTD_DCtx for parts of a zstd file */
+	uint8_t *zbuf;       /* their compressed bytes */
+	size_t zcap;
 };
 
 struct atfh_par {
@@ -97,6 +106,13 @@ struct atfh_par {
 	uint64_t chain_next, chain_off, chain_index;
 	bool chain_cancel;
 	uint64_t line_base;  /* the index before the next part of lines taken back */
+	/* parts of a zstd file: where part chain_next's data start in the
+	 * decoded stream, a frame at or before chain_off (compressed and
+	 * decoded offsets), and the head of a record that the part before
+	 * could not finish (the decoded bytes from chain_off to chain_ubase) */
+	uint64_t chain_ubase, chain_zorigin, chain_uorigin;
+	uint8_t *carry;
+	size_t carry_len, carry_cap;
 	/* threads asleep on each condition: a change nobody waits for costs
 	 * no futex call (each is a system call, dear in a VM) */
 	unsigned idle_workers, chain_waiters;
@@ -119,5 +135,15 @@ bool atfh_par_out_gone(const struct atfh_loop *l);
 void atfh_par_run_part(struct worker *wk, struct chunk *c);
 /* In the reader, as C is taken back: what its worker left to it. */
 void atfh_par_part_rest(struct atfh_par *p, struct chunk *c);
+/* Where part NEXT starts (under p->mu, waking the workers waiting). */
+void atfh_par_publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t index, bool cancel);
+
+/* zparts.c */
+/* Part C of a zstd file, in its worker: decompress, cut, run. */
+void atfh_par_run_zpart(struct worker *wk, struct chunk *c);
+/* The chain after a zstd part's rest, read by the reader up to the first
+ * record at C->uhi or later, or cancelled. */
+void atfh_par_publish_zrest(struct atfh_par *p, const struct chunk *c, uint64_t off,
+			    uint64_t index, bool cancel);
 
 #endif

@@ -45,7 +45,7 @@ static uint64_t part_fill(struct chunk *c, uint64_t upto)
 	return c->dbase + c->dlen;
 }
 
-static void publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t index, bool cancel)
+void atfh_par_publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t index, bool cancel)
 {
 	pthread_mutex_lock(&p->mu);
 	p->chain_next = next;
@@ -103,7 +103,7 @@ static void run_part_records(struct worker *wk, struct chunk *c)
 	c->s_off = pos;
 	if (cancel) {
 		c->cancelled = true;
-		publish(p, c->seq + 1, pos, index, true);
+		atfh_par_publish(p, c->seq + 1, pos, index, true);
 		return;
 	}
 	if (pos < c->dbase || pos > c->dbase + c->dlen) { /* a record ran far past lo */
@@ -164,7 +164,7 @@ static void run_part_records(struct worker *wk, struct chunk *c)
 		c->rest_off = pos;
 		c->rest_index = index + n;
 	} else {
-		publish(p, c->seq + 1, pos, index + n, false);
+		atfh_par_publish(p, c->seq + 1, pos, index + n, false);
 	}
 	if (pos == start)
 		return;
@@ -187,13 +187,16 @@ void atfh_par_part_rest(struct atfh_par *p, struct chunk *c)
 	struct atfh_loop *l = p->l;
 	struct atfh_input *in = &l->in;
 	bool cancel = true;
-	if (p->halted || atfh_input_reposition(in, c->rest_off, c->rest_index)) {
-		publish(p, c->seq + 1, c->rest_off, c->rest_index, true);
+	uint64_t hi = c->zstd ? c->uhi : c->hi; /* decoded, for a zstd part */
+	if (p->halted ||
+	    (c->zstd ? atfh_input_reposition_zstd(in, c->zorigin, c->uorigin, c->rest_off, c->rest_index)
+		     : atfh_input_reposition(in, c->rest_off, c->rest_index))) {
+		atfh_par_publish(p, c->seq + 1, c->rest_off, c->rest_index, true);
 		p->parts_cancelled = true;
 		return;
 	}
 	for (;;) {
-		if (in->next_offset >= c->hi) {
+		if (in->next_offset >= hi) {
 			cancel = false;
 			break;
 		}
@@ -233,7 +236,12 @@ void atfh_par_part_rest(struct atfh_par *p, struct chunk *c)
 			break;
 		}
 	}
-	publish(p, c->seq + 1, in->next_offset, in->index, cancel);
+	if (c->zbad)
+		cancel = true; /* its frames did not decompress: read in order on */
+	if (c->zstd)
+		atfh_par_publish_zrest(p, c, in->next_offset, in->index, cancel);
+	else
+		atfh_par_publish(p, c->seq + 1, in->next_offset, in->index, cancel);
 	p->line_base = in->index; /* the next part's lines go on from here */
 	if (cancel)
 		p->parts_cancelled = true;
@@ -253,7 +261,7 @@ int atfh_par_file(struct atfh_par *p)
 	size_t step = atfh_par_block_size(p);
 	p->parts_cancelled = false;
 	p->wake_batch = p->nring / 2; /* nothing waits on the output but the end */
-	publish(p, p->fill, lo, in->index, false);
+	atfh_par_publish(p, p->fill, lo, in->index, false);
 	p->line_base = in->index;
 	while (lo < size && !p->parts_cancelled) {
 		if (l->between_chunks)

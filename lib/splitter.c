@@ -6,6 +6,7 @@
 #include "event.h"
 #include "jsonscan.h"
 #include "util.h"
+#include "zpool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,8 +23,11 @@
 #define BATCH 64        /* finished files completed in one round */
 #define MAX_MT 2        /* .zst files compressed by a worker thread at once */
 #define ZIN (128u << 10) /* input staged for the compressor (a zstd block) */
-#define ZIN_MT (1u << 20)
-#define ZJOB (1u << 20) /* a worker's piece: small, for memory and latency */
+/* A .zst file is a run of zstd frames, each about this many bytes of
+ * records and ending where a record ends: a reader decompresses them on
+ * several threads (lib/zparts), any zstd reads them as one stream, and
+ * the splitter's threads compress them at once (lib/zpool). */
+#define ZFRAME (1u << 20)
 
 struct atfh_sfile {
 	char *key;      /* the rendered name */
@@ -36,10 +40,13 @@ struct atfh_sfile {
 	uint64_t opened_ms, used;
 	size_t idx;     /* in s->open */
 	bool synced;    /* nothing written since the last fsync */
-	bool mt;        /* compressed by a worker thread */
+	bool mt;        /* counted in s->nmt */
+	bool pooled;    /* its frames compressed by s->zpool */
+	struct atfh_zstream zs;
 	bool linked;    /* NAME is a second link: the .part name still goes */
 	uint8_t *zin;   /* input staged for the compressor */
 	size_t zinlen, zincap;
+	uint64_t zframe; /* bytes of records in the frame being written */
 	struct atfh_sfile *next;
 };
 
@@ -162,8 +169,29 @@ static int zcompress(struct atfh_sfile *f, const void *p, size_t n, ZSTD_EndDire
 }
 
 /* The staged input compressed, then MODE (flush, end) carried out. */
-static int zflush(struct atfh_sfile *f, ZSTD_EndDirective mode)
+static int write_frame(void *arg, const void *p, size_t n)
 {
+	struct atfh_sfile *f = arg;
+	atfh_out_put(&f->out, p, n);
+	if (f->out.len >= f->out.flush_at && atfh_out_flush(&f->out))
+		return -1;
+	return f->out.error ? -1 : 0;
+}
+
+/* The staged records handed to the pool as a frame of their own. */
+static int zpool_frame(struct atfh_splitter *s, struct atfh_sfile *f)
+{
+	f->zframe = 0;
+	if (!f->zinlen)
+		return 0;
+	return atfh_zstream_put(s->zpool, &f->zs, &f->zin, &f->zinlen, &f->zincap,
+				write_frame, f);
+}
+
+static int zflush(struct atfh_splitter *s, struct atfh_sfile *f, ZSTD_EndDirective mode)
+{
+	if (f->pooled) /* every frame ends: written whole, in order */
+		return zpool_frame(s, f) || atfh_zstream_flush(s->zpool, &f->zs, write_frame, f);
 	size_t n = f->zinlen;
 	f->zinlen = 0;
 	return zcompress(f, f->zin, n, mode);
@@ -177,8 +205,14 @@ static void put(struct atfh_sfile *f, const void *p, size_t n)
 		atfh_out_put(&f->out, p, n);
 		return;
 	}
+	if (f->pooled) { /* a frame's records held whole */
+		atfh_grow_array((void **)&f->zin, &f->zincap, f->zinlen + n, 1);
+		memcpy(f->zin + f->zinlen, p, n);
+		f->zinlen += n;
+		return;
+	}
 	if (f->zinlen + n > f->zincap) {
-		if (zflush(f, ZSTD_e_continue))
+		if (zflush(NULL, f, ZSTD_e_continue))
 			return; /* f->out.error says why */
 		if (n >= f->zincap) {
 			zcompress(f, p, n, ZSTD_e_continue);
@@ -204,8 +238,10 @@ static void unlink_file(struct atfh_splitter *s, struct atfh_sfile *f)
 	f->mt = false;
 }
 
-static void free_file(struct atfh_sfile *f)
+static void free_file(struct atfh_splitter *s, struct atfh_sfile *f)
 {
+	if (f->pooled)
+		atfh_zstream_free(s->zpool, &f->zs);
 	if (f->out.fd >= 0)
 		close(f->out.fd);
 	atfh_out_free(&f->out);
@@ -250,18 +286,21 @@ static int finish(struct atfh_splitter *s, struct atfh_sfile *f)
 	int rc = 0;
 	if (f->zc || f->out.len)
 		f->synced = false; /* the frame's end, or what is buffered */
-	if (f->zc && zflush(f, ZSTD_e_end))
+	if (f->zc && zflush(s, f, ZSTD_e_end))
 		rc = fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 	else if (atfh_out_flush(&f->out))
 		rc = fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 	if (rc) {
-		free_file(f); /* it stays a .part for --recover */
+		free_file(s, f); /* it stays a .part for --recover */
 		return -1;
 	}
 	ZSTD_freeCCtx(f->zc);
 	f->zc = NULL;
 	free(f->zin);
 	f->zin = NULL;
+	if (f->pooled)
+		atfh_zstream_free(s->zpool, &f->zs);
+	f->pooled = false;
 	atfh_out_free(&f->out);
 #ifdef SYNC_FILE_RANGE_WRITE
 	if (!f->synced)
@@ -291,7 +330,7 @@ static int sync_closing(struct atfh_splitter *s)
 static void free_closing(struct atfh_splitter *s)
 {
 	for (size_t i = 0; i < s->nclosing; i++)
-		free_file(s->closing[i]);
+		free_file(s, s->closing[i]);
 	s->nclosing = 0;
 }
 
@@ -414,7 +453,7 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 	}
 	if (fd < 0) {
 		fail(s, "cannot create", f->part, errno);
-		free_file(f);
+		free_file(s, f);
 		return NULL;
 	}
 	atfh_out_init(&f->out, fd, f->part);
@@ -428,22 +467,19 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_compressionLevel, s->level);
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_checksumFlag, 1);
 		/* worker threads compress while this one reads and parses
-		 * (where libzstd has threads; the output does not depend on
-		 * how many); for few files at once, for their memory */
+		 * (the output does not depend on how many); for few files at
+		 * once, for their memory; the others compress here */
 		if (!s->zworkers) {
 			long n = sysconf(_SC_NPROCESSORS_ONLN);
 			s->zworkers = n >= 2 ? 2 : 1;
+			if (n >= 2)
+				s->zpool = atfh_zpool_new((unsigned)s->zworkers, s->level);
 		}
-		if (s->nmt < MAX_MT &&
-		    !ZSTD_isError(ZSTD_CCtx_setParameter(f->zc, ZSTD_c_nbWorkers, s->zworkers))) {
-			f->mt = true;
+		if (s->nmt < MAX_MT && s->zpool) {
+			f->mt = f->pooled = true;
 			s->nmt++;
-			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_jobSize, ZJOB);
-			/* each piece sees the whole window before it: no worse
-			 * a ratio than one thread */
-			ZSTD_CCtx_setParameter(f->zc, ZSTD_c_overlapLog, 9);
 		}
-		f->zincap = f->mt ? ZIN_MT : ZIN;
+		f->zincap = f->pooled ? ZFRAME + (64u << 10) : ZIN;
 		f->zin = atfh_xmalloc(f->zincap);
 	}
 	f->synced = true;
@@ -483,6 +519,13 @@ int atfh_splitter_write(struct atfh_splitter *s, const char *name, bool frames,
 	}
 	if (!f && !(f = open_file(s, name, frames, now_ms)))
 		return -1;
+	if (f->zc && f->zframe >= ZFRAME) {
+		f->zframe = 0;
+		if (f->pooled ? zpool_frame(s, f) : zflush(s, f, ZSTD_e_end))
+			return fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
+	}
+	if (f->zc)
+		f->zframe += rec;
 	if (frames) {
 		uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
 		put(f, len, 4);
@@ -587,7 +630,7 @@ int atfh_splitter_checkpoint(struct atfh_splitter *s)
 		struct atfh_sfile *f = s->open[i];
 		if (f->synced)
 			continue;
-		if (f->zc && zflush(f, ZSTD_e_flush))
+		if (f->zc && zflush(s, f, ZSTD_e_flush))
 			return fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
 		if (atfh_out_flush(&f->out))
 			return fail(s, "write error", f->part, f->out.error ? f->out.error : EIO);
@@ -626,9 +669,12 @@ void atfh_splitter_free(struct atfh_splitter *s)
 	while (s->nopen) {
 		struct atfh_sfile *f = s->open[s->nopen - 1];
 		unlink_file(s, f);
-		free_file(f);
+		free_file(s, f);
 	}
 	free_closing(s);
+	atfh_zpool_free(s->zpool);
+	s->zpool = NULL;
+	s->zworkers = 0;
 	free(s->closing);
 	free(s->open);
 	free(s->bucket);

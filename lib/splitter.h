@@ -56,7 +56,8 @@ struct atfh_splitter {
 	size_t nclosing;
 	uint64_t closing_ms;       /* when the oldest of them was finished */
 	unsigned nmt;              /* open files compressed by worker threads */
-	int zworkers;              /* worker threads for each of them */
+	int zworkers;              /* threads compressing them */
+	struct atfh_zpool *zpool;  /* those threads */
 	/* held records: NUL-terminated name then record, back to back */
 	char *hbuf;
 	size_t hlen, hcap, nheld;

@@ -8,11 +8,14 @@
  * and the bytes counted are exactly the stream's.  Last, the read loop in
  * threads (-T 3, chunks of one and of three records) hands every record
  * to its callback with the same position and bytes, in the same order,
- * with the same malformed count, as the loop in one thread.
+ * with the same malformed count, as the loop in one thread (a zstd file of
+ * several frames is read by the workers, whole frames each).  And where
+ * lib/zframe finds each zstd frame's end, libzstd finds it too.
  */
 #include "fuzz.h"
 #include "input.h"
 #include "loop.h"
+#include "zframe.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -210,6 +213,30 @@ static void threads_check(const char *path)
 	close(null);
 }
 
+/* Where lib/zframe says each zstd frame ends, from the headers alone,
+ * libzstd says too, having walked the frame whole; and what it says the
+ * frame holds is what the frame decompresses to. */
+static void zframes_check(int fd, const uint8_t *data, size_t size)
+{
+	uint64_t off = 0;
+	while (off < size) {
+		uint64_t content, end = atfh_zframe_end(fd, 0, off, size, &content);
+		size_t z = ZSTD_findFrameCompressedSize(data + off, size - off);
+		if (!end) {
+			/* libzstd may take a frame it could not decode (a
+			 * block past the window); never the other way round */
+			break;
+		}
+		if (ZSTD_isError(z) || off + z != end)
+			abort();
+		unsigned long long cs = ZSTD_getFrameContentSize(data + off, size - off);
+		if (content != UINT64_MAX && cs != ZSTD_CONTENTSIZE_UNKNOWN &&
+		    cs != ZSTD_CONTENTSIZE_ERROR && cs != content)
+			abort();
+		off = end;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (inflates_too_far(data, size))
@@ -261,6 +288,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	atfh_input_free(&in);
 	(void)records;
+	zframes_check(fd, data, size);
 	threads_check(path);
 	resync_check(fd, path, data, size);
 	return 0;

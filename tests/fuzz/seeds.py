@@ -37,9 +37,16 @@ picked = msgs[::step]
 streams.append(A.frames(picked[:20]))
 # a corrupt length prefix and junk between good frames (resync)
 streams.append(streams[0][:600] + b"\xff\xff\xff\xff" + bytes(range(7, 250)) + streams[0][600:])
+def zstd(b):
+    return subprocess.run(["zstd", "-qc"], input=b, capture_output=True).stdout
 for s in streams:
     put("input", s)
-    put("input", subprocess.run(["zstd", "-qc"], input=s, capture_output=True).stdout)
+    put("input", zstd(s))
+    # frames of zstd cut mid-record, a skippable frame among them (the
+    # workers decompress frames each; lib/zframe finds them)
+    cuts = [0, 3, 50, 51, 400, len(s) // 2, len(s)]
+    put("input", b"".join(zstd(s[a:b]) for a, b in zip(cuts, cuts[1:]) if b > a)
+        + b"\x50\x2a\x4d\x18\x02\x00\x00\x00ok" + zstd(s[:100]))
 for s in streams:
     try:
         for m in A.parse_frames(s):
