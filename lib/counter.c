@@ -19,7 +19,10 @@ void atfh_counter_free(struct atfh_counter *c)
 {
 	free(c->slots);
 	free(c->off);
-	free(c->arena);
+	if (c->arena_mapped)
+		munmap(c->arena, c->arena_cap);
+	else
+		free(c->arena);
 	memset(c, 0, sizeof *c);
 }
 
@@ -65,7 +68,11 @@ static void rehash(struct atfh_counter *c, size_t nslots)
 	c->nslots = nslots;
 }
 
-/* Room for NEED more bytes in the arena. */
+/* Room for NEED more bytes in the arena.  A big arena is a mapping of
+ * its own that grows by mremap(2): its pages move by their page tables,
+ * where a copy into a new block would write every key again into pages
+ * that must first be faulted in and cleared (a tenth of count --by did's
+ * time in two threads, each with its arena). */
 static void arena_grow(struct atfh_counter *c, size_t need)
 {
 	size_t cap = c->arena_cap ? c->arena_cap : 4096;
@@ -74,6 +81,26 @@ static void arena_grow(struct atfh_counter *c, size_t need)
 			atfh_die_oom();
 		cap *= 2;
 	}
+#ifdef MREMAP_MAYMOVE
+	if (cap >= HUGE_PAGE) {
+		void *a = c->arena_mapped
+				  ? mremap(c->arena, c->arena_cap, cap, MREMAP_MAYMOVE)
+				  : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (a == MAP_FAILED)
+			atfh_die_oom();
+#ifdef MADV_HUGEPAGE
+		madvise(a, cap, MADV_HUGEPAGE);
+#endif
+		if (!c->arena_mapped && c->arena_len)
+			memcpy(a, c->arena, c->arena_len);
+		if (!c->arena_mapped)
+			free(c->arena);
+		c->arena = a;
+		c->arena_cap = cap;
+		c->arena_mapped = true;
+		return;
+	}
+#endif
 	char *a = table_alloc(cap);
 	if (c->arena_len)
 		memcpy(a, c->arena, c->arena_len);

@@ -28,6 +28,7 @@ struct atfh_counter {
 	size_t n, cap;     /* keys, room in off */
 	char *arena;
 	size_t arena_len, arena_cap;
+	bool arena_mapped; /* mmap(2)ed: grows by mremap(2) */
 	uint64_t total;    /* sum of the counts */
 };
 
