@@ -166,7 +166,17 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 			from->hll = h;
 			from->hll_cap = hc;
 		}
+		/* the keys' slots are fetched 16 keys ahead and the keys
+		 * they point to 8 ahead: each lookup misses the cache twice
+		 * otherwise, a third of the merge's time with large tables */
+		enum { SLOT_AHEAD = 16, KEY_AHEAD = 8 };
 		for (size_t i = 0; i < from->exact.n; i++) {
+			if (i + SLOT_AHEAD < from->exact.n)
+				atfh_counter_prefetch(&t->exact,
+						      atfh_counter_rec(&from->exact, i + SLOT_AHEAD)->hash);
+			if (i + KEY_AHEAD < from->exact.n)
+				atfh_counter_prefetch_key(&t->exact,
+							  atfh_counter_rec(&from->exact, i + KEY_AHEAD)->hash);
 			const struct atfh_counter_rec *r = atfh_counter_rec(&from->exact, i);
 			bool added;
 			size_t j = atfh_counter_index_hashed(&t->exact, r + 1, (size_t)r->len, r->hash,

@@ -26,7 +26,7 @@
 #include <zstd.h>
 
 #define ZRESERVE (64u << 10)  /* room before the data for a carry */
-#define ZPART_MAX (256u << 20) /* decoded bytes a part may hold */
+#define ZPART_MAX (64u << 20) /* decoded bytes a part may hold */
 
 static uint32_t be32(const uint8_t *b)
 {
