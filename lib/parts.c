@@ -236,8 +236,11 @@ void atfh_par_part_rest(struct atfh_par *p, struct chunk *c)
 			break;
 		}
 	}
-	if (c->zbad)
-		cancel = true; /* its frames did not decompress: read in order on */
+	/* its frames did not decompress, or the reader met the end of what
+	 * decompresses (a zstd error ends the stream, as in one thread):
+	 * what follows is the reader's, in order */
+	if (c->zbad || (c->zstd && in->eof))
+		cancel = true;
 	if (c->zstd)
 		atfh_par_publish_zrest(p, c, in->next_offset, in->index, cancel);
 	else
