@@ -135,6 +135,11 @@ bool atfh_par_out_gone(const struct atfh_loop *l);
 void atfh_par_run_part(struct worker *wk, struct chunk *c);
 /* In the reader, as C is taken back: what its worker left to it. */
 void atfh_par_part_rest(struct atfh_par *p, struct chunk *c);
+/* The next chunk of the ring made a part of the reader's file, [LO, HI)
+ * (between_chunks called first). */
+struct chunk *atfh_par_part_at(struct atfh_par *p, uint64_t lo, uint64_t hi);
+/* Hand it to the workers; false when reading in parts must stop. */
+bool atfh_par_part_go(struct atfh_par *p);
 /* Where part NEXT starts (under p->mu, waking the workers waiting). */
 void atfh_par_publish(struct atfh_par *p, uint64_t next, uint64_t off, uint64_t index, bool cancel);
 

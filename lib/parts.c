@@ -250,6 +250,36 @@ void atfh_par_part_rest(struct atfh_par *p, struct chunk *c)
 		p->parts_cancelled = true;
 }
 
+struct chunk *atfh_par_part_at(struct atfh_par *p, uint64_t lo, uint64_t hi)
+{
+	struct atfh_loop *l = p->l;
+	if (l->between_chunks)
+		l->between_chunks(l);
+	struct chunk *c = &p->ring[p->fill % p->nring];
+	c->part = true;
+	c->lines = l->in_lines;
+	c->is_reg = true;
+	c->name = l->in.name;
+	c->max_frame = l->in.max_frame;
+	c->fd = l->in.fd;
+	c->base = l->in.base;
+	c->seq = p->fill;
+	c->lo = lo;
+	c->hi = hi;
+	c->nrec = 1; /* for dispatch: the worker finds its records */
+	return c;
+}
+
+bool atfh_par_part_go(struct atfh_par *p)
+{
+	struct atfh_loop *l = p->l;
+	atfh_par_dispatch(p);
+	if (l->stopped || atfh_par_out_gone(l) || atfh_interrupted || p->halted)
+		return false;
+	atfh_stats_poll(&l->stats); /* the progress line */
+	return true;
+}
+
 int atfh_par_file(struct atfh_par *p)
 {
 	struct atfh_loop *l = p->l;
@@ -267,26 +297,11 @@ int atfh_par_file(struct atfh_par *p)
 	atfh_par_publish(p, p->fill, lo, in->index, false);
 	p->line_base = in->index;
 	while (lo < size && !p->parts_cancelled) {
-		if (l->between_chunks)
-			l->between_chunks(l);
-		struct chunk *c = &p->ring[p->fill % p->nring];
-		c->part = true;
-		c->lines = l->in_lines;
-		c->is_reg = true;
-		c->name = in->name;
-		c->max_frame = in->max_frame;
-		c->fd = in->fd;
-		c->base = in->base;
-		c->seq = p->fill;
-		c->lo = lo;
-		c->hi = size - lo > step ? lo + step : size;
-		c->start_off = lo;
-		c->nrec = 1; /* for dispatch: the worker finds its records */
-		lo = c->hi;
-		atfh_par_dispatch(p);
-		if (l->stopped || atfh_par_out_gone(l) || atfh_interrupted || p->halted)
+		uint64_t hi = size - lo > step ? lo + step : size;
+		atfh_par_part_at(p, lo, hi);
+		lo = hi;
+		if (!atfh_par_part_go(p))
 			break;
-		atfh_stats_poll(&l->stats); /* the progress line */
 	}
 	bool go_on = atfh_par_drain(p);
 	p->wake_batch = 1;

@@ -248,8 +248,6 @@ int atfh_par_zfile(struct atfh_par *p)
 	p->line_base = 0;
 	uint64_t lo = 0;
 	while (nend && !p->parts_cancelled) {
-		if (l->between_chunks)
-			l->between_chunks(l);
 		/* whole frames to about a block of data (twice their
 		 * compressed size where the headers do not say) */
 		uint64_t hi = nend, data = content != UINT64_MAX ? content : 2 * (nend - lo);
@@ -259,24 +257,12 @@ int atfh_par_zfile(struct atfh_par *p)
 			hi = nend;
 			nend = atfh_zframe_end(in->fd, in->base, hi, zsize, &content);
 		}
-		struct chunk *c = &p->ring[p->fill % p->nring];
-		c->part = c->zstd = true;
+		struct chunk *c = atfh_par_part_at(p, lo, hi);
+		c->zstd = true;
 		c->zlast = !nend;
-		c->lines = l->in_lines;
-		c->is_reg = true;
-		c->name = in->name;
-		c->max_frame = in->max_frame;
-		c->fd = in->fd;
-		c->base = in->base;
-		c->seq = p->fill;
-		c->lo = lo;
-		c->hi = hi;
-		c->nrec = 1; /* for dispatch: the worker finds its records */
 		lo = hi;
-		atfh_par_dispatch(p);
-		if (l->stopped || atfh_par_out_gone(l) || atfh_interrupted || p->halted)
+		if (!atfh_par_part_go(p))
 			break;
-		atfh_stats_poll(&l->stats);
 	}
 	bool go_on = atfh_par_drain(p);
 	p->wake_batch = 1;
