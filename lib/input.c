@@ -86,6 +86,7 @@ int atfh_input_next_file(struct atfh_input *in)
 	in->raw_pos = in->raw_end = 0;
 	in->eof = false;
 	in->zstd = false;
+	in->zerr = NULL;
 	in->offset = in->next_offset = 0;
 	in->index = 0;
 	in->raw_read = 0;
@@ -179,8 +180,14 @@ static void make_room(struct atfh_input *in, size_t n)
 /* Decode more bytes into buf.  1: got some; 0: end of file; -1: error. */
 static int refill(struct atfh_input *in)
 {
-	if (in->eof)
+	if (in->eof) {
+		if (in->zerr) { /* said once the bytes before it are read */
+			const char *e = in->zerr;
+			in->zerr = NULL;
+			return fail(in, false, "zstd: %s", e);
+		}
 		return 0;
+	}
 	make_room(in, READ_CHUNK);
 	if (!in->zstd) {
 		ssize_t r = read_some(in, in->buf + in->end, in->cap - in->end);
@@ -213,12 +220,22 @@ static int refill(struct atfh_input *in)
 		ZSTD_outBuffer zo = { in->buf + in->end, in->cap - in->end, 0 };
 		size_t ret = ZSTD_decompressStream(in->zd, &zo, &zi);
 		in->raw_pos = zi.pos;
+		in->end += zo.pos;
 		if (ZSTD_isError(ret)) {
+			/* what decoded before a bad block is every block before
+			 * it, however the reads fell (libzstd flushes a block
+			 * before it decodes the next, and there is room for
+			 * one): it is read first, the error said when more is
+			 * wanted, so that threads reading a frame again from its
+			 * start say it at the same record */
 			in->eof = true;
+			in->zerr = ZSTD_getErrorName(ret);
+			if (zo.pos > 0)
+				return 1;
+			in->zerr = NULL;
 			return fail(in, false, "zstd: %s", ZSTD_getErrorName(ret));
 		}
 		in->zstd_mid = ret != 0;
-		in->end += zo.pos;
 		if (zo.pos > 0)
 			return 1;
 	}
@@ -722,6 +739,7 @@ int atfh_input_reposition_zstd(struct atfh_input *in, uint64_t zoff, uint64_t uo
 	in->raw_pos = in->raw_end = 0;
 	in->start = in->end = 0;
 	in->eof = in->zstd_mid = in->ztrunc = false;
+	in->zerr = NULL;
 	ZSTD_DCtx_reset(in->zd, ZSTD_reset_session_only);
 	in->next_offset = uoff;
 	/* from the frame's start to OFF: decoded once before, so all there */

@@ -34,6 +34,8 @@ struct atfh_input {
 	int fd;
 	bool is_reg, zstd, zstd_mid, eof;
 	bool ztrunc;       /* the zstd stream ended mid-frame: not yet reported */
+	const char *zerr;  /* a zstd error met after the bytes before it: not
+			    * yet reported */
 	bool to_lines;     /* NDJSON follows frames: read lines from here on */
 	off_t size;        /* of a regular file, else -1 */
 	off_t base;        /* a regular file's position at offset 0 (stdin

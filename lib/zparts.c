@@ -27,6 +27,9 @@
 
 #define ZRESERVE (64u << 10)  /* room before the data for a carry */
 #define ZPART_MAX (64u << 20) /* decoded bytes a part may hold */
+/* A frame larger than this, compressed, or whose header says it holds
+ * more than ZPART_MAX, ends the parts: the reader reads on in order. */
+#define ZFRAME_MAX (16u << 20)
 
 static uint32_t be32(const uint8_t *b)
 {
@@ -81,12 +84,19 @@ static size_t inflate_part(struct worker *wk, struct chunk *c)
 	ZSTD_inBuffer zi = { wk->zbuf, zn, 0 };
 	size_t at = ZRESERVE, left = 0;
 	for (;;) {
-		if (wk->cap < at + ZSTD_BLOCKSIZE_MAX)
-			atfh_grow_array((void **)&wk->buf, &wk->cap,
-					at > ZRESERVE ? 2 * at : ZRESERVE + 2 * zn + ZSTD_BLOCKSIZE_MAX, 1);
+		if (at - ZRESERVE >= ZPART_MAX) {
+			c->zbad = true;
+			return 0;
+		}
+		if (wk->cap < at + ZSTD_BLOCKSIZE_MAX) {
+			size_t want = at > ZRESERVE ? 2 * at : ZRESERVE + 2 * zn + ZSTD_BLOCKSIZE_MAX;
+			if (want > ZRESERVE + ZPART_MAX + ZSTD_BLOCKSIZE_MAX)
+				want = ZRESERVE + ZPART_MAX + ZSTD_BLOCKSIZE_MAX;
+			atfh_grow_array((void **)&wk->buf, &wk->cap, want, 1);
+		}
 		ZSTD_outBuffer zo = { wk->buf + at, wk->cap - at, 0 };
 		left = ZSTD_decompressStream(wk->zd, &zo, &zi);
-		if (ZSTD_isError(left) || at + zo.pos - ZRESERVE > ZPART_MAX) {
+		if (ZSTD_isError(left)) {
 			c->zbad = true;
 			return 0;
 		}
@@ -165,6 +175,10 @@ static void run_zpart_records(struct worker *wk, struct chunk *c)
 		c->rest = true;
 		c->rest_off = pos;
 		c->rest_index = index;
+		if (c->lines) { /* lines count from the reader's line_base */
+			c->rel_index = true;
+			c->rest_index = 0;
+		}
 		c->zorigin = zorigin;
 		c->uorigin = uorigin;
 		return;
@@ -228,6 +242,17 @@ static void run_zpart_records(struct worker *wk, struct chunk *c)
 	wk->cap = c->dcap;
 }
 
+/* The end of the frame at OFF, 0 when there is none or it is too big
+ * for a part. */
+static uint64_t zframe_next(const struct atfh_input *in, uint64_t off, uint64_t zsize,
+			    uint64_t *content)
+{
+	uint64_t end = atfh_zframe_end(in->fd, in->base, off, zsize, content);
+	if (end && (end - off > ZFRAME_MAX || (*content != UINT64_MAX && *content > ZPART_MAX)))
+		return 0;
+	return end;
+}
+
 int atfh_par_zfile(struct atfh_par *p)
 {
 	struct atfh_loop *l = p->l;
@@ -236,7 +261,7 @@ int atfh_par_zfile(struct atfh_par *p)
 	if (!in->is_reg || !in->zstd || in->next_offset || in->index || in->size < in->base)
 		return 1;
 	uint64_t zsize = (uint64_t)(in->size - in->base);
-	uint64_t content, nend = atfh_zframe_end(in->fd, in->base, 0, zsize, &content);
+	uint64_t content, nend = zframe_next(in, 0, zsize, &content);
 	if (!nend || nend >= zsize)
 		return 1; /* one frame: decompressed in order by the reader */
 	if (!atfh_par_drain(p))
@@ -251,11 +276,11 @@ int atfh_par_zfile(struct atfh_par *p)
 		/* whole frames to about a block of data (twice their
 		 * compressed size where the headers do not say) */
 		uint64_t hi = nend, data = content != UINT64_MAX ? content : 2 * (nend - lo);
-		nend = atfh_zframe_end(in->fd, in->base, hi, zsize, &content);
+		nend = zframe_next(in, hi, zsize, &content);
 		while (nend && data < step) {
 			data += content != UINT64_MAX ? content : 2 * (nend - hi);
 			hi = nend;
-			nend = atfh_zframe_end(in->fd, in->base, hi, zsize, &content);
+			nend = zframe_next(in, hi, zsize, &content);
 		}
 		struct chunk *c = atfh_par_part_at(p, lo, hi);
 		c->zstd = true;
