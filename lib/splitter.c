@@ -466,9 +466,10 @@ static struct atfh_sfile *open_file(struct atfh_splitter *s, const char *name, b
 			atfh_die_oom();
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_compressionLevel, s->level);
 		ZSTD_CCtx_setParameter(f->zc, ZSTD_c_checksumFlag, 1);
-		/* worker threads compress while this one reads and parses
-		 * (the output does not depend on how many); for few files at
-		 * once, for their memory; the others compress here */
+		/* worker threads compress while this one reads and parses,
+		 * for few files at once (their memory); the others compress
+		 * here, streamed: their frames hold the same data but do not
+		 * record its size, so the bytes differ */
 		if (!s->zworkers) {
 			long n = sysconf(_SC_NPROCESSORS_ONLN);
 			s->zworkers = n >= 2 ? 2 : 1;
