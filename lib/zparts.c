@@ -19,8 +19,6 @@
 #include "zframe.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
