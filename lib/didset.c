@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -508,11 +507,7 @@ int atfh_didset_load(struct atfh_didset *s, const char *path,
 	if (threaded) {
 		pthread_mutex_init(&l.mu, NULL);
 		pthread_cond_init(&l.cv, NULL);
-		sigset_t all, old;
-		sigfillset(&all); /* signals stay the caller's */
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		threaded = pthread_create(&tid, NULL, parse_main, &l) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		threaded = atfh_thread_start(&tid, parse_main, &l) == 0;
 		if (!threaded)
 			l.nring = 1;
 	}

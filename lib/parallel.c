@@ -14,7 +14,6 @@
 #include "util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,10 +218,6 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	pthread_cond_init(&p->chain, NULL);
-	/* signals are the reading thread's: its reads and polls wake up */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *wk = &p->workers[i];
 		wk->par = p;
@@ -234,12 +229,12 @@ struct atfh_par *atfh_par_new(struct atfh_loop *l, unsigned n)
 			wk->w->out->fd = -1;
 			wk->w->out->flush_at = SIZE_MAX;
 		}
-		if (pthread_create(&wk->tid, NULL, worker_main, wk)) {
+		/* signals are the reading thread's: its reads and polls wake up */
+		if (atfh_thread_start(&wk->tid, worker_main, wk)) {
 			atfh_err("cannot start a thread");
 			exit(ATFH_EXIT_FAIL);
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return p;
 }
 

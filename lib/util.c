@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,16 @@ size_t atfh_uvarint(const uint8_t *p, size_t n, uint64_t *out)
 		}
 	}
 	return 0;
+}
+
+int atfh_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 void atfh_grow_array(void **buf, size_t *cap, size_t need, size_t size)

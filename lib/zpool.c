@@ -5,7 +5,6 @@
 #include "util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <zstd.h>
 
@@ -62,14 +61,9 @@ struct atfh_zpool *atfh_zpool_new(unsigned threads, int level)
 	pthread_mutex_init(&z->mu, NULL);
 	pthread_cond_init(&z->work, NULL);
 	pthread_cond_init(&z->done, NULL);
-	/* signals stay the calling thread's */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; z->n < threads; z->n++)
-		if (pthread_create(&z->tid[z->n], NULL, worker_main, z))
+		if (atfh_thread_start(&z->tid[z->n], worker_main, z))
 			break;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!z->n) {
 		atfh_zpool_free(z);
 		return NULL;
