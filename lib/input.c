@@ -222,17 +222,17 @@ static int refill(struct atfh_input *in)
 		in->raw_pos = zi.pos;
 		in->end += zo.pos;
 		if (ZSTD_isError(ret)) {
-			/* what decoded before a bad block is every block before
-			 * it, however the reads fell (libzstd flushes a block
-			 * before it decodes the next, and there is room for
-			 * one): it is read first, the error said when more is
-			 * wanted, so that threads reading a frame again from its
-			 * start say it at the same record */
+			/* what decoded before the error is read first, the
+			 * error said when more is wanted: the report comes at
+			 * the record it cuts, not at whichever record the read
+			 * was for.  (How much decodes first still depends on
+			 * the reads: libzstd decodes a frame whole, and gives
+			 * none of it, when all of it is at hand.) */
 			in->eof = true;
-			in->zerr = ZSTD_getErrorName(ret);
-			if (zo.pos > 0)
+			if (zo.pos > 0) {
+				in->zerr = ZSTD_getErrorName(ret);
 				return 1;
-			in->zerr = NULL;
+			}
 			return fail(in, false, "zstd: %s", ZSTD_getErrorName(ret));
 		}
 		in->zstd_mid = ret != 0;
@@ -711,17 +711,25 @@ int atfh_input_frames_block(struct atfh_input *in, const uint8_t **p, size_t *n,
 	return 1;
 }
 
+/* Read the file on from its byte RAW (compressed, for zstd), nothing
+ * buffered: what was read counts as read up to RAW, as if read in order. */
+static int seek_raw(struct atfh_input *in, uint64_t raw)
+{
+	if (lseek(in->fd, in->base + (off_t)raw, SEEK_SET) < 0)
+		return fail(in, true, "seek: %s", strerror(errno));
+	in->raw_total = in->raw_total - in->raw_read + raw;
+	in->raw_read = raw;
+	in->start = in->end = 0;
+	in->eof = false;
+	return 0;
+}
+
 int atfh_input_reposition(struct atfh_input *in, uint64_t off, uint64_t index)
 {
 	if (!in->is_reg || in->zstd)
 		return fail(in, true, "cannot reposition a pipe or a zstd stream");
-	if (lseek(in->fd, in->base + (off_t)off, SEEK_SET) < 0)
-		return fail(in, true, "seek: %s", strerror(errno));
-	/* what was read counts as read up to OFF, as if read in order */
-	in->raw_total = in->raw_total - in->raw_read + off;
-	in->raw_read = off;
-	in->start = in->end = 0;
-	in->eof = false;
+	if (seek_raw(in, off))
+		return -1;
 	in->offset = in->next_offset = off;
 	in->index = index;
 	return 0;
@@ -732,13 +740,10 @@ int atfh_input_reposition_zstd(struct atfh_input *in, uint64_t zoff, uint64_t uo
 {
 	if (!in->is_reg || !in->zstd || off < uoff)
 		return fail(in, true, "cannot reposition a pipe or a zstd stream");
-	if (lseek(in->fd, in->base + (off_t)zoff, SEEK_SET) < 0)
-		return fail(in, true, "seek: %s", strerror(errno));
-	in->raw_total = in->raw_total - in->raw_read + zoff;
-	in->raw_read = zoff;
+	if (seek_raw(in, zoff))
+		return -1;
 	in->raw_pos = in->raw_end = 0;
-	in->start = in->end = 0;
-	in->eof = in->zstd_mid = in->ztrunc = false;
+	in->zstd_mid = in->ztrunc = false;
 	in->zerr = NULL;
 	ZSTD_DCtx_reset(in->zd, ZSTD_reset_session_only);
 	in->next_offset = uoff;
