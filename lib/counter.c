@@ -91,10 +91,11 @@ static void arena_grow(struct atfh_counter *c, size_t need)
 #ifdef MADV_HUGEPAGE
 		madvise(a, cap, MADV_HUGEPAGE);
 #endif
-		if (!c->arena_mapped && c->arena_len)
-			memcpy(a, c->arena, c->arena_len);
-		if (!c->arena_mapped)
+		if (!c->arena_mapped) { /* from the heap, once */
+			if (c->arena_len)
+				memcpy(a, c->arena, c->arena_len);
 			free(c->arena);
+		}
 		c->arena = a;
 		c->arena_cap = cap;
 		c->arena_mapped = true;

@@ -168,7 +168,7 @@ static int zcompress(struct atfh_sfile *f, const void *p, size_t n, ZSTD_EndDire
 	}
 }
 
-/* The staged input compressed, then MODE (flush, end) carried out. */
+/* A frame from the pool, written to F. */
 static int write_frame(void *arg, const void *p, size_t n)
 {
 	struct atfh_sfile *f = arg;
@@ -188,6 +188,7 @@ static int zpool_frame(struct atfh_splitter *s, struct atfh_sfile *f)
 				write_frame, f);
 }
 
+/* The staged input compressed, then MODE (flush, end) carried out. */
 static int zflush(struct atfh_splitter *s, struct atfh_sfile *f, ZSTD_EndDirective mode)
 {
 	if (f->pooled) /* every frame ends: written whole, in order */

@@ -167,8 +167,8 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 			from->hll_cap = hc;
 		}
 		/* the keys' slots are fetched 16 keys ahead and the keys
-		 * they point to 8 ahead: each lookup misses the cache twice
-		 * otherwise, a third of the merge's time with large tables */
+		 * they point to 8 ahead: with large tables each lookup
+		 * would otherwise miss the cache twice */
 		enum { SLOT_AHEAD = 16, KEY_AHEAD = 8 };
 		for (size_t i = 0; i < from->exact.n; i++) {
 			if (i + SLOT_AHEAD < from->exact.n)

@@ -241,13 +241,15 @@ static void run_zpart_records(struct worker *wk, struct chunk *c)
 }
 
 /* The end of the frame at OFF, 0 when there is none or it is too big
- * for a part. */
+ * for a part; *DATA: what it holds, as its header says, else twice its
+ * compressed size. */
 static uint64_t zframe_next(const struct atfh_input *in, uint64_t off, uint64_t zsize,
-			    uint64_t *content)
+			    uint64_t *data)
 {
-	uint64_t end = atfh_zframe_end(in->fd, in->base, off, zsize, content);
-	if (end && (end - off > ZFRAME_MAX || (*content != UINT64_MAX && *content > ZPART_MAX)))
+	uint64_t content, end = atfh_zframe_end(in->fd, in->base, off, zsize, &content);
+	if (end && (end - off > ZFRAME_MAX || (content != UINT64_MAX && content > ZPART_MAX)))
 		return 0;
+	*data = content != UINT64_MAX ? content : 2 * (end - off);
 	return end;
 }
 
@@ -259,7 +261,7 @@ int atfh_par_zfile(struct atfh_par *p)
 	if (!in->is_reg || !in->zstd || in->next_offset || in->index || in->size < in->base)
 		return 1;
 	uint64_t zsize = (uint64_t)(in->size - in->base);
-	uint64_t content, nend = zframe_next(in, 0, zsize, &content);
+	uint64_t data, nend = zframe_next(in, 0, zsize, &data);
 	if (!nend || nend >= zsize)
 		return 1; /* one frame: decompressed in order by the reader */
 	if (!atfh_par_drain(p))
@@ -271,14 +273,13 @@ int atfh_par_zfile(struct atfh_par *p)
 	p->line_base = 0;
 	uint64_t lo = 0;
 	while (nend && !p->parts_cancelled) {
-		/* whole frames to about a block of data (twice their
-		 * compressed size where the headers do not say) */
-		uint64_t hi = nend, data = content != UINT64_MAX ? content : 2 * (nend - lo);
-		nend = zframe_next(in, hi, zsize, &content);
-		while (nend && data < step) {
-			data += content != UINT64_MAX ? content : 2 * (nend - hi);
+		/* whole frames to about a block of data */
+		uint64_t hi = nend, part = data;
+		nend = zframe_next(in, hi, zsize, &data);
+		while (nend && part < step) {
+			part += data;
 			hi = nend;
-			nend = zframe_next(in, hi, zsize, &content);
+			nend = zframe_next(in, hi, zsize, &data);
 		}
 		struct chunk *c = atfh_par_part_at(p, lo, hi);
 		c->zstd = true;
