@@ -158,51 +158,74 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status)
 	return status;
 }
 
-/* The DID an event of KIND by DID (N bytes, at AT_US or 0) needs
- * resolved, or NULL; an #identity event drops its account's cached
- * document first. */
-static const char *needs(struct atfh_idcheck *c, enum atfh_kind kind, const char *did, size_t n,
-			 int64_t at_us)
+/* Does an event of KIND need its account? */
+static bool wants(const struct atfh_idcheck *c, enum atfh_kind kind)
 {
-	if (kind == ATFH_K_IDENTITY)
-		atfh_resolver_drop(&c->r, did, n, at_us);
-	bool need = c->pds.n || c->ignore_pds.n;
+	if (c->pds.n || c->ignore_pds.n)
+		return true;
 	if (c->verify_sig && (kind == ATFH_K_COMMIT || kind == ATFH_K_SYNC))
-		need = true;
-	if (c->metadata && (kind == ATFH_K_COMMIT || kind == ATFH_K_IDENTITY || kind == ATFH_K_ACCOUNT))
-		need = true;
-	return need ? did : NULL;
+		return true;
+	return c->metadata &&
+	       (kind == ATFH_K_COMMIT || kind == ATFH_K_IDENTITY || kind == ATFH_K_ACCOUNT);
+}
+
+void atfh_idcheck_identity_event(struct atfh_idcheck *c, const char *did, size_t n, int64_t at_us)
+{
+	atfh_resolver_drop(&c->r, did, n, at_us);
+}
+
+const char *atfh_idcheck_msg_did(const struct atfh_idcheck *c, const struct atfh_msg *m,
+				 size_t *n)
+{
+	if (!m->did.p || !m->did.n || m->did.json || !wants(c, m->kind))
+		return NULL;
+	*n = m->did.n;
+	return m->did.p;
 }
 
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n)
 {
-	if (!m->did.p || !m->did.n || m->did.json)
-		return NULL;
-	*n = m->did.n;
-	return needs(c, m->kind, m->did.p, m->did.n, m->has_time ? m->time_us : 0);
+	if (m->kind == ATFH_K_IDENTITY && m->did.p && m->did.n && !m->did.json)
+		atfh_idcheck_identity_event(c, m->did.p, m->did.n, m->has_time ? m->time_us : 0);
+	return atfh_idcheck_msg_did(c, m, n);
 }
 
-int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const char **did,
-			  size_t *dn, const char **err)
+int atfh_idcheck_line_fields(const struct atfh_idcheck *c, const char *p, size_t n,
+			     struct atfh_idcheck_line *f, const char **err)
 {
 	struct atfh_jobj o;
 	const struct atfh_jval *v, *k, *t;
-	int64_t at_us = 0;
-	*did = NULL;
-	*dn = 0;
+	memset(f, 0, sizeof *f);
+	f->kind = ATFH_K_OTHER;
 	if (atfh_jobj_parse(&o, p, n, err))
 		return -1;
 	/* a DID with an escape is not one a resolver could be asked for */
 	if (!(v = atfh_jobj_get(&o, "did")) || v->type != ATFH_J_STR || !v->n ||
 	    memchr(v->p, '\\', v->n))
 		return 0;
-	enum atfh_kind kind = ATFH_K_OTHER;
 	if ((k = atfh_jobj_get(&o, "kind")) && k->type == ATFH_J_STR)
-		kind = atfh_kind_lookup(k->p, k->n);
-	if ((t = atfh_jobj_get(&o, "time_us")) && !atfh_jval_i64(t, &at_us))
-		at_us = 0;
-	*dn = v->n;
-	*did = needs(c, kind, v->p, v->n, at_us);
+		f->kind = atfh_kind_lookup(k->p, k->n);
+	if ((t = atfh_jobj_get(&o, "time_us")) && !atfh_jval_i64(t, &f->at_us))
+		f->at_us = 0;
+	f->event_did = v->p;
+	f->did_len = v->n;
+	if (wants(c, f->kind))
+		f->did = v->p;
+	return 0;
+}
+
+int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const char **did,
+			  size_t *dn, const char **err)
+{
+	struct atfh_idcheck_line f;
+	*did = NULL;
+	*dn = 0;
+	if (atfh_idcheck_line_fields(c, p, n, &f, err))
+		return -1;
+	if (f.kind == ATFH_K_IDENTITY && f.event_did)
+		atfh_idcheck_identity_event(c, f.event_did, f.did_len, f.at_us);
+	*dn = f.did_len;
+	*did = f.did;
 	return 0;
 }
 
@@ -262,9 +285,18 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 
 int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
 {
+	struct atfh_idkey k;
 	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
 		return -1;
-	uint32_t id = atfh_resolver_host_id(&c->r, did, n);
+	atfh_idkey_of(did, n, &k);
+	return atfh_idcheck_fast_key(c, &k);
+}
+
+int atfh_idcheck_fast_key(struct atfh_idcheck *c, const struct atfh_idkey *k)
+{
+	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
+		return -1;
+	uint32_t id = atfh_resolver_host_id_key(&c->r, k);
 	if (!id)
 		return -1;
 	if (id >= c->verdict_cap) {
@@ -287,6 +319,11 @@ static void prefetch(void *ctx, const char *did, size_t n)
 {
 	struct atfh_idcheck *c = ctx;
 	atfh_resolver_prefetch(&c->r, did, n);
+}
+
+void atfh_idcheck_prefetch_key(const struct atfh_idcheck *c, const struct atfh_idkey *k)
+{
+	atfh_resolver_prefetch_key(&c->r, k);
 }
 
 void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m)

@@ -98,6 +98,25 @@ int atfh_idcheck_finish(struct atfh_idcheck *c, int status);
 /* The DID message M needs resolved (N bytes), or NULL; drops the cached
  * document of an #identity message's account first. */
 const char *atfh_idcheck_did(struct atfh_idcheck *c, const struct atfh_msg *m, size_t *n);
+/* The same without dropping anything (a -T worker's view; the reading
+ * thread calls atfh_idcheck_identity_event in the event's turn). */
+const char *atfh_idcheck_msg_did(const struct atfh_idcheck *c, const struct atfh_msg *m,
+				 size_t *n);
+/* An #identity event of DID (N bytes) at AT_US (0: unknown) was read: its
+ * account's cached document is dropped. */
+void atfh_idcheck_identity_event(struct atfh_idcheck *c, const char *did, size_t n, int64_t at_us);
+/* An NDJSON event's fields that matter here. */
+struct atfh_idcheck_line {
+	const char *did;        /* the DID to resolve, or NULL */
+	const char *event_did;  /* its "did" (usable one), or NULL */
+	size_t did_len;
+	enum atfh_kind kind;
+	int64_t at_us;
+};
+/* Read them without dropping anything: 0, or -1 with *ERR when the line is
+ * not a JSON object. */
+int atfh_idcheck_line_fields(const struct atfh_idcheck *c, const char *p, size_t n,
+			     struct atfh_idcheck_line *f, const char **err);
 /* The same for an NDJSON event, by its "did", "kind" and "time_us":
  * *DID (*DN bytes) or NULL.  -1 with *ERR when the line is not a JSON
  * object. */
@@ -108,6 +127,9 @@ int atfh_idcheck_line_did(struct atfh_idcheck *c, const char *p, size_t n, const
  * (atfh_resolver_host_id): ATFH_IDC_PASS or ATFH_IDC_DROP, the same as
  * atfh_idq_submit would settle; -1: submit it. */
 int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n);
+/* The same by the DID's key K (atfh_idkey_of), and its prefetch. */
+int atfh_idcheck_fast_key(struct atfh_idcheck *c, const struct atfh_idkey *k);
+void atfh_idcheck_prefetch_key(const struct atfh_idcheck *c, const struct atfh_idkey *k);
 /* Hook the fast path's prefetch into M's parser (when it will be used). */
 void atfh_idcheck_prefetch_hook(struct atfh_idcheck *c, struct atfh_msg *m);
 /* The verdict on M with its account E (NULL or FAILED: unresolved):

@@ -1327,9 +1327,14 @@ uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t 
 	if (r->cfg.need_doc)
 		return 0;
 	atfh_idkey_of(did, n, &k);
-	if (!atfh_idkey_exact(&k))
+	return atfh_resolver_host_id_key(r, &k);
+}
+
+uint32_t atfh_resolver_host_id_key(struct atfh_resolver *r, const struct atfh_idkey *k)
+{
+	if (r->cfg.need_doc || !atfh_idkey_exact(k))
 		return 0;
-	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, &k);
+	struct atfh_idslot *s = atfh_idindex_get(&r->p->ix, k);
 	if (!s || !(s->host & HOST_ID))
 		return 0;
 	struct timespec ts;
@@ -1350,6 +1355,11 @@ void atfh_resolver_prefetch(const struct atfh_resolver *r, const char *did, size
 	struct atfh_idkey k;
 	atfh_idkey_of(did, n, &k);
 	atfh_idindex_prefetch(&r->p->ix, &k);
+}
+
+void atfh_resolver_prefetch_key(const struct atfh_resolver *r, const struct atfh_idkey *k)
+{
+	atfh_idindex_prefetch(&r->p->ix, k);
 }
 
 const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n)

@@ -166,8 +166,11 @@ struct atfh_identity *atfh_resolver_peek(struct atfh_resolver *r, const char *di
  * the DID's index slot; 0: ask atfh_resolver_lookup.  The same DID asked
  * there would give an entry of the same host. */
 uint32_t atfh_resolver_host_id(struct atfh_resolver *r, const char *did, size_t n);
-/* Prefetch what atfh_resolver_host_id will read for DID. */
+/* The same for the DID of key K (atfh_idkey_of). */
+uint32_t atfh_resolver_host_id_key(struct atfh_resolver *r, const struct atfh_idkey *k);
+/* Prefetch what atfh_resolver_host_id will read for DID (or key K). */
 void atfh_resolver_prefetch(const struct atfh_resolver *r, const char *did, size_t n);
+void atfh_resolver_prefetch_key(const struct atfh_resolver *r, const struct atfh_idkey *k);
 /* The name of host number ID (from atfh_resolver_host_id) into *N. */
 const char *atfh_resolver_host_name(const struct atfh_resolver *r, uint32_t id, size_t *n);
 /* The PDS host of E (state OK) into *N, NULL if unknown (no document). */

@@ -122,30 +122,27 @@ int atfh_idq_drain(struct atfh_idq *q, bool all)
 	return ATFH_REC_OK;
 }
 
-int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
-		    const char *did, size_t did_len, const char **err)
+static int submit(struct atfh_idq *q, struct atfh_idq_item *it, const char **err)
 {
 	if (q->stop)
 		return ATFH_REC_STOP;
 	struct atfh_input *in = &q->loop->in;
-	struct atfh_idq_item it = {
-		.data = (uint8_t *)data, .n = n, .line = line,
-		.did = (char *)did, .did_len = did_len,
-		.file = in->name, .index = in->index, .offset = in->offset,
-	};
+	it->file = in->name;
+	it->index = in->index;
+	it->offset = in->offset;
 	struct atfh_identity *e = NULL;
-	if (did) {
-		e = atfh_resolver_lookup(q->r, did, did_len);
-		it.resolvable = e != NULL;
+	if (it->did) {
+		e = atfh_resolver_lookup(q->r, it->did, it->did_len);
+		it->resolvable = e != NULL;
 	}
 	if (!q->count && (!e || e->state != ATFH_ID_PENDING)) {
-		int rc = q->settle(q->ctx, &it, e, false, err);
+		int rc = q->settle(q->ctx, it, e, false, err);
 		if (rc != ATFH_IDQ_RETRY || !e)
 			return rc == ATFH_IDQ_RETRY ? ATFH_REC_OK : rc;
-		it.retried = true;
+		it->retried = true;
 		atfh_resolver_refresh(q->r, e);
 	}
-	push(q, &it);
+	push(q, it);
 	if (++q->since_poll >= POLL_EVERY || full(q)) {
 		q->since_poll = 0;
 		atfh_resolver_poll(q->r, 0);
@@ -157,6 +154,26 @@ int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 		atfh_stats_poll(&q->loop->stats);
 	}
 	return q->stop ? ATFH_REC_STOP : ATFH_REC_OK;
+}
+
+int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
+		    const char *did, size_t did_len, const char **err)
+{
+	struct atfh_idq_item it = {
+		.data = (uint8_t *)data, .n = n, .line = line,
+		.did = (char *)did, .did_len = did_len,
+	};
+	return submit(q, &it, err);
+}
+
+int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
+			   const char *did, size_t did_len, uint64_t events, const char **err)
+{
+	struct atfh_idq_item it = {
+		.data = (uint8_t *)data, .n = n, .line = line, .output = true, .events = events,
+		.did = (char *)did, .did_len = did_len,
+	};
+	return submit(q, &it, err);
 }
 
 int atfh_idq_idle(struct atfh_idq *q)

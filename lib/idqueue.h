@@ -10,7 +10,9 @@
  * queue is full the stream waits for the head; nothing is ever dropped.
  * A record settled late that is malformed is reported with its own file
  * and position (lib/loop).  A settle callback may ask for its account to
- * be fetched again once (a signature that fails with a cached key).
+ * be fetched again once (a signature that fails with a cached key).  A
+ * record may also be output a -T worker made already (grep --pds):
+ * queued the same way, written in its turn if its account passes.
  */
 #ifndef ATFH_IDQUEUE_H
 #define ATFH_IDQUEUE_H
@@ -33,6 +35,11 @@ struct atfh_idq_item {
 	const char *file;     /* position, for messages */
 	uint64_t index, offset;
 	bool retried;         /* the account was fetched again for it */
+	/* output already made (atfh_idq_submit_output): with a DID, it is
+	 * written if the account passes, and EVENTS are counted then; without
+	 * one it is written when its turn comes (counted already) */
+	bool output;
+	uint64_t events;
 };
 
 struct atfh_idq {
@@ -60,6 +67,10 @@ void atfh_idq_free(struct atfh_idq *q);
  * and malformed), or ATFH_REC_STOP (a settle asked to stop). */
 int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 		    const char *did, size_t did_len, const char **err);
+/* The same for output a -T worker made (item->output): DATA is written in
+ * its turn, if its account DID passes when one is given. */
+int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
+			   const char *did, size_t did_len, uint64_t events, const char **err);
 /* Settle what can be settled; with ALL, wait until the queue is empty (end
  * of input; SIGINT/SIGTERM stop the wait).  ATFH_REC_STOP when a settle
  * asked to stop, else ATFH_REC_OK. */

@@ -75,6 +75,13 @@ struct atfh_loop {
 	 * written to `out` (atfh-emit produces its messages from it); false
 	 * stops the run as a callback's ATFH_REC_STOP does */
 	bool (*chunk_out)(struct atfh_loop *l, const char *p, size_t n);
+	/* while chunk_out runs: what to add to the line numbers a worker saw
+	 * (NDJSON blocks are numbered from their start) */
+	uint64_t chunk_index_base;
+	/* optional, on a worker's loop: called in its thread after the last
+	 * record of each chunk, before its output is handed over (to end it
+	 * with what chunk_out needs besides the bytes) */
+	void (*worker_chunk_end)(struct atfh_loop *w);
 	bool serial_lines;      /* NDJSON input is read in one thread */
 	struct atfh_par *par;   /* the threads, while they run */
 };

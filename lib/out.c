@@ -6,7 +6,9 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define OUT_BUFSIZE (256u << 10)
@@ -40,6 +42,18 @@ void atfh_out_grow(struct atfh_out *o, size_t need)
 	o->cap = cap;
 }
 
+/* A write failed with errno: true to try again (EINTR), else noted. */
+static bool write_again(struct atfh_out *o)
+{
+	if (errno == EINTR)
+		return true;
+	if (errno == EPIPE)
+		o->broken_pipe = true;
+	else
+		o->error = errno;
+	return false;
+}
+
 /* Write P (N bytes) to the descriptor: 0, or -1 with the error noted. */
 static int write_all(struct atfh_out *o, const char *p, size_t n)
 {
@@ -47,12 +61,8 @@ static int write_all(struct atfh_out *o, const char *p, size_t n)
 	while (done < n) {
 		ssize_t w = write(o->fd, p + done, n - done);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (write_again(o))
 				continue;
-			if (errno == EPIPE)
-				o->broken_pipe = true;
-			else
-				o->error = errno;
 			return -1;
 		}
 		done += (size_t)w;
@@ -89,6 +99,39 @@ int atfh_out_put_events(struct atfh_out *o, const char *p, size_t n)
 	if (atfh_out_flush(o) < 0)
 		return -1;
 	return write_all(o, p, n) < 0 ? -1 : synced(o);
+}
+
+int atfh_out_put_eventsv(struct atfh_out *o, struct iovec *iov, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (o->len + total < o->flush_at || o->fd < 0) {
+		for (size_t i = 0; i < n; i++)
+			atfh_out_put(o, iov[i].iov_base, iov[i].iov_len);
+		return atfh_out_event_done(o);
+	}
+	if (atfh_out_flush(o) < 0)
+		return -1;
+	while (n) {
+		ssize_t w = writev(o->fd, iov, n > IOV_MAX ? IOV_MAX : (int)n);
+		if (w < 0) {
+			if (write_again(o))
+				continue;
+			return -1;
+		}
+		size_t done = (size_t)w;
+		while (n && done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) { /* a short write: the rest of this piece next */
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
+	}
+	return synced(o);
 }
 
 int atfh_out_close(struct atfh_out *o)

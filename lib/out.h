@@ -30,6 +30,10 @@ int atfh_out_flush(struct atfh_out *o);
  * buffer would reach its flush size they are written from P itself, after
  * what is buffered, instead of copied.  0, or -1 as atfh_out_flush. */
 int atfh_out_put_events(struct atfh_out *o, const char *p, size_t n);
+/* The same for whole events in N pieces at IOV (which this changes): with
+ * enough bytes they are written from where they are by writev(2). */
+struct iovec;
+int atfh_out_put_eventsv(struct atfh_out *o, struct iovec *iov, size_t n);
 /* Close the descriptor after flushing; returns -1 on a write error. */
 int atfh_out_close(struct atfh_out *o);
 void atfh_out_grow(struct atfh_out *o, size_t need);

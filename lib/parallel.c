@@ -142,6 +142,8 @@ static void run_chunk(struct worker *wk, struct chunk *c)
 			break;
 		}
 	}
+	if (w->worker_chunk_end)
+		w->worker_chunk_end(w);
 	c->events = w->stats.events - ev0;
 	c->io_failed = w->io_failed;
 	w->io_failed = false;
@@ -279,6 +281,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 					     (c->zstd ? c->hi : c->end_off);
 		}
 		if (l->chunk_out) {
+			l->chunk_index_base = base;
 			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
 				l->stopped = true;
 				p->halted = true;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 
 enum {
@@ -121,6 +122,16 @@ struct grep {
 	bool tty_checked;
 	struct atfh_idcheck id; /* --pds, --ignore-pds, --verify-sig */
 	bool worker;             /* a -T worker: the DID set is the reader's */
+	/* a -T worker under --pds: the reader's checks (read only), and the
+	 * records whose account the reader must judge (struct judge) */
+	const struct atfh_idcheck *idc;
+	struct judge *judge;
+	size_t njudge, judge_cap;
+	char *dids;
+	size_t dids_len, dids_cap;
+	/* the reader's: output of a chunk that passed, to be written */
+	struct iovec *runs;
+	size_t nruns, runs_cap;
 };
 
 /* A -D file as last seen: its stat when it could be stat'ed, else the
@@ -370,8 +381,9 @@ static void put_frame(struct grep *g, const uint8_t *p, size_t n)
 	atfh_out_put(&g->out, p, n);
 }
 
-/* G->msg holds the frame P: select it and write what is kept. */
-static int select_frame(struct grep *g, const uint8_t *p, size_t n, const char **err)
+/* G->msg holds a frame: what the selectors keep of it (ATFH_SEL_*), or
+ * -1 with *ERR. */
+static int frame_choice(struct grep *g, const char **err)
 {
 	int r = atfh_select_frame(&g->sel, &g->msg, err);
 	if (r == ATFH_SEL_SOME && g->whole_frames) {
@@ -380,20 +392,26 @@ static int select_frame(struct grep *g, const uint8_t *p, size_t n, const char *
 	} else if (r > 0 && g->max_count) {
 		r = atfh_select_frame_limit(&g->sel, &g->msg, r, g->max_count - g->kept, err);
 	}
-	if (r < 0)
+	return r;
+}
+
+/* Write what CHOICE (frame_choice's answer) keeps of frame P. */
+static int write_frame(struct grep *g, const uint8_t *p, size_t n, int choice, const char **err)
+{
+	if (choice < 0)
 		return ATFH_REC_BAD;
-	if (r == ATFH_SEL_NONE)
+	if (choice == ATFH_SEL_NONE)
 		return ATFH_REC_OK;
 	if (!g->count_only) {
 		if (!g->tty_checked) {
 			g->tty_checked = true;
 			atfh_refuse_tty(g->out.fd, "pipe it into atfh-decode, or use -o FILE or --count");
 		}
-		if (r == ATFH_SEL_WHOLE)
+		if (choice == ATFH_SEL_WHOLE)
 			put_frame(g, p, n);
 		else if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->out, err))
 			return ATFH_REC_BAD;
-	} else if (r == ATFH_SEL_SOME) {
+	} else if (choice == ATFH_SEL_SOME) {
 		/* counted only if it could be written */
 		g->scratch.len = 0;
 		if (atfh_trim_commit(&g->trim, &g->msg, g->sel.keep, &g->scratch, err))
@@ -402,18 +420,28 @@ static int select_frame(struct grep *g, const uint8_t *p, size_t n, const char *
 	return kept(g, g->sel.events);
 }
 
-static int write_line(struct grep *g, const char *p, size_t n, const char **err)
+/* G->msg holds the frame P: select it and write what is kept. */
+static int select_frame(struct grep *g, const uint8_t *p, size_t n, const char **err)
 {
-	int r = atfh_select_line(&g->sel, p, n, err);
-	if (r < 0)
-		return ATFH_REC_BAD;
-	if (!r)
-		return ATFH_REC_OK;
+	return write_frame(g, p, n, frame_choice(g, err), err);
+}
+
+/* Line P, kept by the selectors. */
+static int put_line(struct grep *g, const char *p, size_t n)
+{
 	if (!g->count_only) {
 		atfh_out_put(&g->out, p, n);
 		atfh_out_c(&g->out, '\n');
 	}
 	return kept(g, 1);
+}
+
+static int write_line(struct grep *g, const char *p, size_t n, const char **err)
+{
+	int r = atfh_select_line(&g->sel, p, n, err);
+	if (r < 0)
+		return ATFH_REC_BAD;
+	return r ? put_line(g, p, n) : ATFH_REC_OK;
 }
 
 /* A record whose account is known (lib/idqueue): the identity checks,
@@ -423,8 +451,23 @@ static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identit
 {
 	struct grep *g = ctx;
 	int r;
+	if (it->output) { /* a worker's (pds_chunk_out): selected already */
+		if (it->did) {
+			r = atfh_idcheck_line(&g->id, it->did, it->did_len, e, err);
+			if (r == ATFH_IDC_DROP)
+				return ATFH_REC_OK;
+			if (r)
+				return r;
+		}
+		atfh_out_put(&g->out, it->data, it->n);
+		if (it->did)
+			return kept(g, it->events);
+		atfh_out_event_done(&g->out);
+		return ATFH_REC_OK;
+	}
 	if (it->line) {
-		r = atfh_idcheck_line(&g->id, it->did, it->did_len, e, err);
+		/* a line without an account (#info) passes, as such a frame does */
+		r = it->did ? atfh_idcheck_line(&g->id, it->did, it->did_len, e, err) : ATFH_IDC_PASS;
 		if (r == ATFH_IDC_DROP)
 			return ATFH_REC_OK;
 		return r ? r : write_line(g, (const char *)it->data, it->n, err);
@@ -439,6 +482,10 @@ static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identit
 	return r ? r : select_frame(g, it->data, it->n, err);
 }
 
+/* The identity checks come after the other selectors, so that an account
+ * is looked up (or resolved) only for a record they keep: the same
+ * lookups with -T, where workers select and the reading thread judges the
+ * accounts. */
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
 {
 	struct grep *g = l->ctx;
@@ -452,22 +499,15 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 	size_t dn = 0;
 	const char *did = atfh_idcheck_did(&g->id, &g->msg, &dn);
 	if (did) {
+		int choice = frame_choice(g, err);
+		if (choice <= ATFH_SEL_NONE)
+			return choice < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 		/* --pds with the account cached: no queue, no entry */
 		int v = atfh_idcheck_fast(&g->id, did, dn);
 		if (v == ATFH_IDC_PASS)
-			return select_frame(g, p, n, err);
+			return write_frame(g, p, n, choice, err);
 		if (v == ATFH_IDC_DROP)
 			return ATFH_REC_OK;
-		/* an account not cached yet: resolve it only for a record the
-		 * other selectors keep */
-		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
-		if (!e || e->state == ATFH_ID_PENDING) {
-			int r = atfh_select_frame(&g->sel, &g->msg, err);
-			if (r < 0)
-				return ATFH_REC_BAD;
-			if (r == ATFH_SEL_NONE)
-				return ATFH_REC_OK;
-		}
 	}
 	return atfh_idq_submit(&g->id.q, p, n, false, did, dn, err);
 }
@@ -489,25 +529,228 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	if (atfh_idcheck_line_did(&g->id, p, n, &did, &dn, err))
 		return ATFH_REC_BAD;
 	if (did) {
+		int r = atfh_select_line(&g->sel, p, n, err);
+		if (r <= 0)
+			return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 		/* --pds with the account cached: no queue, no entry */
 		int f = atfh_idcheck_fast(&g->id, did, dn);
 		if (f == ATFH_IDC_PASS)
-			return write_line(g, p, n, err);
+			return put_line(g, p, n);
 		if (f == ATFH_IDC_DROP)
 			return ATFH_REC_OK;
-		/* an account not cached yet: resolve it only for a record the
-		 * other selectors keep */
-		struct atfh_identity *e = atfh_resolver_peek(&g->id.r, did, dn);
-		if (!e || e->state == ATFH_ID_PENDING) {
-			int r = atfh_select_line(&g->sel, p, n, err);
-			if (r <= 0)
-				return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
-		}
 	}
 	return atfh_idq_submit(&g->id.q, p, n, true, did, dn, err);
 }
 
 /* ---- threads (-T) ------------------------------------------------------- */
+
+/*
+ * Under --pds the accounts are judged in the reading thread, in input
+ * order, as in one thread: the cache, the resolution queue and an
+ * #identity event's drop of a cached document stay there.  Workers parse
+ * and select; a record with an account that the selectors keep is written
+ * to the worker's output as usual but listed as a `struct judge`, and so
+ * is every #identity event.  The chunk's output ends with that list (the
+ * DIDs, the judges, a `struct judge_tail`); pds_chunk_out writes the rest
+ * as it is and each judged record only if its account passes.
+ */
+enum { JUDGE_KEPT = 1, JUDGE_IDENTITY = 2, JUDGE_LINE = 4 };
+
+struct judge {
+	struct atfh_idkey key; /* the DID's, for the cache */
+	uint64_t out_off, index, offset;
+	int64_t at_us;
+	uint32_t out_len, events, did_off, did_len;
+	uint32_t flags;
+};
+
+struct judge_tail {
+	uint64_t out_len, dids_len, njudge;
+};
+
+struct judge_mark {
+	size_t out_len;
+	uint64_t kept, written, events;
+};
+
+static void judge_begin(struct grep *w, struct judge_mark *m)
+{
+	*m = (struct judge_mark){ w->out.len, w->kept, w->written, w->loop.stats.events };
+}
+
+/* After the selectors (R: their loop code) ran on a record of account DID:
+ * list it for the reader when they kept it or it is an #identity event;
+ * what they kept is counted when the account passes. */
+static int judge_end(struct grep *w, const struct judge_mark *m, int r, const char *did,
+		     size_t dn, bool identity, int64_t at_us)
+{
+	bool keep = r != ATFH_REC_BAD && w->written != m->written;
+	struct judge j = {
+		.out_off = m->out_len,
+		.index = w->loop.in.index,
+		.offset = w->loop.in.offset,
+		.at_us = at_us,
+		.events = (uint32_t)(w->loop.stats.events - m->events),
+		.did_len = (uint32_t)dn,
+		.flags = (keep ? JUDGE_KEPT : 0) | (identity ? JUDGE_IDENTITY : 0),
+	};
+	if (j.flags && w->loop.in_lines)
+		j.flags |= JUDGE_LINE;
+	if (!keep)
+		w->out.len = m->out_len; /* nothing, or a part before an error */
+	j.out_len = (uint32_t)(w->out.len - m->out_len);
+	w->kept = m->kept;
+	w->written = m->written;
+	w->loop.stats.events = m->events;
+	if (!j.flags)
+		return r;
+	atfh_idkey_of(did, dn, &j.key);
+	if (w->dids_cap - w->dids_len < dn)
+		atfh_grow_array((void **)&w->dids, &w->dids_cap, w->dids_len + dn, 1);
+	memcpy(w->dids + w->dids_len, did, dn);
+	j.did_off = (uint32_t)w->dids_len;
+	w->dids_len += dn;
+	atfh_grow_array((void **)&w->judge, &w->judge_cap, w->njudge + 1, sizeof *w->judge);
+	w->judge[w->njudge++] = j;
+	return r;
+}
+
+static int worker_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
+{
+	struct grep *w = l->ctx;
+	if (atfh_msg_parse(&w->msg, p, n)) {
+		*err = w->msg.err;
+		return ATFH_REC_BAD;
+	}
+	size_t dn = 0;
+	const char *did = atfh_idcheck_msg_did(w->idc, &w->msg, &dn);
+	if (!did)
+		return select_frame(w, p, n, err);
+	struct judge_mark m;
+	judge_begin(w, &m);
+	int r = select_frame(w, p, n, err);
+	return judge_end(w, &m, r, did, dn, w->msg.kind == ATFH_K_IDENTITY,
+			 w->msg.has_time ? w->msg.time_us : 0);
+}
+
+static int worker_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
+{
+	struct grep *w = l->ctx;
+	struct atfh_idcheck_line f;
+	if (atfh_idcheck_line_fields(w->idc, p, n, &f, err))
+		return ATFH_REC_BAD;
+	if (!f.did)
+		return write_line(w, p, n, err);
+	struct judge_mark m;
+	judge_begin(w, &m);
+	int r = write_line(w, p, n, err);
+	return judge_end(w, &m, r, f.did, f.did_len, f.kind == ATFH_K_IDENTITY, f.at_us);
+}
+
+static void worker_chunk_end(struct atfh_loop *l)
+{
+	struct grep *w = l->ctx;
+	struct judge_tail t = { w->out.len, w->dids_len, w->njudge };
+	atfh_out_put(&w->out, w->dids, w->dids_len);
+	atfh_out_put(&w->out, w->judge, w->njudge * sizeof *w->judge);
+	atfh_out_put(&w->out, &t, sizeof t);
+	w->dids_len = w->njudge = 0;
+}
+
+/* Output that passed (or needs no judging) is gathered into runs and
+ * written from the chunk with one writev(2); before anything is queued
+ * (whatever waits is written by the queue, after it). */
+static bool write_runs(struct grep *g)
+{
+	int r = g->nruns ? atfh_out_put_eventsv(&g->out, g->runs, g->nruns) : 0;
+	g->nruns = 0;
+	return r == 0;
+}
+
+static bool put_ready(struct grep *g, const char *p, size_t n)
+{
+	if (!n)
+		return true;
+	if (!g->id.q.count) {
+		struct iovec *last = g->nruns ? &g->runs[g->nruns - 1] : NULL;
+		if (last && (char *)last->iov_base + last->iov_len == p) {
+			last->iov_len += n;
+			return true;
+		}
+		atfh_grow_array((void **)&g->runs, &g->runs_cap, g->nruns + 1, sizeof *g->runs);
+		g->runs[g->nruns++] = (struct iovec){ (void *)p, n };
+		return true;
+	}
+	const char *err = NULL;
+	return atfh_idq_submit_output(&g->id.q, p, n, false, NULL, 0, 0, &err) != ATFH_REC_STOP;
+}
+
+/* A listed record (its output at P) not passed from the cache: queued
+ * until its account is known, or reported. */
+static bool judge_later(struct grep *g, const struct judge *j, const char *did, const char *p)
+{
+	const char *err = NULL;
+	if (!write_runs(g))
+		return false;
+	bool line = j->flags & JUDGE_LINE;
+	int r = atfh_idq_submit_output(&g->id.q, p, j->out_len, line, did, j->did_len, j->events,
+				       &err);
+	if (r == ATFH_REC_BAD) {
+		bool was = g->loop.in_lines;
+		g->loop.in_lines = line;
+		bool go_on = atfh_loop_malformed(&g->loop, err ? err : "malformed record");
+		g->loop.in_lines = was;
+		return go_on;
+	}
+	return r != ATFH_REC_STOP;
+}
+
+#define JUDGE_AHEAD 8 /* cache slots fetched ahead of their lookup */
+
+static bool pds_chunk_out(struct atfh_loop *l, const char *p, size_t n)
+{
+	struct grep *g = l->ctx;
+	struct judge_tail t;
+	if (n < sizeof t)
+		abort(); /* worker_chunk_end ends every chunk */
+	memcpy(&t, p + n - sizeof t, sizeof t);
+	const char *dids = p + t.out_len, *list = dids + t.dids_len;
+	uint64_t index = l->in.index, offset = l->in.offset;
+	size_t run = 0; /* output from here on is not written yet */
+	bool ok = true;
+	for (uint64_t i = 0; i < t.njudge && ok; i++) {
+		struct judge j, ahead;
+		memcpy(&j, list + i * sizeof j, sizeof j);
+		if (i + JUDGE_AHEAD < t.njudge) {
+			memcpy(&ahead, list + (i + JUDGE_AHEAD) * sizeof ahead, sizeof ahead);
+			atfh_idcheck_prefetch_key(&g->id, &ahead.key);
+		}
+		const char *did = dids + j.did_off;
+		if (j.flags & JUDGE_IDENTITY)
+			atfh_idcheck_identity_event(&g->id, did, j.did_len, j.at_us);
+		if (!(j.flags & JUDGE_KEPT))
+			continue;
+		int v = atfh_idcheck_fast_key(&g->id, &j.key);
+		if (v == ATFH_IDC_PASS) { /* written with the run it is in */
+			g->kept += j.events;
+			g->written++;
+			l->stats.events += j.events;
+			continue;
+		}
+		ok = put_ready(g, p + run, j.out_off - run);
+		run = j.out_off + j.out_len;
+		if (v == ATFH_IDC_DROP || !ok)
+			continue;
+		/* a report or a queued record has the record's own position */
+		l->in.index = j.index + l->chunk_index_base;
+		l->in.offset = j.offset;
+		ok = judge_later(g, &j, did, p + j.out_off);
+		l->in.index = index;
+		l->in.offset = offset;
+	}
+	ok = ok && put_ready(g, p + run, t.out_len - run);
+	return write_runs(g) && ok && !g->out.broken_pipe && !g->out.error;
+}
 
 /* A worker: the same selectors (the DID set and globs shared, read only),
  * its own parser, trimmer, regex match data and output. */
@@ -540,6 +783,12 @@ static struct atfh_loop *worker_new(struct atfh_loop *l)
 	atfh_msg_init(&w->msg);
 	w->msg.lazy_ops = true;
 	atfh_select_prefetch_hook(&w->sel, &w->msg);
+	if (g->id.on) {
+		w->idc = &g->id;
+		w->loop.on_frame = worker_frame;
+		w->loop.on_line = worker_line;
+		w->loop.worker_chunk_end = worker_chunk_end;
+	}
 	return &w->loop;
 }
 
@@ -561,6 +810,8 @@ static void worker_free(struct atfh_loop *wl)
 	atfh_trim_free(&w->trim);
 	atfh_out_free(&w->scratch);
 	atfh_out_free(&w->out);
+	free(w->judge);
+	free(w->dids);
 	free(w);
 }
 
@@ -624,13 +875,16 @@ int main(int argc, char **argv)
 	g.loop.ctx = &g;
 	g.loop.on_frame = on_frame;
 	g.loop.on_line = on_line;
-	/* -m stops at an event, -e runs libjq (not thread-safe), the identity
-	 * checks keep one resolver and reorder queue: one thread */
-	if (!g.max_count && !g.sel.jq && !g.id.on) {
+	/* -m stops at an event, -e runs libjq (not thread-safe), a signature
+	 * is checked in the reading thread: one thread; --pds is judged there
+	 * (pds_chunk_out) */
+	if (!g.max_count && !g.sel.jq && !g.id.verify_sig && !g.id.metadata) {
 		g.loop.worker_new = worker_new;
 		g.loop.worker_merge = worker_merge;
 		g.loop.worker_free = worker_free;
 		g.loop.between_chunks = between_chunks;
+		if (g.id.on)
+			g.loop.chunk_out = pds_chunk_out;
 	}
 	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
 	if (g.count_only && !g.out.broken_pipe && !g.loop.abandoned) {
@@ -651,6 +905,7 @@ int main(int argc, char **argv)
 		atfh_jqexpr_free(&g.jq);
 	atfh_out_free(&g.out);
 	free(g.did_src);
+	free(g.runs);
 	atfh_strv_free(&g.did_args);
 	atfh_strv_free(&g.did_files);
 	return status;

@@ -9,8 +9,9 @@
 # keeps it); --plc points at a closed port, so a request would fail the
 # row.  Rows: plain (every frame kept), --pds over an empty input (the
 # cache read alone), --pds matching every account, --pds matching half,
-# --ignore-pds matching half.  Plain grep runs in threads (-T's default)
-# where --pds runs in one: a plain -T 1 row shows the cost per thread.
+# --ignore-pds matching half.  Both run in threads (-T's default: with
+# --pds the workers select and the reading thread judges the accounts); a
+# plain -T 1 row shows the cost in one thread.
 # The cache is read at the start of each run (and written back at the end
 # when it changed), inside the time.
 # Seconds are the best wall-clock time of BENCH_RUNS runs; cpu is
@@ -80,7 +81,7 @@ for label in 100k 1m; do
 	best "$tools/atfh-grep" "$slice"; plain=$secs
 	row "atfh-grep (no selector)" "$plain" "$cpu" "$rss" "every frame"
 	best "$tools/atfh-grep" -T 1 "$slice"; plain1=$secs
-	row "atfh-grep -T 1 (no selector)" "$plain1" "$cpu" "$rss" "every frame, one thread as --pds runs"
+	row "atfh-grep -T 1 (no selector)" "$plain1" "$cpu" "$rss" "every frame, one thread"
 	best "$tools/atfh-grep" --pds '*.example.com' "${ID[@]}" /dev/null; load=$secs
 	row "atfh-grep --pds, empty input" "$load" "$cpu" "$rss" "reading the cache file (a fixed cost per run)"
 	for v in "--pds *.example.com|every account" "--pds pds[0-4].example.com|half" \
