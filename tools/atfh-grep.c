@@ -585,33 +585,33 @@ static int judge_end(struct grep *w, const struct judge_mark *m, int r, const ch
 		     size_t dn, bool identity, int64_t at_us)
 {
 	bool keep = r != ATFH_REC_BAD && w->written != m->written;
-	struct judge j = {
-		.out_off = m->out_len,
-		.index = w->loop.in.index,
-		.offset = w->loop.in.offset,
-		.at_us = at_us,
-		.events = (uint32_t)(w->loop.stats.events - m->events),
-		.did_len = (uint32_t)dn,
-		.flags = (keep ? JUDGE_KEPT : 0) | (identity ? JUDGE_IDENTITY : 0),
-	};
-	if (j.flags && w->loop.in_lines)
-		j.flags |= JUDGE_LINE;
+	uint32_t flags = (keep ? JUDGE_KEPT : 0) | (identity ? JUDGE_IDENTITY : 0);
+	uint64_t events = w->loop.stats.events - m->events;
 	if (!keep)
 		w->out.len = m->out_len; /* nothing, or a part before an error */
-	j.out_len = (uint32_t)(w->out.len - m->out_len);
 	w->kept = m->kept;
 	w->written = m->written;
 	w->loop.stats.events = m->events;
-	if (!j.flags)
+	if (!flags)
 		return r;
-	atfh_idkey_of(did, dn, &j.key);
+	if (w->loop.in_lines)
+		flags |= JUDGE_LINE;
 	if (w->dids_cap - w->dids_len < dn)
 		atfh_grow_array((void **)&w->dids, &w->dids_cap, w->dids_len + dn, 1);
 	memcpy(w->dids + w->dids_len, did, dn);
-	j.did_off = (uint32_t)w->dids_len;
-	w->dids_len += dn;
 	atfh_grow_array((void **)&w->judge, &w->judge_cap, w->njudge + 1, sizeof *w->judge);
-	w->judge[w->njudge++] = j;
+	struct judge *j = &w->judge[w->njudge++];
+	atfh_idkey_of(did, dn, &j->key);
+	j->out_off = m->out_len;
+	j->out_len = (uint32_t)(w->out.len - m->out_len);
+	j->index = w->loop.in.index;
+	j->offset = w->loop.in.offset;
+	j->at_us = at_us;
+	j->events = (uint32_t)events;
+	j->did_off = (uint32_t)w->dids_len;
+	j->did_len = (uint32_t)dn;
+	j->flags = flags;
+	w->dids_len += dn;
 	return r;
 }
 
