@@ -167,10 +167,12 @@ int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 }
 
 int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
-			   const char *did, size_t did_len, uint64_t events, const char **err)
+			   const char *did, size_t did_len, uint64_t events, bool bad,
+			   const char **err)
 {
 	struct atfh_idq_item it = {
 		.data = (uint8_t *)data, .n = n, .line = line, .output = true, .events = events,
+		.bad = bad,
 		.did = (char *)did, .did_len = did_len,
 	};
 	return submit(q, &it, err);

@@ -40,6 +40,7 @@ struct atfh_idq_item {
 	 * one it is written when its turn comes (counted already) */
 	bool output;
 	uint64_t events;
+	bool bad;             /* output: DATA is the error to report instead */
 };
 
 struct atfh_idq {
@@ -68,9 +69,12 @@ void atfh_idq_free(struct atfh_idq *q);
 int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 		    const char *did, size_t did_len, const char **err);
 /* The same for output a -T worker made (item->output): DATA is written in
- * its turn, if its account DID passes when one is given. */
+ * its turn (and EVENTS counted), if its account DID passes when one is
+ * given; with BAD, DATA is an error to report then instead (with its
+ * NUL). */
 int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
-			   const char *did, size_t did_len, uint64_t events, const char **err);
+			   const char *did, size_t did_len, uint64_t events, bool bad,
+			   const char **err);
 /* Settle what can be settled; with ALL, wait until the queue is empty (end
  * of input; SIGINT/SIGTERM stop the wait).  ATFH_REC_STOP when a settle
  * asked to stop, else ATFH_REC_OK. */

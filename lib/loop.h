@@ -76,7 +76,9 @@ struct atfh_loop {
 	 * stops the run as a callback's ATFH_REC_STOP does */
 	bool (*chunk_out)(struct atfh_loop *l, const char *p, size_t n);
 	/* while chunk_out runs: what to add to the line numbers a worker saw
-	 * (NDJSON blocks are numbered from their start) */
+	 * (NDJSON blocks are numbered from their start); the workers' reports
+	 * are made after it, or by it in step with its own
+	 * (atfh_loop_chunk_notes) */
 	uint64_t chunk_index_base;
 	/* optional, on a worker's loop: called in its thread after the last
 	 * record of each chunk, before its output is handed over (to end it
@@ -114,6 +116,10 @@ bool atfh_loop_malformed(struct atfh_loop *l, const char *err);
  * the run). */
 enum atfh_read_fail { ATFH_READ_FATAL, ATFH_READ_TO_LINES, ATFH_READ_SKIPPED, ATFH_READ_STOP };
 enum atfh_read_fail atfh_loop_read_failed(struct atfh_loop *l);
+/* In chunk_out: make the chunk's reports of records before record
+ * BEFORE (as the worker numbered it), in order; false when the run must
+ * stop. */
+bool atfh_loop_chunk_notes(struct atfh_loop *l, uint64_t before);
 /* With threads: finish every record read so far (output written, reports
  * made, in order) and merge the workers' results (worker_merge).  Does
  * nothing in one thread. */

@@ -244,6 +244,41 @@ bool atfh_par_out_gone(const struct atfh_loop *l)
 {
 	return l->out && (l->out->broken_pipe || l->out->error);
 }
+/* The reports of the chunk being taken back, from the first not made yet
+ * up to those of records before record BEFORE (its index in the chunk's
+ * numbering); a report without a position goes with the one before it.
+ * False once one stops the run. */
+static bool emit_notes(struct atfh_par *p, uint64_t before)
+{
+	struct atfh_loop *l = p->l;
+	struct chunk *c = p->emitting;
+	uint64_t index = l->in.index, offset = l->in.offset;
+	bool lines = l->in_lines;
+	l->in_lines = c->lines;
+	for (; p->notes_done < c->nnotes && !p->halted; p->notes_done++) {
+		const struct note *nt = &c->notes[p->notes_done];
+		if (!nt->malformed) {
+			fputs(c->text + nt->off, stderr);
+			continue;
+		}
+		if (nt->index >= before)
+			break;
+		l->in.index = nt->index + p->emit_base;
+		l->in.offset = nt->offset;
+		if (!atfh_loop_malformed(l, c->text + nt->off))
+			p->halted = true;
+	}
+	l->in.index = index;
+	l->in.offset = offset;
+	l->in_lines = lines;
+	return !p->halted;
+}
+
+bool atfh_loop_chunk_notes(struct atfh_loop *l, uint64_t before)
+{
+	return emit_notes(l->par, before);
+}
+
 /* Take chunk C back: its reports, output and counts, in input order. */
 static void emit_chunk(struct atfh_par *p, struct chunk *c)
 {
@@ -256,23 +291,11 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 			c->rest_index += base;
 	}
 	if (!p->halted) {
-		uint64_t index = l->in.index, offset = l->in.offset;
-		bool lines = l->in_lines;
-		l->in_lines = c->lines;
-		for (size_t i = 0; i < c->nnotes && !p->halted; i++) {
-			const struct note *nt = &c->notes[i];
-			if (!nt->malformed) {
-				fputs(c->text + nt->off, stderr);
-				continue;
-			}
-			l->in.index = nt->index + base;
-			l->in.offset = nt->offset;
-			if (!atfh_loop_malformed(l, c->text + nt->off))
-				p->halted = true;
-		}
-		l->in.index = index;
-		l->in.offset = offset;
-		l->in_lines = lines;
+		p->emitting = c;
+		p->notes_done = 0;
+		p->emit_base = base;
+		if (!l->chunk_out)
+			emit_notes(p, UINT64_MAX);
 		l->stats.records += c->block_records;
 		if (c->part && !c->cancelled) {
 			l->stats.bytes += c->end_off - c->s_off;
@@ -286,6 +309,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 				l->stopped = true;
 				p->halted = true;
 			}
+			emit_notes(p, UINT64_MAX);
 		} else if (l->out && c->out_len && !atfh_par_out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;

@@ -119,6 +119,11 @@ struct atfh_par {
 	bool reader_waits;
 	size_t wake_batch;   /* chunks done in a row that wake the reader */
 	bool parts_cancelled; /* the reader went back to reading in order */
+	/* the chunk being taken back: its reports made so far (chunk_out
+	 * makes them in step with its own, atfh_loop_chunk_notes) */
+	struct chunk *emitting;
+	size_t notes_done;
+	uint64_t emit_base;
 };
 
 /* parallel.c */

@@ -459,11 +459,12 @@ static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identit
 			if (r)
 				return r;
 		}
+		if (it->bad) { /* what was kept could not be written */
+			*err = (const char *)it->data;
+			return ATFH_REC_BAD;
+		}
 		atfh_out_put(&g->out, it->data, it->n);
-		if (it->did)
-			return kept(g, it->events);
-		atfh_out_event_done(&g->out);
-		return ATFH_REC_OK;
+		return kept(g, it->events);
 	}
 	if (it->line) {
 		/* a line without an account (#info) passes, as such a frame does */
@@ -483,9 +484,10 @@ static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identit
 }
 
 /* The identity checks come after the other selectors, so that an account
- * is looked up (or resolved) only for a record they keep: the same
- * lookups with -T, where workers select and the reading thread judges the
- * accounts. */
+ * is looked up (or resolved) only for a record they keep, and a record
+ * they cannot read is reported in its place, not behind those waiting for
+ * their accounts: the same with -T, where workers select and the reading
+ * thread judges the accounts. */
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
 {
 	struct grep *g = l->ctx;
@@ -498,10 +500,10 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 		return select_frame(g, p, n, err);
 	size_t dn = 0;
 	const char *did = atfh_idcheck_did(&g->id, &g->msg, &dn);
+	int choice = frame_choice(g, err);
+	if (choice <= ATFH_SEL_NONE)
+		return choice < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 	if (did) {
-		int choice = frame_choice(g, err);
-		if (choice <= ATFH_SEL_NONE)
-			return choice < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 		/* --pds with the account cached: no queue, no entry */
 		int v = atfh_idcheck_fast(&g->id, did, dn);
 		if (v == ATFH_IDC_PASS)
@@ -528,10 +530,10 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
 	size_t dn;
 	if (atfh_idcheck_line_did(&g->id, p, n, &did, &dn, err))
 		return ATFH_REC_BAD;
+	int r = atfh_select_line(&g->sel, p, n, err);
+	if (r <= 0)
+		return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 	if (did) {
-		int r = atfh_select_line(&g->sel, p, n, err);
-		if (r <= 0)
-			return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 		/* --pds with the account cached: no queue, no entry */
 		int f = atfh_idcheck_fast(&g->id, did, dn);
 		if (f == ATFH_IDC_PASS)
@@ -554,7 +556,13 @@ static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **er
  * DIDs, the judges, a `struct judge_tail`); pds_chunk_out writes the rest
  * as it is and each judged record only if its account passes.
  */
-enum { JUDGE_KEPT = 1, JUDGE_IDENTITY = 2, JUDGE_LINE = 4 };
+enum {
+	JUDGE_KEPT = 1,     /* the selectors kept it: its output follows */
+	JUDGE_IDENTITY = 2, /* an #identity event: drop the account's document */
+	JUDGE_LINE = 4,     /* an NDJSON line (for reports) */
+	JUDGE_BAD = 8,      /* kept, but not written: the error text is at did_off */
+	JUDGE_NO_DID = 16,  /* no account to judge: passes in its turn */
+};
 
 struct judge {
 	struct atfh_idkey key; /* the DID's, for the cache */
@@ -578,30 +586,43 @@ static void judge_begin(struct grep *w, struct judge_mark *m)
 	*m = (struct judge_mark){ w->out.len, w->kept, w->written, w->loop.stats.events };
 }
 
-/* After the selectors (R: their loop code) ran on a record of account DID:
- * list it for the reader when they kept it or it is an #identity event;
- * what they kept is counted when the account passes. */
-static int judge_end(struct grep *w, const struct judge_mark *m, int r, const char *did,
-		     size_t dn, bool identity, int64_t at_us)
+static uint32_t judge_text(struct grep *w, const char *s, size_t n)
 {
-	bool keep = r != ATFH_REC_BAD && w->written != m->written;
+	if (w->dids_cap - w->dids_len < n)
+		atfh_grow_array((void **)&w->dids, &w->dids_cap, w->dids_len + n, 1);
+	if (n)
+		memcpy(w->dids + w->dids_len, s, n);
+	w->dids_len += n;
+	return (uint32_t)(w->dids_len - n);
+}
+
+/* After the selectors ran on a record (KEPT: they kept it, BAD: its error
+ * when what they kept could not be written) of account DID (or none):
+ * list it for the reading thread, which counts and writes it in its turn
+ * if the account passes, when they kept it or it is an #identity event.
+ * The worker counts none of it. */
+static void judge_end(struct grep *w, const struct judge_mark *m, bool keep, const char *bad,
+		      const char *did, size_t dn, bool identity, int64_t at_us)
+{
 	uint32_t flags = (keep ? JUDGE_KEPT : 0) | (identity ? JUDGE_IDENTITY : 0);
 	uint64_t events = w->loop.stats.events - m->events;
-	if (!keep)
+	if (bad)
+		flags |= JUDGE_BAD;
+	if (!keep || bad)
 		w->out.len = m->out_len; /* nothing, or a part before an error */
 	w->kept = m->kept;
 	w->written = m->written;
 	w->loop.stats.events = m->events;
 	if (!flags)
-		return r;
+		return;
 	if (w->loop.in_lines)
 		flags |= JUDGE_LINE;
-	if (w->dids_cap - w->dids_len < dn)
-		atfh_grow_array((void **)&w->dids, &w->dids_cap, w->dids_len + dn, 1);
-	memcpy(w->dids + w->dids_len, did, dn);
+	if (!did)
+		flags |= JUDGE_NO_DID;
 	atfh_grow_array((void **)&w->judge, &w->judge_cap, w->njudge + 1, sizeof *w->judge);
 	struct judge *j = &w->judge[w->njudge++];
-	atfh_idkey_of(did, dn, &j->key);
+	if (did)
+		atfh_idkey_of(did, dn, &j->key);
 	j->out_off = m->out_len;
 	j->out_len = (uint32_t)(w->out.len - m->out_len);
 	j->index = w->loop.in.index;
@@ -611,8 +632,9 @@ static int judge_end(struct grep *w, const struct judge_mark *m, int r, const ch
 	j->did_off = (uint32_t)w->dids_len;
 	j->did_len = (uint32_t)dn;
 	j->flags = flags;
-	w->dids_len += dn;
-	return r;
+	judge_text(w, did, dn);
+	if (bad)
+		judge_text(w, bad, strlen(bad) + 1);
 }
 
 static int worker_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
@@ -624,13 +646,20 @@ static int worker_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const c
 	}
 	size_t dn = 0;
 	const char *did = atfh_idcheck_msg_did(w->idc, &w->msg, &dn);
-	if (!did)
-		return select_frame(w, p, n, err);
+	bool identity = did && w->msg.kind == ATFH_K_IDENTITY;
+	int64_t at_us = w->msg.has_time ? w->msg.time_us : 0;
 	struct judge_mark m;
 	judge_begin(w, &m);
-	int r = select_frame(w, p, n, err);
-	return judge_end(w, &m, r, did, dn, w->msg.kind == ATFH_K_IDENTITY,
-			 w->msg.has_time ? w->msg.time_us : 0);
+	int choice = frame_choice(w, err);
+	if (choice <= ATFH_SEL_NONE) {
+		judge_end(w, &m, false, NULL, did, dn, identity, at_us);
+		return choice < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
+	}
+	const char *bad = NULL;
+	if (write_frame(w, p, n, choice, &bad) == ATFH_REC_BAD && !bad)
+		bad = "malformed record";
+	judge_end(w, &m, true, bad, did, dn, identity, at_us);
+	return ATFH_REC_OK;
 }
 
 static int worker_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
@@ -639,12 +668,14 @@ static int worker_line(struct atfh_loop *l, const char *p, size_t n, const char 
 	struct atfh_idcheck_line f;
 	if (atfh_idcheck_line_fields(w->idc, p, n, &f, err))
 		return ATFH_REC_BAD;
-	if (!f.did)
-		return write_line(w, p, n, err);
+	bool identity = f.did && f.kind == ATFH_K_IDENTITY;
 	struct judge_mark m;
 	judge_begin(w, &m);
-	int r = write_line(w, p, n, err);
-	return judge_end(w, &m, r, f.did, f.did_len, f.kind == ATFH_K_IDENTITY, f.at_us);
+	int r = atfh_select_line(&w->sel, p, n, err);
+	if (r > 0)
+		put_line(w, p, n);
+	judge_end(w, &m, r > 0, NULL, f.did, f.did_len, identity, f.at_us);
+	return r < 0 ? ATFH_REC_BAD : ATFH_REC_OK;
 }
 
 static void worker_chunk_end(struct atfh_loop *l)
@@ -657,9 +688,9 @@ static void worker_chunk_end(struct atfh_loop *l)
 	w->dids_len = w->njudge = 0;
 }
 
-/* Output that passed (or needs no judging) is gathered into runs and
- * written from the chunk with one writev(2); before anything is queued
- * (whatever waits is written by the queue, after it). */
+/* Output that passed is gathered into runs and written from the chunk
+ * with one writev(2), before anything is queued (whatever waits is
+ * written by the queue, after it). */
 static bool write_runs(struct grep *g)
 {
 	int r = g->nruns ? atfh_out_put_eventsv(&g->out, g->runs, g->nruns) : 0;
@@ -667,34 +698,33 @@ static bool write_runs(struct grep *g)
 	return r == 0;
 }
 
-static bool put_ready(struct grep *g, const char *p, size_t n)
+/* Every listed record from P on (N bytes) passed: nothing waited then. */
+static void add_run(struct grep *g, const char *p, size_t n)
 {
 	if (!n)
-		return true;
-	if (!g->id.q.count) {
-		struct iovec *last = g->nruns ? &g->runs[g->nruns - 1] : NULL;
-		if (last && (char *)last->iov_base + last->iov_len == p) {
-			last->iov_len += n;
-			return true;
-		}
-		atfh_grow_array((void **)&g->runs, &g->runs_cap, g->nruns + 1, sizeof *g->runs);
-		g->runs[g->nruns++] = (struct iovec){ (void *)p, n };
-		return true;
+		return;
+	struct iovec *last = g->nruns ? &g->runs[g->nruns - 1] : NULL;
+	if (last && (char *)last->iov_base + last->iov_len == p) {
+		last->iov_len += n;
+		return;
 	}
-	const char *err = NULL;
-	return atfh_idq_submit_output(&g->id.q, p, n, false, NULL, 0, 0, &err) != ATFH_REC_STOP;
+	atfh_grow_array((void **)&g->runs, &g->runs_cap, g->nruns + 1, sizeof *g->runs);
+	g->runs[g->nruns++] = (struct iovec){ (void *)p, n };
 }
 
 /* A listed record (its output at P) not passed from the cache: queued
- * until its account is known, or reported. */
+ * until its account is known (or until those before it are written), or
+ * reported. */
 static bool judge_later(struct grep *g, const struct judge *j, const char *did, const char *p)
 {
 	const char *err = NULL;
 	if (!write_runs(g))
 		return false;
 	bool line = j->flags & JUDGE_LINE;
-	int r = atfh_idq_submit_output(&g->id.q, p, j->out_len, line, did, j->did_len, j->events,
-				       &err);
+	const char *bad = j->flags & JUDGE_BAD ? did + j->did_len : NULL;
+	int r = atfh_idq_submit_output(&g->id.q, bad ? bad : p, bad ? strlen(bad) + 1 : j->out_len,
+				       line, j->flags & JUDGE_NO_DID ? NULL : did, j->did_len,
+				       j->events, bad != NULL, &err);
 	if (r == ATFH_REC_BAD) {
 		bool was = g->loop.in_lines;
 		g->loop.in_lines = line;
@@ -723,32 +753,46 @@ static bool pds_chunk_out(struct atfh_loop *l, const char *p, size_t n)
 		memcpy(&j, list + i * sizeof j, sizeof j);
 		if (i + JUDGE_AHEAD < t.njudge) {
 			memcpy(&ahead, list + (i + JUDGE_AHEAD) * sizeof ahead, sizeof ahead);
-			atfh_idcheck_prefetch_key(&g->id, &ahead.key);
+			if (!(ahead.flags & JUDGE_NO_DID))
+				atfh_idcheck_prefetch_key(&g->id, &ahead.key);
 		}
 		const char *did = dids + j.did_off;
 		if (j.flags & JUDGE_IDENTITY)
 			atfh_idcheck_identity_event(&g->id, did, j.did_len, j.at_us);
 		if (!(j.flags & JUDGE_KEPT))
 			continue;
-		int v = atfh_idcheck_fast_key(&g->id, &j.key);
-		if (v == ATFH_IDC_PASS) { /* written with the run it is in */
+		int v = j.flags & JUDGE_NO_DID ? (g->id.q.count ? -1 : ATFH_IDC_PASS)
+					       : atfh_idcheck_fast_key(&g->id, &j.key);
+		if (v == ATFH_IDC_PASS && !(j.flags & JUDGE_BAD)) {
+			/* written with the run it is in */
 			g->kept += j.events;
 			g->written++;
 			l->stats.events += j.events;
 			continue;
 		}
-		ok = put_ready(g, p + run, j.out_off - run);
+		add_run(g, p + run, j.out_off - run);
 		run = j.out_off + j.out_len;
 		if (v == ATFH_IDC_DROP || !ok)
 			continue;
-		/* a report or a queued record has the record's own position */
+		/* reports come in input order: the workers' before this one
+		 * first; a report or a queued record has the record's own
+		 * position */
+		ok = write_runs(g) && atfh_loop_chunk_notes(l, j.index);
 		l->in.index = j.index + l->chunk_index_base;
 		l->in.offset = j.offset;
-		ok = judge_later(g, &j, did, p + j.out_off);
+		if (ok && v == ATFH_IDC_PASS) {
+			bool was = l->in_lines;
+			l->in_lines = j.flags & JUDGE_LINE;
+			ok = atfh_loop_malformed(l, did + j.did_len);
+			l->in_lines = was;
+		} else if (ok) {
+			ok = judge_later(g, &j, did, p + j.out_off);
+		}
 		l->in.index = index;
 		l->in.offset = offset;
 	}
-	ok = ok && put_ready(g, p + run, t.out_len - run);
+	if (ok)
+		add_run(g, p + run, t.out_len - run);
 	return write_runs(g) && ok && !g->out.broken_pipe && !g->out.error;
 }
 
