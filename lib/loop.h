@@ -76,10 +76,12 @@ struct atfh_loop {
 	 * stops the run as a callback's ATFH_REC_STOP does */
 	bool (*chunk_out)(struct atfh_loop *l, const char *p, size_t n);
 	/* while chunk_out runs: what to add to the line numbers a worker saw
-	 * (NDJSON blocks are numbered from their start); the workers' reports
-	 * are made after it, or by it in step with its own
-	 * (atfh_loop_chunk_notes) */
+	 * (NDJSON blocks are numbered from their start) */
 	uint64_t chunk_index_base;
+	/* the chunk's reports (the workers') are made before chunk_out, or
+	 * with this set by chunk_out itself, in step with its own
+	 * (atfh_loop_chunk_notes), and after it those left */
+	bool chunk_out_notes;
 	/* optional, on a worker's loop: called in its thread after the last
 	 * record of each chunk, before its output is handed over (to end it
 	 * with what chunk_out needs besides the bytes) */

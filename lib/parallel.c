@@ -294,7 +294,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 		p->emitting = c;
 		p->notes_done = 0;
 		p->emit_base = base;
-		if (!l->chunk_out)
+		if (!l->chunk_out_notes)
 			emit_notes(p, UINT64_MAX);
 		l->stats.records += c->block_records;
 		if (c->part && !c->cancelled) {
@@ -309,7 +309,8 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 				l->stopped = true;
 				p->halted = true;
 			}
-			emit_notes(p, UINT64_MAX);
+			if (l->chunk_out_notes)
+				emit_notes(p, UINT64_MAX);
 		} else if (l->out && c->out_len && !atfh_par_out_gone(l))
 			atfh_out_put_events(l->out, c->out, c->out_len);
 		l->stats.events += c->events;

@@ -927,8 +927,10 @@ int main(int argc, char **argv)
 		g.loop.worker_merge = worker_merge;
 		g.loop.worker_free = worker_free;
 		g.loop.between_chunks = between_chunks;
-		if (g.id.on)
+		if (g.id.on) {
 			g.loop.chunk_out = pds_chunk_out;
+			g.loop.chunk_out_notes = true;
+		}
 	}
 	int status = atfh_loop_run(&g.loop, argv + first, (size_t)(argc - first));
 	if (g.count_only && !g.out.broken_pipe && !g.loop.abandoned) {
