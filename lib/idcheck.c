@@ -283,10 +283,17 @@ static bool pds_passes(struct atfh_idcheck *c, const struct atfh_identity *e)
 	return pass;
 }
 
+/* Can a verdict come from the cache alone: nothing waits, and only the
+ * PDS host is asked about? */
+static bool fast_usable(const struct atfh_idcheck *c)
+{
+	return !c->q.count && !c->verify_sig && !c->metadata && (c->pds.n || c->ignore_pds.n);
+}
+
 int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
 {
 	struct atfh_idkey k;
-	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
+	if (!fast_usable(c))
 		return -1;
 	atfh_idkey_of(did, n, &k);
 	return atfh_idcheck_fast_key(c, &k);
@@ -294,7 +301,7 @@ int atfh_idcheck_fast(struct atfh_idcheck *c, const char *did, size_t n)
 
 int atfh_idcheck_fast_key(struct atfh_idcheck *c, const struct atfh_idkey *k)
 {
-	if (c->q.count || c->verify_sig || c->metadata || (!c->pds.n && !c->ignore_pds.n))
+	if (!fast_usable(c))
 		return -1;
 	uint32_t id = atfh_resolver_host_id_key(&c->r, k);
 	if (!id)

@@ -122,14 +122,10 @@ int atfh_idq_drain(struct atfh_idq *q, bool all)
 	return ATFH_REC_OK;
 }
 
-static int submit(struct atfh_idq *q, struct atfh_idq_item *it, const char **err)
+int atfh_idq_submit_item(struct atfh_idq *q, struct atfh_idq_item *it, const char **err)
 {
 	if (q->stop)
 		return ATFH_REC_STOP;
-	struct atfh_input *in = &q->loop->in;
-	it->file = in->name;
-	it->index = in->index;
-	it->offset = in->offset;
 	struct atfh_identity *e = NULL;
 	if (it->did) {
 		e = atfh_resolver_lookup(q->r, it->did, it->did_len);
@@ -159,23 +155,13 @@ static int submit(struct atfh_idq *q, struct atfh_idq_item *it, const char **err
 int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 		    const char *did, size_t did_len, const char **err)
 {
+	const struct atfh_input *in = &q->loop->in;
 	struct atfh_idq_item it = {
 		.data = (uint8_t *)data, .n = n, .line = line,
 		.did = (char *)did, .did_len = did_len,
+		.file = in->name, .index = in->index, .offset = in->offset,
 	};
-	return submit(q, &it, err);
-}
-
-int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
-			   const char *did, size_t did_len, uint64_t events, bool bad,
-			   const char **err)
-{
-	struct atfh_idq_item it = {
-		.data = (uint8_t *)data, .n = n, .line = line, .output = true, .events = events,
-		.bad = bad,
-		.did = (char *)did, .did_len = did_len,
-	};
-	return submit(q, &it, err);
+	return atfh_idq_submit_item(q, &it, err);
 }
 
 int atfh_idq_idle(struct atfh_idq *q)

@@ -35,9 +35,8 @@ struct atfh_idq_item {
 	const char *file;     /* position, for messages */
 	uint64_t index, offset;
 	bool retried;         /* the account was fetched again for it */
-	/* output already made (atfh_idq_submit_output): with a DID, it is
-	 * written if the account passes, and EVENTS are counted then; without
-	 * one it is written when its turn comes (counted already) */
+	/* output a -T worker made already: written in its turn if its
+	 * account passes (or it has none), and EVENTS counted then */
 	bool output;
 	uint64_t events;
 	bool bad;             /* output: DATA is the error to report instead */
@@ -68,13 +67,9 @@ void atfh_idq_free(struct atfh_idq *q);
  * and malformed), or ATFH_REC_STOP (a settle asked to stop). */
 int atfh_idq_submit(struct atfh_idq *q, const void *data, size_t n, bool line,
 		    const char *did, size_t did_len, const char **err);
-/* The same for output a -T worker made (item->output): DATA is written in
- * its turn (and EVENTS counted), if its account DID passes when one is
- * given; with BAD, DATA is an error to report then instead (with its
- * NUL). */
-int atfh_idq_submit_output(struct atfh_idq *q, const void *data, size_t n, bool line,
-			   const char *did, size_t did_len, uint64_t events, bool bad,
-			   const char **err);
+/* The same for IT as the caller made it, its position included (a -T
+ * worker's output, IT->output, whose record is not l->in's current one). */
+int atfh_idq_submit_item(struct atfh_idq *q, struct atfh_idq_item *it, const char **err);
 /* Settle what can be settled; with ALL, wait until the queue is empty (end
  * of input; SIGINT/SIGTERM stop the wait).  ATFH_REC_STOP when a settle
  * asked to stop, else ATFH_REC_OK. */

@@ -75,8 +75,9 @@ struct atfh_loop {
 	 * written to `out` (atfh-emit produces its messages from it); false
 	 * stops the run as a callback's ATFH_REC_STOP does */
 	bool (*chunk_out)(struct atfh_loop *l, const char *p, size_t n);
-	/* while chunk_out runs: what to add to the line numbers a worker saw
-	 * (NDJSON blocks are numbered from their start) */
+	/* while a chunk is taken back (chunk_out runs): what to add to the
+	 * line numbers its worker saw (NDJSON blocks are numbered from their
+	 * start) */
 	uint64_t chunk_index_base;
 	/* the chunk's reports (the workers') are made before chunk_out, or
 	 * with this set by chunk_out itself, in step with its own

@@ -252,9 +252,6 @@ static bool emit_notes(struct atfh_par *p, uint64_t before)
 {
 	struct atfh_loop *l = p->l;
 	struct chunk *c = p->emitting;
-	uint64_t index = l->in.index, offset = l->in.offset;
-	bool lines = l->in_lines;
-	l->in_lines = c->lines;
 	for (; p->notes_done < c->nnotes && !p->halted; p->notes_done++) {
 		const struct note *nt = &c->notes[p->notes_done];
 		if (!nt->malformed) {
@@ -263,14 +260,10 @@ static bool emit_notes(struct atfh_par *p, uint64_t before)
 		}
 		if (nt->index >= before)
 			break;
-		l->in.index = nt->index + p->emit_base;
-		l->in.offset = nt->offset;
-		if (!atfh_loop_malformed(l, c->text + nt->off))
+		if (!atfh_loop_malformed_at(l, l->in.name, c->lines, nt->index + l->chunk_index_base,
+					    nt->offset, c->text + nt->off))
 			p->halted = true;
 	}
-	l->in.index = index;
-	l->in.offset = offset;
-	l->in_lines = lines;
 	return !p->halted;
 }
 
@@ -293,7 +286,7 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 	if (!p->halted) {
 		p->emitting = c;
 		p->notes_done = 0;
-		p->emit_base = base;
+		l->chunk_index_base = base;
 		if (!l->chunk_out_notes)
 			emit_notes(p, UINT64_MAX);
 		l->stats.records += c->block_records;
@@ -304,7 +297,6 @@ static void emit_chunk(struct atfh_par *p, struct chunk *c)
 					     (c->zstd ? c->hi : c->end_off);
 		}
 		if (l->chunk_out) {
-			l->chunk_index_base = base;
 			if (c->out_len && !l->chunk_out(l, c->out, c->out_len)) {
 				l->stopped = true;
 				p->halted = true;

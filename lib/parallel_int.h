@@ -123,7 +123,6 @@ struct atfh_par {
 	 * makes them in step with its own, atfh_loop_chunk_notes) */
 	struct chunk *emitting;
 	size_t notes_done;
-	uint64_t emit_base;
 };
 
 /* parallel.c */

@@ -586,14 +586,13 @@ static void judge_begin(struct grep *w, struct judge_mark *m)
 	*m = (struct judge_mark){ w->out.len, w->kept, w->written, w->loop.stats.events };
 }
 
-static uint32_t judge_text(struct grep *w, const char *s, size_t n)
+static void judge_text(struct grep *w, const char *s, size_t n)
 {
 	if (w->dids_cap - w->dids_len < n)
 		atfh_grow_array((void **)&w->dids, &w->dids_cap, w->dids_len + n, 1);
 	if (n)
 		memcpy(w->dids + w->dids_len, s, n);
 	w->dids_len += n;
-	return (uint32_t)(w->dids_len - n);
 }
 
 /* After the selectors ran on a record (KEPT: they kept it, BAD: its error
@@ -714,24 +713,24 @@ static void add_run(struct grep *g, const char *p, size_t n)
 
 /* A listed record (its output at P) not passed from the cache: queued
  * until its account is known (or until those before it are written), or
- * reported. */
+ * reported, with its own position. */
 static bool judge_later(struct grep *g, const struct judge *j, const char *did, const char *p)
 {
 	const char *err = NULL;
 	if (!write_runs(g))
 		return false;
-	bool line = j->flags & JUDGE_LINE;
 	const char *bad = j->flags & JUDGE_BAD ? did + j->did_len : NULL;
-	int r = atfh_idq_submit_output(&g->id.q, bad ? bad : p, bad ? strlen(bad) + 1 : j->out_len,
-				       line, j->flags & JUDGE_NO_DID ? NULL : did, j->did_len,
-				       j->events, bad != NULL, &err);
-	if (r == ATFH_REC_BAD) {
-		bool was = g->loop.in_lines;
-		g->loop.in_lines = line;
-		bool go_on = atfh_loop_malformed(&g->loop, err ? err : "malformed record");
-		g->loop.in_lines = was;
-		return go_on;
-	}
+	struct atfh_idq_item it = {
+		.data = (uint8_t *)(bad ? bad : p), .n = bad ? strlen(bad) + 1 : j->out_len,
+		.line = j->flags & JUDGE_LINE, .output = true, .events = j->events, .bad = bad,
+		.did = j->flags & JUDGE_NO_DID ? NULL : (char *)did, .did_len = j->did_len,
+		.file = g->loop.in.name, .index = j->index + g->loop.chunk_index_base,
+		.offset = j->offset,
+	};
+	int r = atfh_idq_submit_item(&g->id.q, &it, &err);
+	if (r == ATFH_REC_BAD)
+		return atfh_loop_malformed_at(&g->loop, it.file, it.line, it.index, it.offset,
+					      err ? err : "malformed record");
 	return r != ATFH_REC_STOP;
 }
 
@@ -745,7 +744,6 @@ static bool pds_chunk_out(struct atfh_loop *l, const char *p, size_t n)
 		abort(); /* worker_chunk_end ends every chunk */
 	memcpy(&t, p + n - sizeof t, sizeof t);
 	const char *dids = p + t.out_len, *list = dids + t.dids_len;
-	uint64_t index = l->in.index, offset = l->in.offset;
 	size_t run = 0; /* output from here on is not written yet */
 	bool ok = true;
 	for (uint64_t i = 0; i < t.njudge && ok; i++) {
@@ -772,24 +770,17 @@ static bool pds_chunk_out(struct atfh_loop *l, const char *p, size_t n)
 		}
 		add_run(g, p + run, j.out_off - run);
 		run = j.out_off + j.out_len;
-		if (v == ATFH_IDC_DROP || !ok)
+		if (v == ATFH_IDC_DROP)
 			continue;
 		/* reports come in input order: the workers' before this one
-		 * first; a report or a queued record has the record's own
-		 * position */
+		 * first */
 		ok = write_runs(g) && atfh_loop_chunk_notes(l, j.index);
-		l->in.index = j.index + l->chunk_index_base;
-		l->in.offset = j.offset;
-		if (ok && v == ATFH_IDC_PASS) {
-			bool was = l->in_lines;
-			l->in_lines = j.flags & JUDGE_LINE;
-			ok = atfh_loop_malformed(l, did + j.did_len);
-			l->in_lines = was;
-		} else if (ok) {
+		if (ok && v == ATFH_IDC_PASS)
+			ok = atfh_loop_malformed_at(l, l->in.name, j.flags & JUDGE_LINE,
+						    j.index + l->chunk_index_base, j.offset,
+						    did + j.did_len);
+		else if (ok)
 			ok = judge_later(g, &j, did, p + j.out_off);
-		}
-		l->in.index = index;
-		l->in.offset = offset;
 	}
 	if (ok)
 		add_run(g, p + run, t.out_len - run);
