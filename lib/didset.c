@@ -122,11 +122,17 @@ static bool pack12(const char *p, uint64_t *v)
 	return ok;
 }
 
+bool atfh_did_plc_pack(const char *did, size_t n, uint64_t *hi, uint64_t *lo)
+{
+	/* & not &&: the two halves are independent chains, run together */
+	return n == PLC_LEN && memcmp(did, PLC_PREFIX, 8) == 0 &&
+	       (pack12(did + 8, hi) & pack12(did + 20, lo));
+}
+
 static struct atfh_didslot key_of(const char *did, size_t n, uint64_t h)
 {
 	uint64_t a, b;
-	if (n == PLC_LEN && memcmp(did, PLC_PREFIX, 8) == 0 && pack12(did + 8, &a) &&
-	    pack12(did + 20, &b))
+	if (atfh_did_plc_pack(did, n, &a, &b))
 		return (struct atfh_didslot){ (uint64_t)KEY_PLC << KIND_SHIFT | a, b };
 	return (struct atfh_didslot){ (uint64_t)KEY_TEXT << KIND_SHIFT | (h & LOW60), 0 };
 }
@@ -459,10 +465,13 @@ static void set_put(void *arg, const char *did, size_t n)
 	struct load_batch *b = &l->ring[l->filled % l->nring];
 	struct parsed *d = &b->v[b->n++];
 	d->h = did_hash(did, n);
-	d->k = key_of(did, n, d->h);
+	/* tested in a register, not read back from D (a load right after
+	 * the store to the same place stalled the loading thread) */
+	struct atfh_didslot k = key_of(did, n, d->h);
+	d->k = k;
 	d->n = n;
 	d->text = b->tlen;
-	if (d->k.a >> KIND_SHIFT == KEY_TEXT) { /* rare: kept until inserted */
+	if (k.a >> KIND_SHIFT == KEY_TEXT) { /* rare: kept until inserted */
 		atfh_grow_array((void **)&b->text, &b->tcap, b->tlen + n, 1);
 		memcpy(b->text + b->tlen, did, n);
 		b->tlen += n;

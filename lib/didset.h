@@ -37,6 +37,10 @@ void atfh_didset_free(struct atfh_didset *s);
 /* Is S (N bytes) a syntactically valid DID?  (did:METHOD:ID, ≤ 2048
  * bytes, the characters the DID spec allows.) */
 bool atfh_did_valid(const char *s, size_t n);
+/* A did:plc: DID of 24 base32 characters packed, 5 bits a character:
+ * the first twelve into *HI, the last twelve into *LO (60 bits each);
+ * false for any other DID. */
+bool atfh_did_plc_pack(const char *did, size_t n, uint64_t *hi, uint64_t *lo);
 /* Add one DID; false if it is not valid. */
 bool atfh_didset_add(struct atfh_didset *s, const char *did, size_t n);
 bool atfh_didset_has(const struct atfh_didset *s, const char *did, size_t n);

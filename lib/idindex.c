@@ -2,6 +2,7 @@
  * idindex.c — see idindex.h.
  */
 #include "idindex.h"
+#include "didset.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -9,33 +10,13 @@
 #include <sys/mman.h>
 #include <xxhash.h>
 
-/* base 32 (RFC 4648, lowercase, as did:plc uses it): 0-31, else 255 */
-#define R4(c) B(c), B(c + 1), B(c + 2), B(c + 3)
-#define R16(c) R4(c), R4(c + 4), R4(c + 8), R4(c + 12)
-#define B(c) ((c) >= 'a' && (c) <= 'z' ? (c) - 'a' : (c) >= '2' && (c) <= '7' ? (c) - '2' + 26 : 255)
-static const uint8_t b32[256] = {
-	R16(0), R16(16), R16(32), R16(48), R16(64), R16(80), R16(96), R16(112),
-	R16(128), R16(144), R16(160), R16(176), R16(192), R16(208), R16(224), R16(240),
-};
-#undef B
-#undef R16
-#undef R4
-
 void atfh_idkey_of(const char *did, size_t n, struct atfh_idkey *k)
 {
-	if (n == 32 && memcmp(did, "did:plc:", 8) == 0) {
-		uint64_t w[2] = { 0, 0 };
-		unsigned bad = 0;
-		for (size_t i = 0; i < 24; i++) {
-			unsigned v = b32[(unsigned char)did[8 + i]];
-			bad |= v;
-			w[i / 12] = w[i / 12] << 5 | (v & 31);
-		}
-		if (!(bad & 0x80)) {
-			k->a = w[0];
-			k->b = w[1] | 1ull << 60;
-			return;
-		}
+	uint64_t hi, lo;
+	if (atfh_did_plc_pack(did, n, &hi, &lo)) {
+		k->a = hi;
+		k->b = lo | 1ull << 60;
+		return;
 	}
 	k->a = XXH3_64bits(did, n);
 	k->b = (XXH3_64bits_withSeed(did, n, 0x1d1d) & 0x0fffffffffffffffull) | 2ull << 60;

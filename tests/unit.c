@@ -176,6 +176,34 @@ static void test_jsonscan(void)
 		deep[d++] = ']';
 	deep[d++] = '}';
 	ok(atfh_jobj_parse(&o, deep, d, &err) < 0 && strstr(err, "deep"), "JSON nesting bound");
+
+	/* numbers: digits are passed eight at a time, so a byte next to the
+	 * digits' range ('/' and ':'), a letter, a fraction or an exponent at
+	 * every place of up to 24 digits, the line ending right after */
+	static const char after[] = "/:a.e0";
+	size_t wrong = 0;
+	for (size_t len = 1; len <= 24; len++)
+		for (size_t at = 1; at <= len; at++)
+			for (const char *c = after; *c; c++) {
+				char num[64];
+				size_t n = 0;
+				num[n++] = '[';
+				for (size_t k = 0; k < len; k++)
+					num[n++] = (char)('1' + k % 9);
+				num[at] = *c;
+				num[n++] = ']';
+				/* digits, *c, digits: valid when *c is a digit (a
+				 * leading 0 only alone), or a '.' or 'e' between
+				 * digits */
+				bool valid = (*c == '0' && (at > 1 || len == 1)) ||
+					     ((*c == '.' || *c == 'e') && at > 1 && at < len);
+				char *b = atfh_xmalloc(n);
+				memcpy(b, num, n); /* ending at its allocation's end */
+				if ((atfh_json_check(b, n, &err) == 0) != valid)
+					wrong++;
+				free(b);
+			}
+	ok(wrong == 0, "JSON numbers of up to 24 digits, a byte of every kind at every place");
 }
 
 /* The SSE2 string scanner against the scalar build of lib/jsonscan.c and

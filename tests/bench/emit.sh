@@ -74,7 +74,7 @@ best() {
 	done
 	{ printf '%s:' "$name"; printf ' %q' "${shown[@]}"; echo; } >&2
 	for _ in $(seq "$RUNS"); do
-		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" </dev/null ||
+		bench_time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" </dev/null ||
 			{ echo "emit.sh: $name failed:" >&2; cat "$tmp/err" >&2; return 1; }
 		read -r t r u s <"$tmp/time"
 		walls=${walls:+$walls/}$t

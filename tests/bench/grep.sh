@@ -29,7 +29,7 @@ best() { # CMD... -> sets secs (best of RUNS) and rss (KB, max)
 	secs= rss=0
 	for ((r = 0; r < RUNS; r++)); do
 		[ -z "$warm" ] || cat "$warm" >/dev/null
-		/usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$sink" 2>"$tmp/err" || true
+		bench_time -f '%e %M' -o "$tmp/time" "$@" >"$sink" 2>"$tmp/err" || true
 		read -r s m < <(tail -n 1 "$tmp/time") || { s=; m=0; }
 		[ -n "$s" ] || continue
 		[ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN{exit !(a<b)}' && secs=$s

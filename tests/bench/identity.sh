@@ -57,7 +57,7 @@ best() { # CMD... -> secs (best of RUNS), cpu (of that run), rss (KB, max); the 
 	for ((r = 0; r < RUNS; r++)); do
 		cat "$slice" >/dev/null
 		cp "$ids" "$tmp/ids"
-		/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"
+		bench_time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err"
 		read -r s u k m < <(tail -n 1 "$tmp/time") || { s=; m=0; }
 		[ -n "$s" ] || continue
 		if [ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN{exit !(a<b)}'; then

@@ -36,7 +36,7 @@ best() { # CMD... (run in a fresh $tmp/o) -> secs (best of RUNS), cpu (its
 	for ((r = 0; r < RUNS; r++)); do
 		rm -rf "$tmp/o"; mkdir "$tmp/o"
 		cat "$in" "$nd" >/dev/null
-		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || true
+		bench_time -f '%e %M %U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || true
 		read -r s m u y < <(tail -n 1 "$tmp/time") || { s=; m=0; }
 		[ -n "$s" ] || continue
 		awk -v s="$s" 'BEGIN{exit !(s < 0.01)}' && s=0.01

@@ -53,7 +53,7 @@ best() {
 	secs= cpu= rss=0
 	local r s m u y c
 	for ((r = 0; r < RUNS; r++)); do
-		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" >"${OUT:-$tmp/out}" 2>"$tmp/err" ||
+		bench_time -f '%e %M %U %S' -o "$tmp/time" "$@" >"${OUT:-$tmp/out}" 2>"$tmp/err" ||
 			{ say "threads bench: failed: $* ($(head -n 1 "$tmp/err"))"; secs=-; return 1; }
 		read -r s m u y < <(tail -n 1 "$tmp/time")
 		c=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
@@ -137,7 +137,7 @@ for f in "$full" "$split" "$full.zst"; do
 done
 
 if [ "$COPIES" -gt 0 ]; then
-	/usr/bin/time -f '%e %M' -o "$tmp/time" bash -c 'for ((i = 0; i < $1; i++)); do cat "$2"; done |
+	bench_time -f '%e %M' -o "$tmp/time" bash -c 'for ((i = 0; i < $1; i++)); do cat "$2"; done |
 		"$3" -q -T "$4" >/dev/null' - "$COPIES" "$full" "$tools/atfh-decode" "$TH"
 	read -r ps pm < <(tail -n 1 "$tmp/time")
 	OUT=/dev/null best "$tools/atfh-decode" -q -T "$TH" "$full"
