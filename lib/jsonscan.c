@@ -13,24 +13,25 @@
 #define JSONSCAN_SSE2 1
 #endif
 
-struct scan {
-	const char *p, *end;
-	const char *err;
-};
+/* The scanners take the position P (and the END of the text) and return
+ * the position after what they read, or NULL with *ERR set: the first
+ * error met, the innermost, is the one reported.  The position stays in
+ * a register: kept in a struct in memory, each step of a line waited for
+ * the step before it to store it and load it again. */
 
-static inline void ws(struct scan *s)
+static inline const char *ws(const char *p, const char *end)
 {
 	/* compact JSON has none: one test passes a byte above ' ' */
-	while (s->p < s->end && (unsigned char)*s->p <= ' ' &&
-	       (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	while (p < end && (unsigned char)*p <= ' ' &&
+	       (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
 }
 
-static int bad(struct scan *s, const char *why)
+static const char *fail(const char **err, const char *why)
 {
-	if (!s->err)
-		s->err = why;
-	return -1;
+	*err = why;
+	return NULL;
 }
 
 static int hexval(char c)
@@ -41,11 +42,12 @@ static int hexval(char c)
 	return -1;
 }
 
-/* At the opening quote; leaves p after the closing quote. */
-static int scan_string(struct scan *s, const char **start, size_t *len)
+/* At the opening quote: *START and *LEN the inside of the quotes;
+ * returns the position after the closing quote. */
+static const char *scan_string(const char *p, const char *end, const char **start, size_t *len,
+			       const char **err)
 {
-	const char *p = s->p + 1, *end = s->end;
-	const char *b = p;
+	const char *b = ++p;
 	uint64_t hi = 0; /* the bytes passed eight at a time, or-ed */
 	bool ascii = true;
 	for (;;) {
@@ -108,15 +110,12 @@ special:;
 		if (c == '"') {
 			*start = b;
 			*len = (size_t)(p - b);
-			s->p = p + 1;
 			if ((!ascii || (hi & 0x8080808080808080ull)) && !atfh_utf8_valid(b, *len))
-				return bad(s, "invalid UTF-8 in a JSON string");
-			return 0;
+				return fail(err, "invalid UTF-8 in a JSON string");
+			return p + 1;
 		}
-		if (c < 0x20) {
-			s->p = p;
-			return bad(s, "control character in a JSON string");
-		}
+		if (c < 0x20)
+			return fail(err, "control character in a JSON string");
 		if (c >= 0x80)
 			ascii = false;
 		if (c == '\\') {
@@ -125,38 +124,34 @@ special:;
 			char e = p[1];
 			if (e == 'u') {
 				if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
-				    hexval(p[4]) < 0 || hexval(p[5]) < 0) {
-					s->p = p;
-					return bad(s, "bad \\u escape in a JSON string");
-				}
+				    hexval(p[4]) < 0 || hexval(p[5]) < 0)
+					return fail(err, "bad \\u escape in a JSON string");
 				p += 6;
 				continue;
 			}
-			if (!strchr("\"\\/bfnrt", e) || e == 0) {
-				s->p = p;
-				return bad(s, "bad escape in a JSON string");
-			}
+			if (!strchr("\"\\/bfnrt", e) || e == 0)
+				return fail(err, "bad escape in a JSON string");
 			p += 2;
 			continue;
 		}
 		p++;
 	}
-	s->p = end;
-	return bad(s, "unterminated JSON string");
+	return fail(err, "unterminated JSON string");
 }
 
 /* scan_string for a string that ends within its first 32 bytes, all
  * ASCII without escapes (keys, DIDs, collections, times): no call, no
  * UTF-8 check. */
-static inline int scan_str(struct scan *s, const char **start, size_t *len)
+static inline const char *scan_str(const char *p, const char *end, const char **start,
+				   size_t *len, const char **err)
 {
 #ifdef JSONSCAN_SSE2
-	const char *p = s->p + 1;
-	if (s->end - p >= 32) {
+	const char *b = p + 1;
+	if (end - b >= 32) {
 		const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
 		const __m128i c1f = _mm_set1_epi8(0x1f);
 		for (unsigned off = 0; off < 32; off += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + off));
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + off));
 			__m128i sp = _mm_or_si128(
 				_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
 				_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
@@ -168,16 +163,15 @@ static inline int scan_str(struct scan *s, const char **start, size_t *len)
 				continue;
 			}
 			unsigned k = (unsigned)__builtin_ctz(m);
-			if (p[off + k] != '"' || (hi & ((1u << k) - 1)))
+			if (b[off + k] != '"' || (hi & ((1u << k) - 1)))
 				break;
-			*start = p;
+			*start = b;
 			*len = off + k;
-			s->p = p + off + k + 1;
-			return 0;
+			return b + off + k + 1;
 		}
 	}
 #endif
-	return scan_string(s, start, len);
+	return scan_string(p, end, start, len, err);
 }
 
 /* Past the digits from P: eight at a time (times in microseconds have
@@ -198,226 +192,189 @@ static const char *digits(const char *p, const char *end)
 	return p;
 }
 
-static int scan_number(struct scan *s)
+static const char *scan_number(const char *p, const char *end, const char **err)
 {
-	const char *p = s->p;
-	if (p < s->end && *p == '-')
+	if (p < end && *p == '-')
 		p++;
-	if (p >= s->end)
-		return bad(s, "bad JSON number");
-	if (*p == '0') {
+	if (p >= end)
+		return fail(err, "bad JSON number");
+	if (*p == '0')
 		p++;
-	} else if (*p >= '1' && *p <= '9') {
-		p = digits(p, s->end);
-	} else {
-		return bad(s, "bad JSON number");
+	else if (*p >= '1' && *p <= '9')
+		p = digits(p, end);
+	else
+		return fail(err, "bad JSON number");
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return fail(err, "bad JSON number");
+		p = digits(p, end);
 	}
-	if (p < s->end && *p == '.') {
+	if (p < end && (*p == 'e' || *p == 'E')) {
 		p++;
-		if (p >= s->end || *p < '0' || *p > '9')
-			return bad(s, "bad JSON number");
-		while (p < s->end && *p >= '0' && *p <= '9')
+		if (p < end && (*p == '+' || *p == '-'))
 			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return fail(err, "bad JSON number");
+		p = digits(p, end);
 	}
-	if (p < s->end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < s->end && (*p == '+' || *p == '-'))
-			p++;
-		if (p >= s->end || *p < '0' || *p > '9')
-			return bad(s, "bad JSON number");
-		while (p < s->end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	s->p = p;
-	return 0;
+	return p;
 }
 
-static int literal(struct scan *s, const char *lit, size_t n)
+static const char *literal(const char *p, const char *end, const char *lit, size_t n,
+			   const char **err)
 {
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
-		return bad(s, "invalid JSON");
-	s->p += n;
-	return 0;
+	if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+		return fail(err, "invalid JSON");
+	return p + n;
 }
 
-static int scan_value(struct scan *s, struct atfh_jval *v, int depth);
+static const char *scan_value(const char *p, const char *end, struct atfh_jval *v, int depth,
+			      const char **err);
 
-static int scan_container(struct scan *s, bool obj, int depth)
+static const char *scan_container(const char *p, const char *end, bool obj, int depth,
+				  const char **err)
 {
 	if (depth >= ATFH_MAX_JSON_DEPTH)
-		return bad(s, "JSON nested too deeply");
+		return fail(err, "JSON nested too deeply");
 	char close = obj ? '}' : ']';
-	s->p++;
-	ws(s);
-	if (s->p < s->end && *s->p == close) {
-		s->p++;
-		return 0;
-	}
+	p = ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
 	for (;;) {
 		struct atfh_jval v;
 		if (obj) {
 			const char *k;
 			size_t kn;
-			if (s->p >= s->end || *s->p != '"')
-				return bad(s, "expected a key in a JSON object");
-			if (scan_str(s, &k, &kn))
-				return -1;
-			ws(s);
-			if (s->p >= s->end || *s->p != ':')
-				return bad(s, "expected ':' in a JSON object");
-			s->p++;
-			ws(s);
+			if (p >= end || *p != '"')
+				return fail(err, "expected a key in a JSON object");
+			if (!(p = scan_str(p, end, &k, &kn, err)))
+				return NULL;
+			p = ws(p, end);
+			if (p >= end || *p != ':')
+				return fail(err, "expected ':' in a JSON object");
+			p = ws(p + 1, end);
 		}
-		if (scan_value(s, &v, depth + 1))
-			return -1;
-		ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			ws(s);
+		if (!(p = scan_value(p, end, &v, depth + 1, err)))
+			return NULL;
+		p = ws(p, end);
+		if (p < end && *p == ',') {
+			p = ws(p + 1, end);
 			continue;
 		}
-		if (s->p < s->end && *s->p == close) {
-			s->p++;
-			return 0;
-		}
-		return bad(s, obj ? "expected ',' or '}' in a JSON object"
-				  : "expected ',' or ']' in a JSON array");
+		if (p < end && *p == close)
+			return p + 1;
+		return fail(err, obj ? "expected ',' or '}' in a JSON object"
+				     : "expected ',' or ']' in a JSON array");
 	}
 }
 
-static int scan_value(struct scan *s, struct atfh_jval *v, int depth)
+static const char *scan_value(const char *p, const char *end, struct atfh_jval *v, int depth,
+			      const char **err)
 {
-	if (s->p >= s->end)
-		return bad(s, "truncated JSON");
-	const char *b = s->p;
-	switch (*s->p) {
+	if (p >= end)
+		return fail(err, "truncated JSON");
+	const char *b = p;
+	switch (*p) {
 	case '"':
 		v->type = ATFH_J_STR;
-		return scan_str(s, &v->p, &v->n);
+		return scan_str(p, end, &v->p, &v->n, err);
 	case '{':
 	case '[':
-		v->type = *s->p == '{' ? ATFH_J_OBJ : ATFH_J_ARR;
-		if (scan_container(s, v->type == ATFH_J_OBJ, depth))
-			return -1;
+		v->type = *p == '{' ? ATFH_J_OBJ : ATFH_J_ARR;
+		p = scan_container(p, end, v->type == ATFH_J_OBJ, depth, err);
 		break;
 	case 't':
 		v->type = ATFH_J_BOOL;
 		v->truth = true;
-		if (literal(s, "true", 4))
-			return -1;
+		p = literal(p, end, "true", 4, err);
 		break;
 	case 'f':
 		v->type = ATFH_J_BOOL;
 		v->truth = false;
-		if (literal(s, "false", 5))
-			return -1;
+		p = literal(p, end, "false", 5, err);
 		break;
 	case 'n':
 		v->type = ATFH_J_NULL;
-		if (literal(s, "null", 4))
-			return -1;
+		p = literal(p, end, "null", 4, err);
 		break;
 	default:
 		v->type = ATFH_J_NUM;
-		if (scan_number(s))
-			return -1;
+		p = scan_number(p, end, err);
 	}
+	if (!p)
+		return NULL;
 	v->p = b;
-	v->n = (size_t)(s->p - b);
-	return 0;
+	v->n = (size_t)(p - b);
+	return p;
 }
 
 int atfh_json_check(const char *p, size_t n, const char **err)
 {
-	struct scan s = { p, p + n, NULL };
+	const char *end = p + n;
 	struct atfh_jval v;
-	ws(&s);
-	if (scan_value(&s, &v, 0))
-		goto fail;
-	ws(&s);
-	if (s.p != s.end) {
-		bad(&s, "trailing characters after the JSON value");
-		goto fail;
+	if (!(p = scan_value(ws(p, end), end, &v, 0, err)))
+		return -1;
+	if (ws(p, end) != end) {
+		*err = "trailing characters after the JSON value";
+		return -1;
 	}
 	return 0;
-fail:
-	*err = s.err;
-	return -1;
 }
 
 int atfh_jobj_parse(struct atfh_jobj *o, const char *p, size_t n, const char **err)
 {
-	struct scan s = { p, p + n, NULL };
+	const char *end = p + n;
 	o->n = 0;
-	ws(&s);
-	if (s.p >= s.end || *s.p != '{') {
-		bad(&s, "not a JSON object");
-		goto fail;
-	}
-	s.p++;
-	ws(&s);
-	if (s.p < s.end && *s.p == '}') {
-		s.p++;
-		goto done;
-	}
-	for (;;) {
-		struct atfh_jfield f;
-		if (s.p >= s.end || *s.p != '"') {
-			bad(&s, "expected a key in a JSON object");
-			goto fail;
+	p = ws(p, end);
+	if (p >= end || *p != '{')
+		return *err = "not a JSON object", -1;
+	p = ws(p + 1, end);
+	if (p < end && *p == '}') {
+		p++;
+	} else {
+		for (;;) {
+			struct atfh_jfield f;
+			if (p >= end || *p != '"')
+				return *err = "expected a key in a JSON object", -1;
+			if (!(p = scan_str(p, end, &f.key.p, &f.key.n, err)))
+				return -1;
+			f.key.json = true;
+			p = ws(p, end);
+			if (p >= end || *p != ':')
+				return *err = "expected ':' in a JSON object", -1;
+			if (!(p = scan_value(ws(p + 1, end), end, &f.val, 1, err)))
+				return -1;
+			if (o->n < ATFH_JFIELDS_MAX)
+				o->f[o->n++] = f;
+			p = ws(p, end);
+			if (p < end && *p == ',') {
+				p = ws(p + 1, end);
+				continue;
+			}
+			if (p < end && *p == '}') {
+				p++;
+				break;
+			}
+			return *err = "expected ',' or '}' in a JSON object", -1;
 		}
-		if (scan_str(&s, &f.key.p, &f.key.n))
-			goto fail;
-		f.key.json = true;
-		ws(&s);
-		if (s.p >= s.end || *s.p != ':') {
-			bad(&s, "expected ':' in a JSON object");
-			goto fail;
-		}
-		s.p++;
-		ws(&s);
-		if (scan_value(&s, &f.val, 1))
-			goto fail;
-		if (o->n < ATFH_JFIELDS_MAX)
-			o->f[o->n++] = f;
-		ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
-			ws(&s);
-			continue;
-		}
-		if (s.p < s.end && *s.p == '}') {
-			s.p++;
-			break;
-		}
-		bad(&s, "expected ',' or '}' in a JSON object");
-		goto fail;
 	}
-done:
-	ws(&s);
-	if (s.p != s.end) {
-		bad(&s, "trailing characters after the JSON object");
-		goto fail;
-	}
+	if (ws(p, end) != end)
+		return *err = "trailing characters after the JSON object", -1;
 	return 0;
-fail:
-	*err = s.err ? s.err : "invalid JSON";
-	return -1;
 }
 
 int atfh_jarr_next(const struct atfh_jval *a, const char **pos, struct atfh_jval *v)
 {
 	if (a->type != ATFH_J_ARR || a->n < 2)
 		return 0;
-	struct scan s = { *pos ? *pos : a->p + 1, a->p + a->n - 1, NULL };
-	ws(&s);
-	if (s.p < s.end && *s.p == ',') {
-		s.p++;
-		ws(&s);
-	}
-	if (s.p >= s.end || scan_value(&s, v, 1))
+	const char *p = *pos ? *pos : a->p + 1, *end = a->p + a->n - 1, *err;
+	p = ws(p, end);
+	if (p < end && *p == ',')
+		p = ws(p + 1, end);
+	if (p >= end || !(p = scan_value(p, end, v, 1, &err)))
 		return 0;
-	*pos = s.p;
+	*pos = p;
 	return 1;
 }
 
