@@ -95,13 +95,13 @@ for label in 100k 1m; do
 		stream=$(awk -v a="$s" -v b="$plain" -v l="$load" 'BEGIN{printf "%.1f", (a-l-b)/b*100}')
 		pct1=$(awk -v a="$s" -v b="$plain1" 'BEGIN{printf "%.1f", (a-b)/b*100}')
 		note=$(awk -v p="$pct" 'BEGIN{print (p < 10) ? "target met (< 10 %)" : "target missed (>= 10 %)"}')
-		row "atfh-grep $opt" "$s" "$cpu" "$rss" "$what; +$pct % ($stream % without the cache read; +$pct1 % over -T 1), $req requests; $note"
+		row "atfh-grep $opt" "$s" "$cpu" "$rss" "$what; $(printf %+.1f "$pct") % ($(printf %+.1f "$stream") % without the cache read; $(printf %+.1f "$pct1") % over -T 1), $req requests; $note"
 		echo "BENCH name=atfh-grep-pds-warm@$label case=\"$opt\" pct_over_plain=$pct pct_without_load=$stream pct_over_plain_t1=$pct1 requests=$req"
 	done
 	# the same in one thread: what the workers take off the reading thread
 	best "$tools/atfh-grep" -T 1 --pds 'pds[0-4].example.com' "${ID[@]}" "$slice"
 	pct1=$(awk -v a="$secs" -v b="$plain1" 'BEGIN{printf "%.1f", (a-b)/b*100}')
-	row "atfh-grep -T 1 --pds pds[0-4].example.com" "$secs" "$cpu" "$rss" "half, one thread; +$pct1 % over -T 1"
+	row "atfh-grep -T 1 --pds pds[0-4].example.com" "$secs" "$cpu" "$rss" "half, one thread; $(printf %+.1f "$pct1") % over -T 1"
 	echo "BENCH name=atfh-grep-pds-warm-t1@$label case=\"--pds pds[0-4].example.com\" pct_over_plain_t1=$pct1"
 done
 
