@@ -43,9 +43,10 @@ static inline bool atfh_jsonscan_builds_agree(const char *p, size_t n, const cha
 	}
 	for (size_t i = 0; i < a.n; i++) {
 		const struct atfh_jfield *x = &a.f[i], *y = &b.f[i];
-		if (x->key.p != y->key.p || x->key.n != y->key.n || x->val.type != y->val.type ||
-		    x->val.p != y->val.p || x->val.n != y->val.n) {
-			*why = "a field's span";
+		if (x->key.p != y->key.p || x->key.n != y->key.n || x->key.json != y->key.json ||
+		    x->val.type != y->val.type || x->val.p != y->val.p || x->val.n != y->val.n ||
+		    (x->val.type == ATFH_J_BOOL && x->val.truth != y->val.truth)) {
+			*why = "a field's span, type or value";
 			return false;
 		}
 	}
