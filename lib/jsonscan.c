@@ -42,6 +42,19 @@ static int hexval(char c)
 	return -1;
 }
 
+#ifdef JSONSCAN_SSE2
+/* The bytes of V that end a plain run in a string, as a bit mask: a quote,
+ * a backslash or a control character (<= 0x1f). */
+static inline unsigned special_bytes(__m128i v)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f);
+	__m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+				  _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
+	return (unsigned)_mm_movemask_epi8(sp);
+}
+#endif
+
 /* At the opening quote: *START and *LEN the inside of the quotes;
  * returns the position after the closing quote. */
 static const char *scan_string(const char *p, const char *end, const char **start, size_t *len,
@@ -55,15 +68,10 @@ static const char *scan_string(const char *p, const char *end, const char **star
 		/* sixteen bytes at a time while there is no quote, backslash or
 		 * control character (bytes >= 0x80 noted, checked at the end) */
 		if (end - p >= 16) {
-			const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
-			const __m128i c1f = _mm_set1_epi8(0x1f);
 			__m128i seen = _mm_setzero_si128();
 			do {
 				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-				__m128i sp = _mm_or_si128(
-					_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
-					_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v)); /* v <= 0x1f */
-				unsigned m = (unsigned)_mm_movemask_epi8(sp);
+				unsigned m = special_bytes(v);
 				if (m) {
 					unsigned k = (unsigned)__builtin_ctz(m);
 					/* non-ASCII before it, here or in a block passed */
@@ -148,14 +156,9 @@ static inline const char *scan_str(const char *p, const char *end, const char **
 #ifdef JSONSCAN_SSE2
 	const char *b = p + 1;
 	if (end - b >= 32) {
-		const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
-		const __m128i c1f = _mm_set1_epi8(0x1f);
 		for (unsigned off = 0; off < 32; off += 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + off));
-			__m128i sp = _mm_or_si128(
-				_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
-				_mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
-			unsigned m = (unsigned)_mm_movemask_epi8(sp);
+			unsigned m = special_bytes(v);
 			unsigned hi = (unsigned)_mm_movemask_epi8(v);
 			if (!m) {
 				if (hi)
