@@ -110,6 +110,25 @@ static void arena_grow(struct atfh_counter *c, size_t need)
 	c->arena_cap = cap;
 }
 
+size_t atfh_counter_find(const struct atfh_counter *c, const void *key, size_t n, uint64_t h)
+{
+	if (!c->slots)
+		return SIZE_MAX;
+	uint64_t tag = h & 0xffffffff00000000ull;
+	size_t mask = c->nslots - 1;
+	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
+		uint64_t v = c->slots[s];
+		if (!v)
+			return SIZE_MAX;
+		if ((v & 0xffffffff00000000ull) != tag)
+			continue;
+		size_t i = (size_t)(v & 0xffffffffu) - 1;
+		const struct atfh_counter_rec *r = atfh_counter_rec(c, i);
+		if (r->hash == h && r->len == n && (n == 0 || memcmp(r + 1, key, n) == 0))
+			return i;
+	}
+}
+
 size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t n,
 				 uint64_t h, bool *added)
 {

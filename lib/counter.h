@@ -41,6 +41,8 @@ size_t atfh_counter_index(struct atfh_counter *c, const void *key, size_t n, boo
 /* The same with the key's hash known (key I of another counter). */
 size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t n,
 				 uint64_t hash, bool *added);
+/* The index of KEY with hash HASH, or SIZE_MAX when it is not there. */
+size_t atfh_counter_find(const struct atfh_counter *c, const void *key, size_t n, uint64_t hash);
 static inline struct atfh_counter_rec *atfh_counter_rec(const struct atfh_counter *c, size_t i)
 {
 	return (struct atfh_counter_rec *)(void *)(c->arena + c->off[i]);

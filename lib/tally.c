@@ -4,6 +4,7 @@
 #include "tally.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <xxhash.h>
@@ -36,9 +37,21 @@ int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *er
 	return 0;
 }
 
+static void set_free(const struct atfh_tally *t, struct atfh_tally_set *s)
+{
+	if (t->has_distinct)
+		for (size_t i = 0; i < s->c.n; i++)
+			atfh_hll_free(&s->hll[i]);
+	free(s->hll);
+	atfh_counter_free(&s->c);
+	memset(s, 0, sizeof *s);
+}
+
 void atfh_tally_start(struct atfh_tally *t)
 {
-	atfh_counter_init(&t->exact);
+	memset(t->set, 0, sizeof t->set);
+	atfh_counter_init(&t->set[0].c);
+	t->nsets = 1;
 	if (t->approx)
 		atfh_topk_init(&t->ss, (size_t)t->approx);
 	t->key.fd = t->vals.fd = t->scratch.fd = t->pend_keys.fd = -1;
@@ -58,13 +71,10 @@ void atfh_tally_free(struct atfh_tally *t)
 		free(t->parts[k].alloc_name);
 	}
 	free(t->parts);
-	if (t->has_distinct) {
-		for (size_t i = 0; i < t->exact.n; i++)
-			atfh_hll_free(&t->hll[i]);
+	if (t->has_distinct)
 		atfh_evpath_free(&t->distinct);
-	}
-	free(t->hll);
-	atfh_counter_free(&t->exact);
+	for (size_t k = 0; k < t->nsets; k++)
+		set_free(t, &t->set[k]);
 	if (t->approx)
 		atfh_topk_free(&t->ss);
 	atfh_out_free(&t->key);
@@ -97,29 +107,31 @@ void atfh_tally_clear(struct atfh_tally *t)
 		atfh_topk_reset(&t->ss);
 	} else {
 		if (t->has_distinct)
-			for (size_t i = 0; i < t->exact.n; i++)
-				atfh_hll_free(&t->hll[i]);
-		atfh_counter_reset(&t->exact);
+			for (size_t i = 0; i < t->set[0].c.n; i++)
+				atfh_hll_free(&t->set[0].hll[i]);
+		atfh_counter_reset(&t->set[0].c);
+		for (; t->nsets > 1; t->nsets--)
+			set_free(t, &t->set[t->nsets - 1]);
 	}
 	t->late = t->future = 0;
 }
 
 bool atfh_tally_any(const struct atfh_tally *t)
 {
-	return t->win_open || t->exact.n || t->npend || t->ss.n;
+	return t->win_open || t->set[0].c.n || t->nsets > 1 || t->npend || t->ss.n;
 }
 
-/* The HyperLogLog of exact key I (new: ADDED). */
-static struct atfh_hll *hll_of(struct atfh_tally *t, size_t i, bool added)
+/* The HyperLogLog of key I of set S (new: ADDED). */
+static struct atfh_hll *hll_of(struct atfh_tally_set *s, size_t i, bool added)
 {
-	if (i >= t->hll_cap) {
-		size_t old = t->hll_cap;
-		atfh_grow_array((void **)&t->hll, &t->hll_cap, i + 1, sizeof *t->hll);
-		memset(t->hll + old, 0, (t->hll_cap - old) * sizeof *t->hll);
+	if (i >= s->hll_cap) {
+		size_t old = s->hll_cap;
+		atfh_grow_array((void **)&s->hll, &s->hll_cap, i + 1, sizeof *s->hll);
+		memset(s->hll + old, 0, (s->hll_cap - old) * sizeof *s->hll);
 	}
 	if (added)
-		atfh_hll_init(&t->hll[i]);
-	return &t->hll[i];
+		atfh_hll_init(&s->hll[i]);
+	return &s->hll[i];
 }
 
 void atfh_tally_start_like(struct atfh_tally *t, const struct atfh_tally *like)
@@ -145,6 +157,36 @@ void atfh_tally_start_like(struct atfh_tally *t, const struct atfh_tally *like)
 	atfh_tally_start(t);
 }
 
+/* Add set FROM's counts to set TO key by key; FROM is left to be freed. */
+static void set_merge(const struct atfh_tally *t, struct atfh_tally_set *to,
+		      struct atfh_tally_set *from)
+{
+	/* the smaller set into the larger: the keys of the larger one are
+	 * not hashed and copied again */
+	if (from->c.n > to->c.n) {
+		struct atfh_tally_set x = *to;
+		*to = *from;
+		*from = x;
+	}
+	/* the keys' slots are fetched 16 keys ahead and the keys they point
+	 * to 8 ahead: with large tables each lookup would otherwise miss the
+	 * cache twice */
+	enum { SLOT_AHEAD = 16, KEY_AHEAD = 8 };
+	for (size_t i = 0; i < from->c.n; i++) {
+		if (i + SLOT_AHEAD < from->c.n)
+			atfh_counter_prefetch(&to->c, atfh_counter_rec(&from->c, i + SLOT_AHEAD)->hash);
+		if (i + KEY_AHEAD < from->c.n)
+			atfh_counter_prefetch_key(&to->c, atfh_counter_rec(&from->c, i + KEY_AHEAD)->hash);
+		const struct atfh_counter_rec *r = atfh_counter_rec(&from->c, i);
+		bool added;
+		size_t j = atfh_counter_index_hashed(&to->c, r + 1, (size_t)r->len, r->hash, &added);
+		*atfh_counter_count(&to->c, j) += r->count;
+		if (t->has_distinct)
+			atfh_hll_merge(hll_of(to, j, added), &from->hll[i]);
+	}
+	to->c.total += from->c.total;
+}
+
 void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 {
 	if (t->approx) {
@@ -152,40 +194,23 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 	} else {
 		flush_pending(t);
 		flush_pending(from);
-		/* the smaller table into the larger: the keys of the larger
-		 * one are not hashed and copied again (the first worker's
-		 * counts become the result as they are) */
-		if (from->exact.n > t->exact.n) {
-			struct atfh_counter x = t->exact;
-			t->exact = from->exact;
-			from->exact = x;
-			struct atfh_hll *h = t->hll;
-			size_t hc = t->hll_cap;
-			t->hll = from->hll;
-			t->hll_cap = from->hll_cap;
-			from->hll = h;
-			from->hll_cap = hc;
+		for (size_t k = 0; k < from->nsets; k++) {
+			struct atfh_tally_set *s = &from->set[k];
+			if (!s->c.n)
+				continue;
+			if (t->nsets == 1 && !t->set[0].c.n) {
+				/* the first counts become T's as they are */
+				struct atfh_tally_set x = t->set[0];
+				t->set[0] = *s;
+				*s = x;
+			} else if (t->nsets < ATFH_TALLY_SETS) {
+				t->set[t->nsets++] = *s;
+				memset(s, 0, sizeof *s);
+				atfh_counter_init(&s->c);
+			} else {
+				set_merge(t, &t->set[t->nsets - 1], s);
+			}
 		}
-		/* the keys' slots are fetched 16 keys ahead and the keys
-		 * they point to 8 ahead: with large tables each lookup
-		 * would otherwise miss the cache twice */
-		enum { SLOT_AHEAD = 16, KEY_AHEAD = 8 };
-		for (size_t i = 0; i < from->exact.n; i++) {
-			if (i + SLOT_AHEAD < from->exact.n)
-				atfh_counter_prefetch(&t->exact,
-						      atfh_counter_rec(&from->exact, i + SLOT_AHEAD)->hash);
-			if (i + KEY_AHEAD < from->exact.n)
-				atfh_counter_prefetch_key(&t->exact,
-							  atfh_counter_rec(&from->exact, i + KEY_AHEAD)->hash);
-			const struct atfh_counter_rec *r = atfh_counter_rec(&from->exact, i);
-			bool added;
-			size_t j = atfh_counter_index_hashed(&t->exact, r + 1, (size_t)r->len, r->hash,
-							     &added);
-			*atfh_counter_count(&t->exact, j) += r->count;
-			if (t->has_distinct)
-				atfh_hll_merge(hll_of(t, j, added), &from->hll[i]);
-		}
-		t->exact.total += from->exact.total;
 	}
 	t->late += from->late;
 	t->future += from->future;
@@ -199,16 +224,16 @@ static void flush_pending(struct atfh_tally *t)
 	if (!t->npend)
 		return;
 	for (size_t k = 0; k < t->npend; k++)
-		atfh_counter_prefetch_key(&t->exact, t->pend[k].hash);
+		atfh_counter_prefetch_key(&t->set[0].c, t->pend[k].hash);
 	for (size_t k = 0; k < t->npend; k++) {
 		bool added;
 		const char *key = t->pend[k].len ? t->pend_keys.buf + t->pend[k].off : "";
-		size_t i = atfh_counter_index_hashed(&t->exact, key, t->pend[k].len, t->pend[k].hash,
+		size_t i = atfh_counter_index_hashed(&t->set[0].c, key, t->pend[k].len, t->pend[k].hash,
 						     &added);
-		++*atfh_counter_count(&t->exact, i);
-		t->exact.total++;
+		++*atfh_counter_count(&t->set[0].c, i);
+		t->set[0].c.total++;
 		if (t->has_distinct)
-			atfh_hll_add_hash(hll_of(t, i, added), t->pend[k].dhash);
+			atfh_hll_add_hash(hll_of(&t->set[0], i, added), t->pend[k].dhash);
 	}
 	t->npend = 0;
 	t->pend_keys.len = 0;
@@ -223,7 +248,7 @@ static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64
 	r->klen = klen;
 	if (!t->approx && !t->on_key) {
 		uint64_t h = XXH3_64bits(key, klen);
-		atfh_counter_prefetch(&t->exact, h);
+		atfh_counter_prefetch(&t->set[0].c, h);
 		t->pend[t->npend].hash = h;
 		t->pend[t->npend].dhash = dhash;
 		t->pend[t->npend].off = t->pend_keys.len;
@@ -240,13 +265,13 @@ static void count_key(struct atfh_tally *t, const char *key, size_t klen, uint64
 		return;
 	}
 	bool added;
-	size_t i = atfh_counter_index(&t->exact, key, klen, &added);
-	r->count = ++*atfh_counter_count(&t->exact, i);
-	t->exact.total++;
+	size_t i = atfh_counter_index(&t->set[0].c, key, klen, &added);
+	r->count = ++*atfh_counter_count(&t->set[0].c, i);
+	t->set[0].c.total++;
 	if (t->has_distinct) {
-		atfh_hll_add_hash(hll_of(t, i, added), dhash);
+		atfh_hll_add_hash(hll_of(&t->set[0], i, added), dhash);
 		if (t->on_key) /* an estimate costs: only for --live */
-			r->distinct = atfh_hll_estimate(&t->hll[i]);
+			r->distinct = atfh_hll_estimate(&t->set[0].hll[i]);
 	}
 }
 
@@ -470,51 +495,276 @@ static size_t select_top(struct atfh_tally_row *rows, size_t n, size_t k)
 	return k;
 }
 
+/* The count of key I of set K summed over every set, into *COUNT; false
+ * when a set before K has the key THR times or more (its row comes from
+ * there; THR 0: at all). */
+static bool summed_at(const struct atfh_tally *t, size_t k, size_t i, uint64_t thr,
+		      uint64_t *count)
+{
+	const struct atfh_counter_rec *r = atfh_counter_rec(&t->set[k].c, i);
+	uint64_t sum = r->count;
+	for (size_t j = 0; j < t->nsets; j++) {
+		if (j == k)
+			continue;
+		size_t x = atfh_counter_find(&t->set[j].c, r + 1, (size_t)r->len, r->hash);
+		if (x == SIZE_MAX)
+			continue;
+		uint64_t n = *atfh_counter_count(&t->set[j].c, x);
+		if (j < k && n >= thr)
+			return false;
+		sum += n;
+	}
+	*count = sum;
+	return true;
+}
+
+/* The same going through every key of set K in turn: the keys a few
+ * ahead are fetched from the other sets meanwhile. */
+static bool summed(const struct atfh_tally *t, size_t k, size_t i, uint64_t *count)
+{
+	enum { SLOT_AHEAD = 16, KEY_AHEAD = 8 };
+	const struct atfh_counter *c = &t->set[k].c;
+	for (size_t j = 0; j < t->nsets; j++) {
+		if (j == k)
+			continue;
+		if (i + SLOT_AHEAD < c->n)
+			atfh_counter_prefetch(&t->set[j].c, atfh_counter_rec(c, i + SLOT_AHEAD)->hash);
+		if (i + KEY_AHEAD < c->n)
+			atfh_counter_prefetch_key(&t->set[j].c, atfh_counter_rec(c, i + KEY_AHEAD)->hash);
+	}
+	return summed_at(t, k, i, 0, count);
+}
+
+/* The distinct estimate of row R: its sketches in every set merged. */
+static uint64_t row_distinct(const struct atfh_tally *t, const struct atfh_tally_row *r)
+{
+	const struct atfh_tally_set *s = &t->set[r->set];
+	if (t->nsets == 1)
+		return atfh_hll_estimate(&s->hll[r->id]);
+	struct atfh_hll h;
+	atfh_hll_init(&h);
+	atfh_hll_merge(&h, &s->hll[r->id]);
+	const struct atfh_counter_rec *rec = atfh_counter_rec(&s->c, r->id);
+	for (size_t j = 0; j < t->nsets; j++) {
+		if (j == r->set)
+			continue;
+		size_t x = atfh_counter_find(&t->set[j].c, rec + 1, (size_t)rec->len, rec->hash);
+		if (x != SIZE_MAX)
+			atfh_hll_merge(&h, &t->set[j].hll[x]);
+	}
+	uint64_t e = atfh_hll_estimate(&h);
+	atfh_hll_free(&h);
+	return e;
+}
+
+/* Rows being picked: every one, or the best ROOM of up to N in a heap
+ * with the worst on top. */
+struct pick {
+	const struct atfh_tally *t;
+	struct atfh_tally_row *rows;
+	size_t room, n, k, qualified;
+	size_t src; /* the set whose keys it goes through */
+	pthread_t tid;
+};
+
+static void pick_init(struct pick *p, const struct atfh_tally *t, size_t room, size_t n)
+{
+	*p = (struct pick){ .t = t, .room = room, .n = n };
+	p->rows = atfh_xcalloc(room + 1, sizeof *p->rows);
+}
+
+static void pick_offer(struct pick *p, const struct atfh_tally_row *r)
+{
+	if (r->count < p->t->min)
+		return;
+	p->qualified++;
+	if (p->k < p->room) {
+		p->rows[p->k++] = *r;
+		if (p->k == p->room && p->room < p->n)
+			for (size_t j = p->room / 2 + 1; j-- > 0;)
+				heap_down(p->rows, p->room, j);
+	} else if (row_cmp(r, &p->rows[0]) < 0) {
+		p->rows[0] = *r;
+		heap_down(p->rows, p->room, 0);
+	}
+}
+
+/* The keys of set P->src, each counted over every set. */
+static void pick_set(struct pick *p)
+{
+	const struct atfh_tally *t = p->t;
+	const struct atfh_counter *c = &t->set[p->src].c;
+	for (size_t i = 0; i < c->n; i++) {
+		struct atfh_tally_row r = { .id = i, .set = p->src };
+		if (t->nsets == 1)
+			r.count = *atfh_counter_count(c, i);
+		else if (!summed(t, p->src, i, &r.count))
+			continue;
+		r.key = atfh_counter_key(c, i, &r.klen);
+		pick_offer(p, &r);
+	}
+}
+
+static void *pick_main(void *arg)
+{
+	pick_set(arg);
+	return NULL;
+}
+
+/* The K largest own counts of set C: a heap with the least on top. */
+struct top_counts {
+	uint64_t *count;
+	size_t *id, k, n;
+};
+
+static void top_down(struct top_counts *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && h->count[l] < h->count[m])
+			m = l;
+		if (r < h->n && h->count[r] < h->count[m])
+			m = r;
+		if (m == i)
+			return;
+		uint64_t c = h->count[i];
+		size_t x = h->id[i];
+		h->count[i] = h->count[m];
+		h->id[i] = h->id[m];
+		h->count[m] = c;
+		h->id[m] = x;
+		i = m;
+	}
+}
+
+/* --top K over several sets without adding up every key (T->top is K,
+ * P->room too, fewer than the keys): the K keys of the biggest set
+ * counted most there are K keys whose totals reach the least of theirs,
+ * L, so the K best totals reach L too; a key with L or more in all has
+ * L / nsets or more in one set at least (rounded up): only such keys are
+ * added up, each once, in the first set where it has that many.  The
+ * rest cannot be among the K.  False when it does not apply (K too big
+ * for it to pay, or fewer than K keys reach --min: then how many do must
+ * be known). */
+static bool pick_top(struct pick *p)
+{
+	const struct atfh_tally *t = p->t;
+	size_t big = 0, k = p->room;
+	for (size_t j = 1; j < t->nsets; j++)
+		if (t->set[j].c.n > t->set[big].c.n)
+			big = j;
+	const struct atfh_counter *c = &t->set[big].c;
+	if (k == 0 || k > c->n / 8)
+		return false;
+	struct top_counts h = { atfh_xcalloc(k, sizeof *h.count), atfh_xcalloc(k, sizeof *h.id),
+				k, 0 };
+	for (size_t i = 0; i < c->n; i++) {
+		uint64_t n = atfh_counter_rec(c, i)->count;
+		if (h.n < k) {
+			h.count[h.n] = n;
+			h.id[h.n++] = i;
+			if (h.n == k)
+				for (size_t j = k / 2 + 1; j-- > 0;)
+					top_down(&h, j);
+		} else if (n > h.count[0]) {
+			h.count[0] = n;
+			h.id[0] = i;
+			top_down(&h, 0);
+		}
+	}
+	uint64_t least = UINT64_MAX;
+	bool ok = true;
+	for (size_t j = 0; j < k && ok; j++) {
+		uint64_t total;
+		summed_at(t, big, h.id[j], UINT64_MAX, &total); /* every set: all of its total */
+		if (total < t->min || total == 0)
+			ok = false;
+		else if (total < least)
+			least = total;
+	}
+	free(h.count);
+	free(h.id);
+	if (!ok)
+		return false;
+	uint64_t thr = least / t->nsets + (least % t->nsets != 0);
+	for (size_t s = 0; s < t->nsets; s++) {
+		const struct atfh_counter *sc = &t->set[s].c;
+		for (size_t i = 0; i < sc->n; i++) {
+			if (atfh_counter_rec(sc, i)->count < thr)
+				continue;
+			struct atfh_tally_row r = { .id = i, .set = s };
+			if (!summed_at(t, s, i, thr, &r.count))
+				continue;
+			r.key = atfh_counter_key(sc, i, &r.klen);
+			pick_offer(p, &r);
+		}
+	}
+	if (p->qualified < k) /* the K keys above qualify at least */
+		p->qualified = k;
+	return true;
+}
+
+/* Sets of at least this many keys are added up in a thread each: the
+ * lookups in the other sets miss the cache (tens of ns each). */
+#define PICK_THREAD_MIN 16384
+
 struct atfh_tally_row *atfh_tally_rows(struct atfh_tally *t, size_t limit, size_t *nrows,
 				       size_t *more)
 {
 	flush_pending(t);
-	size_t n = t->approx ? t->ss.n : t->exact.n;
+	size_t n = t->approx ? t->ss.n : 0;
+	for (size_t k = 0; !t->approx && k < t->nsets; k++)
+		n += t->set[k].c.n; /* keys in several sets counted again */
 	/* --top or the limit below the keys: the best so far in a heap of
 	 * that size as the keys go by, not a row for each of them */
 	size_t want = t->top && t->top < SIZE_MAX ? (size_t)t->top : 0;
 	if (limit && (!want || limit < want))
 		want = limit;
 	size_t room = want && want < n ? want : n;
-	struct atfh_tally_row *rows = atfh_xcalloc(room + 1, sizeof *rows);
-	size_t k = 0, qualified = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct atfh_tally_row r = { .id = i };
-		if (t->approx) {
+	struct pick res;
+	pick_init(&res, t, room, n);
+	if (t->approx) {
+		for (size_t i = 0; i < t->ss.n; i++) {
 			const struct atfh_topk_slot *s = &t->ss.slot[i];
-			r.key = s->key;
-			r.klen = s->len;
-			r.count = s->count;
-			r.error = s->error;
-		} else {
-			r.key = atfh_counter_key(&t->exact, i, &r.klen);
-			r.count = *atfh_counter_count(&t->exact, i);
+			struct atfh_tally_row r = { .key = s->key, .klen = s->len, .count = s->count,
+						    .error = s->error, .id = i };
+			pick_offer(&res, &r);
 		}
-		if (r.count < t->min)
-			continue;
-		qualified++;
-		if (k < room) {
-			rows[k++] = r;
-			if (k == room && room < n)
-				for (size_t j = room / 2 + 1; j-- > 0;)
-					heap_down(rows, room, j);
-		} else if (row_cmp(&r, &rows[0]) < 0) {
-			rows[0] = r;
-			heap_down(rows, room, 0);
+	} else if (t->nsets > 1 && room < n && t->top == room && (!limit || limit >= room) &&
+		   pick_top(&res)) {
+		/* the best --top rows, from the few keys that can be among them */
+	} else {
+		struct pick other[ATFH_TALLY_SETS];
+		bool threaded[ATFH_TALLY_SETS] = { false };
+		for (size_t k = 1; k < t->nsets; k++) {
+			size_t m = t->set[k].c.n;
+			pick_init(&other[k], t, room < m ? room : m, m);
+			other[k].src = k;
+			threaded[k] = m >= PICK_THREAD_MIN &&
+				      atfh_thread_start(&other[k].tid, pick_main, &other[k]) == 0;
+		}
+		pick_set(&res);
+		for (size_t k = 1; k < t->nsets; k++) {
+			if (threaded[k])
+				pthread_join(other[k].tid, NULL);
+			else
+				pick_set(&other[k]);
+			size_t q = res.qualified + other[k].qualified;
+			for (size_t i = 0; i < other[k].k; i++)
+				pick_offer(&res, &other[k].rows[i]);
+			res.qualified = q;
+			free(other[k].rows);
 		}
 	}
+	struct atfh_tally_row *rows = res.rows;
+	size_t k = res.k;
 	if (room < n) {
 		/* the rows --top keeps, of which the best LIMIT are here */
-		size_t before = t->top && t->top < qualified ? (size_t)t->top : qualified;
+		size_t before = t->top && t->top < res.qualified ? (size_t)t->top : res.qualified;
 		qsort(rows, k, sizeof *rows, row_cmp);
 		if (t->has_distinct && !t->approx)
 			for (size_t i = 0; i < k; i++)
-				rows[i].distinct = atfh_hll_estimate(&t->hll[rows[i].id]);
+				rows[i].distinct = row_distinct(t, &rows[i]);
 		*more = before - k;
 		*nrows = k;
 		return rows;
@@ -534,7 +784,7 @@ struct atfh_tally_row *atfh_tally_rows(struct atfh_tally *t, size_t limit, size_
 	if (t->has_distinct && !t->approx)
 		for (size_t i = 0; i < k; i++) /* the empty row counted nothing */
 			rows[i].distinct = rows[i].id == SIZE_MAX ? 0
-							          : atfh_hll_estimate(&t->hll[rows[i].id]);
+							          : row_distinct(t, &rows[i]);
 	*more = before - k;
 	*nrows = k;
 	return rows;

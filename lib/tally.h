@@ -18,6 +18,7 @@
 #include "topk.h"
 
 #define ATFH_TALLY_BATCH 16
+#define ATFH_TALLY_SETS 4 /* sets of exact counts kept apart (see below) */
 
 struct atfh_tally_part {
 	const char *name;   /* NAME of NAME=PATH, else the path as given */
@@ -33,6 +34,14 @@ struct atfh_tally_row {
 	size_t klen;
 	uint64_t count, error, distinct;
 	size_t id;          /* in the counter or Space-Saving slots */
+	size_t set;         /* exact: the first set holding the key */
+};
+
+/* Exact counts: a counter and, for --distinct, a HyperLogLog per key. */
+struct atfh_tally_set {
+	struct atfh_counter c;
+	struct atfh_hll *hll;   /* parallel to c's indexes */
+	size_t hll_cap;
 };
 
 struct atfh_tally {
@@ -55,14 +64,21 @@ struct atfh_tally {
 	 * clock): counted as future, not in a window */
 	void (*on_future)(void *ctx, int64_t time, int64_t ref);
 
-	struct atfh_counter exact;
+	/* exact counts: keys are counted into set[0]; the others are -T
+	 * workers' counts taken over whole (atfh_tally_merge) and added up
+	 * only when the rows are made.  A key may be in several sets: its
+	 * count is the sum.  Merging would insert each key new to set[0]
+	 * (most of them, when workers count different parts of the input),
+	 * one by one in one thread; added up, --top looks at the few keys
+	 * that can be among the best, and all rows are made by a thread a
+	 * set. */
+	struct atfh_tally_set set[ATFH_TALLY_SETS];
+	size_t nsets;
 	/* exact keys waiting to be counted, in a batch (atfh_counter_prefetch):
 	 * their hashes, the HyperLogLog hash, the key in pend_keys */
 	struct { uint64_t hash, dhash; size_t off, len; } pend[ATFH_TALLY_BATCH];
 	size_t npend;
 	struct atfh_out pend_keys;
-	struct atfh_hll *hll;   /* parallel to exact's indexes */
-	size_t hll_cap;
 	struct atfh_topk ss;
 	struct atfh_out key, vals, scratch;
 	size_t *val_off, *val_cnt, *val_idx;
@@ -84,8 +100,9 @@ void atfh_tally_start(struct atfh_tally *t);
  * without --by-jq parts): a worker thread's tally, merged back later. */
 void atfh_tally_start_like(struct atfh_tally *t, const struct atfh_tally *like);
 /* Add what FROM counted (another part of the same input) to T and clear
- * FROM: exact counts add up, --distinct sketches merge (the same estimate
- * as one tally over everything), --approx summaries merge with their error
+ * FROM: exact counts add up (FROM's sets taken over while T has room, else
+ * merged key by key), --distinct sketches merge (the same estimate as one
+ * tally over everything), --approx summaries merge with their error
  * bounds kept (lib/topk). */
 void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from);
 void atfh_tally_free(struct atfh_tally *t);

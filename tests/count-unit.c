@@ -78,49 +78,51 @@ static void test_counter(void)
 }
 
 /* --top and the row limit kept in a heap as the keys go by: the same rows,
- * order and "more" as every row sorted and cut; merged tallies (the larger
- * one taken over) count the same as one. */
+ * order and "more" as every row sorted and cut.  A tally merged from
+ * several (-T workers': kept as sets of their own up to ATFH_TALLY_SETS,
+ * merged key by key beyond; added up when the rows are made, for --top
+ * only the keys that can be among them) gives the rows of one tally that
+ * counted everything. */
 static void test_tally_rows(void)
 {
-	struct atfh_tally a = { 0 }, b = { 0 }, one = { 0 };
-	atfh_tally_start(&a);
-	atfh_tally_start(&b);
+	enum { PARTS = 6 };
+	struct atfh_tally m = { 0 }, part[PARTS], one = { 0 };
+	atfh_tally_start(&m);
 	atfh_tally_start(&one);
+	for (int p = 0; p < PARTS; p++) {
+		memset(&part[p], 0, sizeof part[p]);
+		atfh_tally_start(&part[p]);
+	}
 	char k[32];
-	for (int i = 0; i < 5000; i++) {
+	for (int i = 0; i < 12000; i++) {
 		int n = snprintf(k, sizeof k, "k%d", (int)(next_rand() % 3000));
 		uint64_t inc = next_rand() % 4 + 1;
-		atfh_counter_add(i % 3 ? &a.exact : &b.exact, k, (size_t)n, inc);
-		atfh_counter_add(&one.exact, k, (size_t)n, inc);
+		atfh_counter_add(&part[i % PARTS].set[0].c, k, (size_t)n, inc);
+		atfh_counter_add(&one.set[0].c, k, (size_t)n, inc);
 	}
-	atfh_tally_merge(&a, &b);
-	bool same = a.exact.n == one.exact.n && a.exact.total == one.exact.total && b.exact.n == 0;
-	for (size_t i = 0; i < one.exact.n && same; i++) {
-		size_t kn;
-		const char *kp = atfh_counter_key(&one.exact, i, &kn);
-		bool added;
-		size_t j = atfh_counter_index(&a.exact, kp, kn, &added);
-		same = !added && *atfh_counter_count(&a.exact, j) == *atfh_counter_count(&one.exact, i);
-	}
-	ok(same, "tally: two merged tallies count as one");
+	for (int p = 0; p < PARTS; p++)
+		atfh_tally_merge(&m, &part[p]);
+	ok(m.nsets == ATFH_TALLY_SETS && part[0].set[0].c.n == 0 && part[PARTS - 1].set[0].c.n == 0,
+	   "tally: merged tallies kept as sets, the merged ones emptied");
 	size_t nall, more;
 	struct atfh_tally_row *all = atfh_tally_rows(&one, 0, &nall, &more);
-	bool good = true;
+	bool good = true, same = true;
 	static const uint64_t tops[] = { 0, 1, 7, 100, 2999, 3000, 5000 };
 	static const size_t limits[] = { 0, 1, 5, 100, 4000 };
-	static const uint64_t mins[] = { 0, 3, 9 };
+	static const uint64_t mins[] = { 0, 3, 9, 60 };
 	for (size_t x = 0; x < 7; x++)
 		for (size_t y = 0; y < 5; y++)
-			for (size_t z = 0; z < 3; z++) {
-				one.top = tops[x];
-				one.min = mins[z];
+			for (size_t z = 0; z < 4; z++) {
+				one.top = m.top = tops[x];
+				one.min = m.min = mins[z];
 				size_t nq = 0; /* rows at or above --min, best first */
 				for (size_t i = 0; i < nall; i++)
 					nq += all[i].count >= one.min;
 				size_t kept = one.top && one.top < nq ? (size_t)one.top : nq;
 				size_t want = limits[y] && limits[y] < kept ? limits[y] : kept;
-				size_t n;
+				size_t n, mn, mmore;
 				struct atfh_tally_row *r = atfh_tally_rows(&one, limits[y], &n, &more);
+				struct atfh_tally_row *mr = atfh_tally_rows(&m, limits[y], &mn, &mmore);
 				good = good && n == want && more == kept - want;
 				for (size_t i = 0, j = 0; i < n && good; j++) {
 					if (all[j].count < one.min)
@@ -129,12 +131,19 @@ static void test_tally_rows(void)
 					       memcmp(r[i].key, all[j].key, r[i].klen) == 0;
 					i++;
 				}
+				same = same && mn == n && mmore == more;
+				for (size_t i = 0; i < n && same; i++)
+					same = mr[i].klen == r[i].klen && mr[i].count == r[i].count &&
+					       memcmp(mr[i].key, r[i].key, r[i].klen) == 0;
 				free(r);
+				free(mr);
 			}
 	ok(good, "tally: --top, --min and the limit pick the rows a full sort would");
+	ok(same, "tally: merged tallies give the rows of one, for every --top, --min and limit");
 	free(all);
-	atfh_tally_free(&a);
-	atfh_tally_free(&b);
+	atfh_tally_free(&m);
+	for (int p = 0; p < PARTS; p++)
+		atfh_tally_free(&part[p]);
 	atfh_tally_free(&one);
 }
 
