@@ -44,23 +44,44 @@ if [ ! -s "$nd" ] || [ "$full" -nt "$nd" ]; then
 		"$tools/atfh-decode" -q >"$nd.tmp" && mv "$nd.tmp" "$nd" || { rm -f "$nd.tmp"; exit 2; }
 fi
 
-# best CMD...: best wall time of RUNS in secs, least CPU time in cpu, peak
-# RSS in rss (KB), the last output in $tmp/out (or in $OUT when set: the
-# decode rows write to /dev/null, as their commands say, not gigabytes to
-# a file, which would time the file system); the file is read first so
-# the page cache holds it
-best() {
-	secs= cpu= rss=0
-	local r s m u y c
+# one CMD...: run it once: its wall and CPU time in secs and cpu, its peak
+# RSS in rss (KB), its output in $tmp/out (or in $OUT when set: the decode
+# rows write to /dev/null, as their commands say, not gigabytes to a file,
+# which would time the file system); the file is read first so the page
+# cache holds it
+one() {
+	local m u y
+	bench_time -f '%e %M %U %S' -o "$tmp/time" "$@" >"${OUT:-$tmp/out}" 2>"$tmp/err" ||
+		{ say "threads bench: failed: $* ($(head -n 1 "$tmp/err"))"; return 1; }
+	read -r secs m u y < <(tail -n 1 "$tmp/time")
+	cpu=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
+	rss=$m
+}
+
+# pair CMD1... -- CMD2...: each run RUNS times, in turns (1 2 1 2 ...), so
+# that both meet the same moments of a machine whose speed drifts; the
+# best wall and CPU time and the largest RSS of each into s1 c1 r1 and
+# s2 c2 r2 ("-" when a run failed)
+pair() {
+	local a=() b=() r
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	b=("$@")
+	s1= c1= r1=0 s2= c2= r2=0
 	for ((r = 0; r < RUNS; r++)); do
-		bench_time -f '%e %M %U %S' -o "$tmp/time" "$@" >"${OUT:-$tmp/out}" 2>"$tmp/err" ||
-			{ say "threads bench: failed: $* ($(head -n 1 "$tmp/err"))"; secs=-; return 1; }
-		read -r s m u y < <(tail -n 1 "$tmp/time")
-		c=$(awk -v u="$u" -v y="$y" 'BEGIN { printf "%.2f", u + y }')
-		[ -z "$secs" ] || awk -v a="$s" -v b="$secs" 'BEGIN { exit !(a < b) }' && secs=$s
-		[ -z "$cpu" ] || awk -v a="$c" -v b="$cpu" 'BEGIN { exit !(a < b) }' && cpu=$c
-		[ "$m" -gt "$rss" ] && rss=$m
+		one "${a[@]}" || { s1=-; s2=-; return 1; }
+		keep 1
+		one "${b[@]}" || { s1=-; s2=-; return 1; }
+		keep 2
 	done
+}
+# keep N: the run just made into sN cN rN, if better
+keep() {
+	local s=s$1 c=c$1 r=r$1
+	[ -z "${!s}" ] || awk -v a="$secs" -v b="${!s}" 'BEGIN { exit !(a < b) }' && printf -v "$s" %s "$secs"
+	[ -z "${!c}" ] || awk -v a="$cpu" -v b="${!c}" 'BEGIN { exit !(a < b) }' && printf -v "$c" %s "$cpu"
+	[ "$rss" -gt "${!r}" ] && printf -v "$r" %s "$rss"
+	return 0
 }
 
 lines=()
@@ -95,8 +116,9 @@ for what in collection did-top10; do
 	else
 		say "threads bench: DuckDB failed or missing: $(head -n 1 "$tmp/duck.err" 2>/dev/null)"
 	fi
-	best "$tools/atfh-count" -q --tsv -T 1 "${args[@]}" "$nd"; s1=$secs c1=$cpu
-	best "$tools/atfh-count" -q --tsv -T "$TH" "${args[@]}" "$nd"; sN=$secs cN=$cpu
+	pair "$tools/atfh-count" -q --tsv -T 1 "${args[@]}" "$nd" -- \
+		"$tools/atfh-count" -q --tsv -T "$TH" "${args[@]}" "$nd"
+	sN=$s2 cN=$c2
 	agree=
 	if [ "$duck" != - ]; then
 		# counts compared in order (ties at a cut may pick other keys)
@@ -127,8 +149,8 @@ fi
 for f in "$full" "$split" "$full.zst"; do
 	[ -s "$f" ] || continue
 	cat "$f" >/dev/null
-	OUT=/dev/null best "$tools/atfh-decode" -q -T 1 "$f"; s1=$secs c1=$cpu r1=$rss
-	OUT=/dev/null best "$tools/atfh-decode" -q -T "$TH" "$f"; sN=$secs cN=$cpu rN=$rss
+	OUT=/dev/null pair "$tools/atfh-decode" -q -T 1 "$f" -- "$tools/atfh-decode" -q -T "$TH" "$f"
+	sN=$s2 cN=$c2 rN=$r2
 	target=1.8
 	[ "$f" = "$full.zst" ] && target=- # one frame: no target, see above
 	ratio "decode -T $TH vs -T 1 on $(basename "$f")" "$target" "$s1" "$sN" \
@@ -140,7 +162,7 @@ if [ "$COPIES" -gt 0 ]; then
 	bench_time -f '%e %M' -o "$tmp/time" bash -c 'for ((i = 0; i < $1; i++)); do cat "$2"; done |
 		"$3" -q -T "$4" >/dev/null' - "$COPIES" "$full" "$tools/atfh-decode" "$TH"
 	read -r ps pm < <(tail -n 1 "$tmp/time")
-	OUT=/dev/null best "$tools/atfh-decode" -q -T "$TH" "$full"
+	OUT=/dev/null one "$tools/atfh-decode" -q -T "$TH" "$full"
 	lines+=("memory: atfh-decode -T $TH peak RSS $rss KB on $(basename "$full") ($(stat -c %s "$full") bytes),")
 	lines+=("        $pm KB (bash and cat included) on $COPIES copies through a pipe ($ps s):")
 	lines+=("        for i in 1..$COPIES; do cat $(basename "$full"); done | atfh-decode -q -T $TH >/dev/null")
