@@ -317,20 +317,28 @@ static bool files_changed(struct grep *g)
 	return false;
 }
 
-static void reload(struct grep *g, const char *why)
+/* Replace the set; ATFH_REC_STOP when a record settled on the way asked
+ * to stop, else ATFH_REC_OK. */
+static int reload(struct grep *g, const char *why)
 {
 	struct atfh_didset fresh;
 	if (build_set(g, &fresh)) {
 		/* keep the old set; build_set noted each file's state, so a file
 		 * that stays missing or unreadable is not retried every second */
 		atfh_err("reload (%s) failed: keeping the previous %zu DIDs", why, g->set.n);
-		return;
+		return ATFH_REC_OK;
 	}
+	/* a record waiting for its account is selected again when it is
+	 * settled: those read before the reload are settled with the set
+	 * they were read under (every event before a reload sees the old
+	 * set, every one after it the new) */
+	int rc = g->id.on ? atfh_idq_drain(&g->id.q, true) : ATFH_REC_OK;
 	atfh_didset_free(&g->set);
 	g->set = fresh;
 	g->sel.dids = &g->set;
 	if (!g->loop.quiet)
 		atfh_err("reloaded %zu DIDs (%s)", g->set.n, why);
+	return rc;
 }
 
 static double mono_coarse(void)
@@ -340,25 +348,24 @@ static double mono_coarse(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Between events: SIGHUP, or a changed file (looked at once a second). */
-static void maybe_reload(struct grep *g)
+/* Between events: SIGHUP, or a changed file (looked at once a second).
+ * ATFH_REC_STOP or ATFH_REC_OK, as reload. */
+static int maybe_reload(struct grep *g)
 {
 	if (g->worker)
-		return;
+		return ATFH_REC_OK;
 	if (hup) {
 		hup = 0;
-		reload(g, "SIGHUP");
 		g->next_check = mono_coarse() + 1;
-		return;
+		return reload(g, "SIGHUP");
 	}
 	if (!g->did_files.n)
-		return;
+		return ATFH_REC_OK;
 	double now = mono_coarse();
 	if (now < g->next_check)
-		return;
+		return ATFH_REC_OK;
 	g->next_check = now + 1;
-	if (files_changed(g))
-		reload(g, "file changed");
+	return files_changed(g) ? reload(g, "file changed") : ATFH_REC_OK;
 }
 
 /* ---- per record --------------------------------------------------------- */
@@ -491,7 +498,8 @@ static int settle(void *ctx, const struct atfh_idq_item *it, struct atfh_identit
 static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char **err)
 {
 	struct grep *g = l->ctx;
-	maybe_reload(g);
+	if (maybe_reload(g) == ATFH_REC_STOP)
+		return ATFH_REC_STOP;
 	if (atfh_msg_parse(&g->msg, p, n)) {
 		*err = g->msg.err;
 		return ATFH_REC_BAD;
@@ -517,7 +525,8 @@ static int on_frame(struct atfh_loop *l, const uint8_t *p, size_t n, const char 
 static int on_line(struct atfh_loop *l, const char *p, size_t n, const char **err)
 {
 	struct grep *g = l->ctx;
-	maybe_reload(g);
+	if (maybe_reload(g) == ATFH_REC_STOP)
+		return ATFH_REC_STOP;
 	if (!g->id.on)
 		return write_line(g, p, n, err);
 	if (g->id.verify_sig) {
@@ -865,7 +874,8 @@ static void between_chunks(struct atfh_loop *l)
 		return;
 	if (hup || (g->did_files.n && mono_coarse() >= g->next_check)) {
 		atfh_loop_sync(l);
-		maybe_reload(g);
+		if (maybe_reload(g) == ATFH_REC_STOP)
+			l->stopped = true;
 	}
 }
 
