@@ -43,6 +43,15 @@ static void set_insert(uint64_t *set, uint32_t cap, uint64_t hash, uint32_t *n)
 	(*n)++;
 }
 
+static bool set_has(const uint64_t *set, uint32_t cap, uint64_t hash)
+{
+	uint32_t mask = cap - 1;
+	for (uint32_t s = (uint32_t)(hash ^ (hash >> 32)) & mask; cap && set[s]; s = (s + 1) & mask)
+		if (set[s] == hash)
+			return true;
+	return false;
+}
+
 static void densify(struct atfh_hll *h)
 {
 	h->reg = atfh_xcalloc(ATFH_HLL_M, 1);
@@ -68,6 +77,11 @@ void atfh_hll_add_hash(struct atfh_hll *h, uint64_t hash)
 		return;
 	}
 	if ((h->n + 1) * 4 > h->cap * 3) {
+		/* full: a hash seen already changes nothing (else the sketch
+		 * would turn estimated or not by the order values come in, and
+		 * -T workers' merged sketches would differ from one thread's) */
+		if (set_has(h->set, h->cap, hash))
+			return;
 		if (h->cap >= SPARSE_MAX_CAP) {
 			densify(h);
 			reg_add(h->reg, hash);

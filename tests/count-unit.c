@@ -162,6 +162,18 @@ static void test_hll(void)
 	atfh_hll_add_hash(&h, 0);
 	ok(atfh_hll_estimate(&h) == 1001, "hll: the hash 0 counts once");
 	atfh_hll_free(&h);
+	/* full, a value seen again keeps it exact, whatever the order (-T
+	 * workers merge sketches that saw the values in another order) */
+	for (int i = 0; i < 1536; i++) {
+		int n = snprintf(k, sizeof k, "w%d", i);
+		atfh_hll_add(&h, k, (size_t)n);
+	}
+	atfh_hll_add(&h, "w0", 2);
+	ok(!h.reg && atfh_hll_estimate(&h) == 1536,
+	   "hll: 1536 distinct, one seen again: still exact");
+	atfh_hll_add(&h, "w1536", 5);
+	ok(h.reg != NULL, "hll: the 1537th distinct value: registers");
+	atfh_hll_free(&h);
 
 	static const uint64_t sizes[] = { 2000, 5000, 20000, 50000, 200000, 1000000 };
 	double worst = 0;
