@@ -562,6 +562,7 @@ static uint64_t row_distinct(const struct atfh_tally *t, const struct atfh_tally
 struct pick {
 	const struct atfh_tally *t;
 	struct atfh_tally_row *rows;
+	size_t cap; /* rows has room for: grown as rows come, up to ROOM + 1 */
 	size_t room, n, k, qualified;
 	size_t src; /* the set whose keys it goes through */
 	pthread_t tid;
@@ -569,8 +570,11 @@ struct pick {
 
 static void pick_init(struct pick *p, const struct atfh_tally *t, size_t room, size_t n)
 {
+	/* ROOM counts a key once per set: the rows a key of several sets
+	 * would take are not taken before they are needed */
 	*p = (struct pick){ .t = t, .room = room, .n = n };
-	p->rows = atfh_xcalloc(room + 1, sizeof *p->rows);
+	p->cap = (room < 4096 ? room : 4096) + 1;
+	p->rows = atfh_xcalloc(p->cap, sizeof *p->rows);
 }
 
 static void pick_offer(struct pick *p, const struct atfh_tally_row *r)
@@ -579,6 +583,11 @@ static void pick_offer(struct pick *p, const struct atfh_tally_row *r)
 		return;
 	p->qualified++;
 	if (p->k < p->room) {
+		if (p->k + 1 >= p->cap) {
+			size_t cap = p->cap * 2 < p->room + 1 ? p->cap * 2 : p->room + 1;
+			p->rows = atfh_xrealloc(p->rows, cap * sizeof *p->rows);
+			p->cap = cap;
+		}
 		p->rows[p->k++] = *r;
 		if (p->k == p->room && p->room < p->n)
 			for (size_t j = p->room / 2 + 1; j-- > 0;)
@@ -676,7 +685,9 @@ static bool pick_top(struct pick *p)
 	bool ok = true;
 	for (size_t j = 0; j < k && ok; j++) {
 		uint64_t total;
-		summed_at(t, big, h.id[j], UINT64_MAX, &total); /* every set: all of its total */
+		/* true whatever the other sets hold (no count reaches UINT64_MAX):
+		 * every set's count of the key */
+		(void)summed_at(t, big, h.id[j], UINT64_MAX, &total);
 		if (total < t->min || total == 0)
 			ok = false;
 		else if (total < least)
