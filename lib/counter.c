@@ -110,16 +110,19 @@ static void arena_grow(struct atfh_counter *c, size_t need)
 	c->arena_cap = cap;
 }
 
-size_t atfh_counter_find(const struct atfh_counter *c, const void *key, size_t n, uint64_t h)
+/* The index of KEY (hash H) in C (which has slots), or SIZE_MAX with *EMPTY
+ * the empty slot where it would go. */
+static inline size_t probe(const struct atfh_counter *c, const void *key, size_t n, uint64_t h,
+			   size_t *empty)
 {
-	if (!c->slots)
-		return SIZE_MAX;
 	uint64_t tag = h & 0xffffffff00000000ull;
 	size_t mask = c->nslots - 1;
 	for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
 		uint64_t v = c->slots[s];
-		if (!v)
+		if (!v) {
+			*empty = s;
 			return SIZE_MAX;
+		}
 		if ((v & 0xffffffff00000000ull) != tag)
 			continue;
 		size_t i = (size_t)(v & 0xffffffffu) - 1;
@@ -129,28 +132,23 @@ size_t atfh_counter_find(const struct atfh_counter *c, const void *key, size_t n
 	}
 }
 
+size_t atfh_counter_find(const struct atfh_counter *c, const void *key, size_t n, uint64_t h)
+{
+	size_t empty;
+	return c->slots ? probe(c, key, n, h, &empty) : SIZE_MAX;
+}
+
 size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t n,
 				 uint64_t h, bool *added)
 {
 	if (!c->slots)
 		rehash(c, INITIAL_SLOTS);
-	uint64_t tag = h & 0xffffffff00000000ull;
-	size_t mask = c->nslots - 1;
-	size_t s = (size_t)h & mask;
-	for (;;) {
-		uint64_t v = c->slots[s];
-		if (!v)
-			break;
-		if ((v & 0xffffffff00000000ull) == tag) {
-			size_t i = (size_t)(v & 0xffffffffu) - 1;
-			const struct atfh_counter_rec *r = atfh_counter_rec(c, i);
-			if (r->hash == h && r->len == n && (n == 0 || memcmp(r + 1, key, n) == 0)) {
-				if (added)
-					*added = false;
-				return i;
-			}
-		}
-		s = (s + 1) & mask;
+	size_t s = 0;
+	size_t found = probe(c, key, n, h, &s);
+	if (found != SIZE_MAX) {
+		if (added)
+			*added = false;
+		return found;
 	}
 	/* a new key */
 	if (c->n >= 0xfffffffeu)
@@ -169,7 +167,7 @@ size_t atfh_counter_index_hashed(struct atfh_counter *c, const void *key, size_t
 		memcpy(r + 1, key, n);
 	c->off[i] = c->arena_len;
 	c->arena_len += need;
-	c->slots[s] = tag | (uint64_t)(i + 1);
+	c->slots[s] = (h & 0xffffffff00000000ull) | (uint64_t)(i + 1);
 	if (added)
 		*added = true;
 	/* keep the load under 0.7 */

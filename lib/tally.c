@@ -37,11 +37,17 @@ int atfh_tally_add_part(struct atfh_tally *t, bool jq, const char *arg, char *er
 	return 0;
 }
 
-static void set_free(const struct atfh_tally *t, struct atfh_tally_set *s)
+/* The sketches of set S's keys (the array is kept). */
+static void set_free_sketches(const struct atfh_tally *t, struct atfh_tally_set *s)
 {
 	if (t->has_distinct)
 		for (size_t i = 0; i < s->c.n; i++)
 			atfh_hll_free(&s->hll[i]);
+}
+
+static void set_free(const struct atfh_tally *t, struct atfh_tally_set *s)
+{
+	set_free_sketches(t, s);
 	free(s->hll);
 	atfh_counter_free(&s->c);
 	memset(s, 0, sizeof *s);
@@ -106,9 +112,7 @@ void atfh_tally_clear(struct atfh_tally *t)
 	if (t->approx) {
 		atfh_topk_reset(&t->ss);
 	} else {
-		if (t->has_distinct)
-			for (size_t i = 0; i < t->set[0].c.n; i++)
-				atfh_hll_free(&t->set[0].hll[i]);
+		set_free_sketches(t, &t->set[0]);
 		atfh_counter_reset(&t->set[0].c);
 		for (; t->nsets > 1; t->nsets--)
 			set_free(t, &t->set[t->nsets - 1]);
@@ -205,8 +209,7 @@ void atfh_tally_merge(struct atfh_tally *t, struct atfh_tally *from)
 				*s = x;
 			} else if (t->nsets < ATFH_TALLY_SETS) {
 				t->set[t->nsets++] = *s;
-				memset(s, 0, sizeof *s);
-				atfh_counter_init(&s->c);
+				memset(s, 0, sizeof *s); /* an empty counter */
 			} else {
 				set_merge(t, &t->set[t->nsets - 1], s);
 			}
@@ -620,32 +623,6 @@ static void *pick_main(void *arg)
 	return NULL;
 }
 
-/* The K largest own counts of set C: a heap with the least on top. */
-struct top_counts {
-	uint64_t *count;
-	size_t *id, k, n;
-};
-
-static void top_down(struct top_counts *h, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < h->n && h->count[l] < h->count[m])
-			m = l;
-		if (r < h->n && h->count[r] < h->count[m])
-			m = r;
-		if (m == i)
-			return;
-		uint64_t c = h->count[i];
-		size_t x = h->id[i];
-		h->count[i] = h->count[m];
-		h->id[i] = h->id[m];
-		h->count[m] = c;
-		h->id[m] = x;
-		i = m;
-	}
-}
-
 /* --top K over several sets without adding up every key (T->top is K,
  * P->room too, fewer than the keys): the K keys of the biggest set
  * counted most there are K keys whose totals reach the least of theirs,
@@ -653,8 +630,8 @@ static void top_down(struct top_counts *h, size_t i)
  * L / nsets or more in one set at least (rounded up): only such keys are
  * added up, each once, in the first set where it has that many.  The
  * rest cannot be among the K.  False when it does not apply (K too big
- * for it to pay, or fewer than K keys reach --min: then how many do must
- * be known). */
+ * for it to pay, or fewer than K keys of the biggest set reach --min there:
+ * then how many keys reach it in all must be known). */
 static bool pick_top(struct pick *p)
 {
 	const struct atfh_tally *t = p->t;
@@ -665,37 +642,27 @@ static bool pick_top(struct pick *p)
 	const struct atfh_counter *c = &t->set[big].c;
 	if (k == 0 || k > c->n / 8)
 		return false;
-	struct top_counts h = { atfh_xcalloc(k, sizeof *h.count), atfh_xcalloc(k, sizeof *h.id),
-				k, 0 };
+	/* the K keys counted most in the biggest set, by their own counts
+	 * (at least --min each, so their totals are too) */
+	struct pick cand;
+	pick_init(&cand, t, k, c->n);
 	for (size_t i = 0; i < c->n; i++) {
-		uint64_t n = atfh_counter_rec(c, i)->count;
-		if (h.n < k) {
-			h.count[h.n] = n;
-			h.id[h.n++] = i;
-			if (h.n == k)
-				for (size_t j = k / 2 + 1; j-- > 0;)
-					top_down(&h, j);
-		} else if (n > h.count[0]) {
-			h.count[0] = n;
-			h.id[0] = i;
-			top_down(&h, 0);
-		}
+		struct atfh_tally_row r = { .id = i, .set = big, .count = *atfh_counter_count(c, i) };
+		r.key = atfh_counter_key(c, i, &r.klen);
+		pick_offer(&cand, &r);
 	}
 	uint64_t least = UINT64_MAX;
-	bool ok = true;
-	for (size_t j = 0; j < k && ok; j++) {
+	for (size_t j = 0; j < cand.k; j++) {
 		uint64_t total;
 		/* true whatever the other sets hold (no count reaches UINT64_MAX):
 		 * every set's count of the key */
-		(void)summed_at(t, big, h.id[j], UINT64_MAX, &total);
-		if (total < t->min || total == 0)
-			ok = false;
-		else if (total < least)
+		(void)summed_at(t, big, cand.rows[j].id, UINT64_MAX, &total);
+		if (total < least)
 			least = total;
 	}
-	free(h.count);
-	free(h.id);
-	if (!ok)
+	bool enough = cand.k == k;
+	free(cand.rows);
+	if (!enough)
 		return false;
 	uint64_t thr = least / t->nsets + (least % t->nsets != 0);
 	for (size_t s = 0; s < t->nsets; s++) {
